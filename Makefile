@@ -1,0 +1,33 @@
+# Two commands set everything up on a bare machine: `make run` and `make test`.
+# uv is pinned and installed into .tools/ with the system Python, so nothing global is needed.
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test lint typecheck unit bench
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch .venv
+
+run: .venv
+	$(UV) run --frozen lead-bot serve
+
+lint: .venv
+	$(UV) run --frozen ruff check bot tests bench
+	$(UV) run --frozen ruff format --check bot tests bench
+
+typecheck: .venv
+	$(UV) run --frozen mypy
+
+unit: .venv
+	$(UV) run --frozen pytest
+
+test: lint typecheck unit
+
+bench: .venv
+	$(UV) run --frozen python -m bench

@@ -1,0 +1,1 @@
+"""Pure Block Kit builders: data in, plain dicts out, no I/O."""

@@ -1,0 +1,255 @@
+"""The lead card: a lead's status, local time, latest calls and answers as one Block Kit message."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from bot.blocks.text import (
+    MAX_CONTEXT_ELEMENTS,
+    MAX_FALLBACK_TEXT,
+    MAX_FIELDS,
+    MAX_HEADER_TEXT,
+    MAX_URL,
+    date_token,
+    mrkdwn,
+    one_line,
+    plain,
+    safe,
+)
+from bot.blocks.values import (
+    format_duration,
+    format_phone,
+    format_value,
+    humanize_key,
+    lead_name,
+    local_time,
+    mask_phone,
+)
+from bot.ids import ActionId, CardRef
+from bot.lookup import CallSlot, LeadReport
+from bot.nlpearl import Call
+from bot.nlpearl.statuses import (
+    IN_PROGRESS_CALL,
+    UNANSWERED_CALLS,
+    Status,
+    call_status,
+    conversation_status,
+)
+from bot.nlpearl.statuses import lead_status as lead_status_of
+
+# Budgets that keep the card inside Slack's limits, including the undocumented
+# ~12k-character cap on the text of a whole message, whatever the data.
+ANSWERS_ON_CARD = 20
+ANSWER_LABEL_CHARS = 60
+ANSWER_VALUE_CHARS = 160
+SUMMARY_CHARS = 500
+INPUT_CHARS = 120
+TAGS_ON_CALL = 5
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def lead_card(report: LeadReport, ref: CardRef, *, now: datetime, mask: bool) -> dict[str, Any]:
+    """The card as `{"text", "blocks"}`; `mask` hides all but the phone's last four digits."""
+    lead = report.lead
+    status = lead_status_of(lead.status)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": plain(_title(report, mask), MAX_HEADER_TEXT)},
+        {"type": "section", "fields": _facts(report, status, now, mask)},
+    ]
+    blocks += _answers(report)
+    blocks += _calls(report)
+    blocks += _inputs(report)
+    blocks.append(_footer(report, ref))
+    blocks.append(_buttons(ref))
+    return {"text": _fallback(report, status, mask), "blocks": blocks}
+
+
+def _phone(report: LeadReport, mask: bool) -> str | None:
+    number = report.lead.phone_number
+    return mask_phone(number) if mask else format_phone(number)
+
+
+def _title(report: LeadReport, mask: bool) -> str:
+    lead = report.lead
+    name = lead_name(lead) or _phone(report, mask) or lead.external_id or lead.id or "Lead"
+    return f"👤 {one_line(name)}"
+
+
+def _facts(report: LeadReport, status: Status, now: datetime, mask: bool) -> list[dict[str, Any]]:
+    lead = report.lead
+    facts: list[tuple[str, str | None]] = [
+        ("Status", safe(status.text, 200)),
+        ("Phone", safe(p, 100) if (p := _phone(report, mask)) else None),
+        ("Local time", local_time(lead.time_zone, now)),
+        ("Calls", str(report.total_calls)),
+        ("External ID", safe(one_line(lead.external_id), 200) if lead.external_id else None),
+        ("Added", date_token(lead.created) if lead.created else None),
+    ]
+    return [mrkdwn(f"*{label}*\n{value}") for label, value in facts if value]
+
+
+def _answer_labels(report: LeadReport) -> dict[str, str]:
+    """Display names of the campaign's variables, as the calls report them."""
+    labels: dict[str, str] = {}
+    calls = [slot.call for slot in report.calls if slot.call]
+    if report.lead.last_call:
+        calls.append(report.lead.last_call)
+    for call in calls:
+        for info in call.collected_info:
+            if info.id and info.name:
+                labels.setdefault(info.id, info.name)
+    return labels
+
+
+def _collected(report: LeadReport) -> list[tuple[str, Any]]:
+    labels = _answer_labels(report)
+    if report.lead.collected_data:
+        return [
+            (labels.get(k) or humanize_key(k), v) for k, v in report.lead.collected_data.items()
+        ]
+    latest = next((slot.call for slot in report.calls if slot.call), None)
+    infos = latest.collected_info if latest else []
+    return [(i.name or humanize_key(i.id or "answer"), i.value) for i in infos]
+
+
+def _answers(report: LeadReport) -> list[dict[str, Any]]:
+    answers = _collected(report)
+    if not answers:
+        return []
+    shown = answers[:ANSWERS_ON_CARD]
+    fields = [
+        mrkdwn(
+            f"*{safe(one_line(label), ANSWER_LABEL_CHARS)}*\n"
+            f"{safe(format_value(value), ANSWER_VALUE_CHARS)}"
+        )
+        for label, value in shown
+    ]
+    blocks: list[dict[str, Any]] = [{"type": "divider"}]
+    for start in range(0, len(fields), MAX_FIELDS):
+        section: dict[str, Any] = {"type": "section", "fields": fields[start : start + MAX_FIELDS]}
+        if start == 0:
+            section["text"] = mrkdwn("*📝 Answers*")
+        blocks.append(section)
+    if len(answers) > len(shown):
+        more = len(answers) - len(shown)
+        blocks.append(_context(f"+ {more} more {_plural(more, 'answer')} not shown"))
+    return blocks
+
+
+def _calls(report: LeadReport) -> list[dict[str, Any]]:
+    if not report.calls:
+        return [{"type": "divider"}, _context("No calls yet.")]
+    blocks: list[dict[str, Any]] = [{"type": "divider"}]
+    for index, slot in enumerate(report.calls):
+        blocks.append(_call_section(slot, index))
+    if report.earlier_calls > 0:
+        n = report.earlier_calls
+        blocks.append(_context(f"+ {n} earlier {_plural(n, 'call')}"))
+    return blocks
+
+
+def call_outcome(call: Call) -> str:
+    """What came of a call: the conversation outcome, with the line's result when it says more."""
+    line = call_status(call.status)
+    if call.conversation_status is None:
+        return line.text
+    outcome = conversation_status(call.conversation_status).text
+    if call.status in UNANSWERED_CALLS:
+        return f"{outcome} ({line.label.lower()})"
+    return outcome
+
+
+def _call_section(slot: CallSlot, index: int) -> dict[str, Any]:
+    call = slot.call
+    if call is None:
+        return {
+            "type": "section",
+            "text": mrkdwn("*📞 Call unavailable*\nNLPearl could not load it."),
+        }
+    heading = [f"*📞 {date_token(call.start_time)}*" if call.start_time else "*📞 Call*"]
+    if duration := format_duration(call.duration):
+        heading.append(duration)
+    if call.status == IN_PROGRESS_CALL and call.conversation_status is None:
+        heading.append("📞 On the call now")
+    else:
+        heading.append(safe(call_outcome(call), 100))
+    lines = [" · ".join(heading)]
+    if call.summary:
+        lines.append(f"> {safe(one_line(call.summary), SUMMARY_CHARS)}")
+    if call.tags:
+        tags = ", ".join(safe(one_line(tag), 40) for tag in call.tags[:TAGS_ON_CALL])
+        lines.append(f"🏷️ {tags}")
+    section: dict[str, Any] = {"type": "section", "text": mrkdwn("\n".join(lines))}
+    if (url := call.recording_url) and len(url) <= MAX_URL:
+        section["accessory"] = {
+            "type": "button",
+            "action_id": f"{ActionId.OPEN_RECORDING}.{index}",
+            "text": plain("▶️ Recording"),
+            "url": url,
+        }
+    return section
+
+
+def _inputs(report: LeadReport) -> list[dict[str, Any]]:
+    inputs = list(report.lead.call_data.items())
+    if not inputs:
+        return []
+    room = MAX_CONTEXT_ELEMENTS - 1
+    elements = [
+        mrkdwn(f"*{safe(humanize_key(k), 40)}:* {safe(one_line(format_value(v)), INPUT_CHARS)}")
+        for k, v in inputs[:room]
+    ]
+    if len(inputs) > room:
+        elements[-1] = mrkdwn(f"+ {len(inputs) - room + 1} more inputs")
+    return [{"type": "context", "elements": [mrkdwn("📋 *Inputs*"), *elements]}]
+
+
+def _footer(report: LeadReport, ref: CardRef) -> dict[str, Any]:
+    parts = []
+    if report.campaign_name:
+        parts.append(f"📣 {safe(one_line(report.campaign_name), 150)}")
+    parts.append(f"Campaign `{safe(report.campaign_id, 60)}`")
+    if report.lead.id:
+        parts.append(f"Lead `{safe(report.lead.id, 60)}`")
+    if ref.shared_by and _USER_ID.match(ref.shared_by):
+        parts.append(f"Shared by <@{ref.shared_by}>")
+    return _context(" · ".join(parts), escaped=True)
+
+
+def _buttons(ref: CardRef) -> dict[str, Any]:
+    value = ref.model_dump_json(exclude_none=True)
+    buttons: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": ActionId.REFRESH_CARD,
+            "text": plain("🔄 Refresh"),
+            "value": value,
+        }
+    ]
+    if not ref.shared_by:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": ActionId.SHARE_CARD,
+                "text": plain("📣 Share in channel"),
+                "style": "primary",
+                "value": value,
+            }
+        )
+    return {"type": "actions", "elements": buttons}
+
+
+def _fallback(report: LeadReport, status: Status, mask: bool) -> str:
+    name = _title(report, mask).removeprefix("👤 ")
+    campaign = f" · {report.campaign_name}" if report.campaign_name else ""
+    return safe(f"{name}: {status.text}{campaign}", MAX_FALLBACK_TEXT)
+
+
+def _context(text: str, *, escaped: bool = False) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(text if escaped else safe(text, 3000))]}
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else f"{word}s"

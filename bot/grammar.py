@@ -1,0 +1,184 @@
+"""Parse the text of `/lead` into a command; pure, and tolerant of pasted links and punctuation."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import phonenumbers
+
+OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+_OBJECT_ID_IN_TEXT = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{24}(?![0-9a-fA-F])")
+# Slack sends links as <url> or <url|label>; mailto/tel links the same way.
+_SLACK_LINK = re.compile(r"<((?:https?|tel|mailto):[^|>\s]+)(?:\|[^>]*)?>")
+_PHONE_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
+_SURROUNDING = "\"'`“”‘’«»()[]{},;.!?*_~"
+
+LeadKeyKind = Literal["id", "phone", "external"]
+_PREFIXES: dict[str, LeadKeyKind] = {
+    "id": "id",
+    "phone": "phone",
+    "tel": "phone",
+    "ext": "external",
+}
+
+
+@dataclass(frozen=True)
+class LeadKey:
+    """What identifies a lead within a campaign."""
+
+    kind: LeadKeyKind
+    value: str
+
+
+@dataclass(frozen=True)
+class Help:
+    """Show usage."""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Show the card of one lead."""
+
+    campaign_id: str
+    key: LeadKey
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """Subscribe the channel to a campaign's feed, optionally to some statuses."""
+
+    campaign_id: str
+    statuses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """End the channel's subscription to a campaign."""
+
+    campaign_id: str
+
+
+@dataclass(frozen=True)
+class ListSubscriptions:
+    """List the subscriptions of the channel and workspace."""
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """The text is not a command; `problem` says why in a sentence."""
+
+    problem: str
+
+
+Command = Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | Invalid
+
+
+def parse_command(text: str) -> Command:
+    """Read the text typed after `/lead`."""
+    words = _words(text)
+    if not words or words[0].lower() in {"help", "-h", "--help", "?"}:
+        return Help()
+    verb = words[0].lower()
+    if verb == "subscriptions":
+        return ListSubscriptions()
+    if verb in {"subscribe", "unsubscribe"}:
+        return _parse_subscription(verb, words[1:])
+    return _parse_lookup(words)
+
+
+def _parse_subscription(verb: str, args: list[str]) -> Command:
+    if not args:
+        return Invalid(f"`{verb}` needs the campaign ID, like `/lead {verb} CAMPAIGN_ID`.")
+    campaign = _strip(args[0])
+    if verb == "unsubscribe":
+        return Unsubscribe(campaign)
+    return Subscribe(campaign, tuple(_strip(s) for s in args[1:] if _strip(s)))
+
+
+def _parse_lookup(words: list[str]) -> Command:
+    ids_in_links = [i for w in words if "://" in w for i in _OBJECT_ID_IN_TEXT.findall(w)]
+    if len(words) == 1 and len(ids_in_links) >= 2:
+        # A pasted platform link that names both the campaign and the lead.
+        return Lookup(ids_in_links[0], LeadKey("id", ids_in_links[1]))
+    if len(words) == 1:
+        return Invalid(
+            "That looks like only one ID. Give the campaign and then the lead, "
+            "like `/lead CAMPAIGN_ID LEAD_ID`."
+        )
+    campaign = _campaign_id(words[0])
+    if not campaign:
+        return Invalid("The first word should be the campaign ID.")
+    key = parse_lead_key(" ".join(words[1:]))
+    if key is None:
+        return Invalid("The second part should be a lead ID, a phone number or an external ID.")
+    return Lookup(campaign, key)
+
+
+def parse_lead_key(text: str) -> LeadKey | None:
+    """Classify a lead key: a 24-hex ID, a phone number, else an external ID; prefixes force it."""
+    raw = _strip(text.strip())
+    prefix, sep, rest = raw.partition(":")
+    forced = _PREFIXES.get(prefix.strip().lower()) if sep else None
+    if forced:
+        value = _strip(rest.strip())
+        if forced == "phone":
+            phone = normalize_phone(value)
+            return LeadKey("phone", phone) if phone else None
+        return LeadKey(forced, value) if value else None
+    if not raw:
+        return None
+    if "://" in raw and (ids := _OBJECT_ID_IN_TEXT.findall(raw)):
+        return LeadKey("id", ids[-1])
+    if OBJECT_ID.match(raw):
+        return LeadKey("id", raw.lower())
+    if looks_like_phone(raw) and (phone := normalize_phone(raw)):
+        return LeadKey("phone", phone)
+    return LeadKey("external", raw)
+
+
+def looks_like_phone(text: str) -> bool:
+    """True for `+…` numbers, formatted numbers, and 10 to 15 bare digits."""
+    if not _PHONE_CHARS.match(text):
+        return False
+    digits = sum(ch.isdigit() for ch in text)
+    formatted = text.startswith("+") or any(ch in text for ch in " ()-.")
+    return 7 <= digits <= 15 if formatted else 10 <= digits <= 15
+
+
+def normalize_phone(text: str) -> str | None:
+    """The number in E.164 form; 10 bare digits are read as a North American number."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not 7 <= len(digits) <= 15:
+        return None
+    if not text.strip().startswith("+") and len(digits) == 10:
+        return f"+1{digits}"
+    try:
+        number = phonenumbers.parse(f"+{digits}", None)
+    except phonenumbers.NumberParseException:
+        return f"+{digits}"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _campaign_id(word: str) -> str:
+    if "://" in word and (ids := _OBJECT_ID_IN_TEXT.findall(word)):
+        return str(ids[0])
+    return _strip(word)
+
+
+def _words(text: str) -> list[str]:
+    unescaped = html.unescape(_SLACK_LINK.sub(_link_target, text or ""))
+    return [w for w in (_strip(w) for w in unescaped.split()) if w]
+
+
+def _link_target(match: re.Match[str]) -> str:
+    target = match.group(1)
+    return target[4:] if target.startswith("tel:") else target
+
+
+def _strip(word: str) -> str:
+    word = word.strip(_SURROUNDING)
+    # Keep a leading + (phone numbers) but drop stray angle brackets from half-pasted links.
+    return word.strip("<>")

@@ -1,0 +1,13 @@
+"""Slack surfaces: one module per kind of request, each with a `register(app)`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.listeners import actions, commands
+
+
+def register_listeners(app: AsyncApp) -> None:
+    """Attach every listener to the app."""
+    commands.register(app)
+    actions.register(app)

@@ -1,0 +1,84 @@
+"""Buttons on the lead card: Refresh, Share in channel, and the recording link."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.blocks import messages
+from bot.cards import lead_card_answer
+from bot.ids import ActionId, CardRef
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def _card_ref(action: dict[str, Any]) -> CardRef | None:
+    try:
+        return CardRef.model_validate_json(action.get("value") or "")
+    except ValidationError:
+        logger.warning("Ignoring a card button with an unreadable value")
+        return None
+
+
+async def handle_refresh(
+    ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, services: Services
+) -> None:
+    """Fetch the lead again and replace the card in place."""
+    await ack()
+    ref = _card_ref(action)
+    if ref is None:
+        await respond(**messages.nlpearl_bad_answer(), replace_original=False)
+        return
+    mask = ref.shared_by is not None and services.settings.mask_shared_phone_numbers
+    answer = await lead_card_answer(services.nlpearl, ref, now=services.now(), mask=mask)
+    if answer.found:
+        await respond(**answer.message, replace_original=True)
+    else:
+        await respond(**answer.message, response_type="ephemeral", replace_original=False)
+
+
+async def handle_share(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
+    """Post the card for the whole channel, saying who shared it, then drop the private copy."""
+    await ack()
+    ref = _card_ref(action)
+    if ref is None:
+        await respond(**messages.nlpearl_bad_answer(), replace_original=False)
+        return
+    shared = ref.model_copy(update={"shared_by": body.get("user", {}).get("id")})
+    mask = services.settings.mask_shared_phone_numbers
+    answer = await lead_card_answer(services.nlpearl, shared, now=services.now(), mask=mask)
+    if not answer.found:
+        await respond(**answer.message, response_type="ephemeral", replace_original=False)
+        return
+    posted = await respond(**answer.message, response_type="in_channel", replace_original=False)
+    if posted.status_code == 200:
+        await respond(delete_original=True)
+    else:
+        logger.warning("Slack refused the shared card: HTTP %s %s", posted.status_code, posted.body)
+        detail = "Slack didn't accept the shared card. Try again, or share it from a channel."
+        await respond(**messages.notice("⚠️", "Couldn't share", detail), replace_original=False)
+
+
+async def handle_open_recording(ack: AsyncAck) -> None:
+    """The recording button is a link; Slack still reports the click, which needs an ack."""
+    await ack()
+
+
+def register(app: AsyncApp) -> None:
+    """Listen for the card's buttons."""
+    app.action(ActionId.REFRESH_CARD.value)(handle_refresh)
+    app.action(ActionId.SHARE_CARD.value)(handle_share)
+    app.action(re.compile(rf"^{re.escape(ActionId.OPEN_RECORDING.value)}\.\d+$"))(
+        handle_open_recording
+    )

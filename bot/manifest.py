@@ -1,0 +1,61 @@
+"""The Slack app manifest, with this deployment's request URLs filled in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+PLACEHOLDER_URL = "https://YOUR-APP-HOST"
+BOT_SCOPES = ["commands", "chat:write", "chat:write.public"]
+
+
+def build_manifest(base_url: str = PLACEHOLDER_URL) -> dict[str, Any]:
+    """The manifest as a dict; every Slack request goes to `/slack/events`."""
+    events_url = f"{base_url.rstrip('/')}/slack/events"
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": "Lead Bot",
+            "description": "Look up NLPearl.AI leads and their calls from Slack.",
+            "background_color": "#1d3557",
+            "long_description": (
+                "Lead Bot brings your NLPearl.AI outbound campaigns into Slack. Type "
+                "/lead CAMPAIGN LEAD to see a lead's status, what time it is for them right now, "
+                "each call with its AI summary and recording, and every answer they gave. "
+                "Share a card with your channel in one click when a lead needs the team's "
+                "attention. Lookups are private to you until you share them, and phone numbers "
+                "in shared cards are masked to their last four digits."
+            ),
+        },
+        "features": {
+            "bot_user": {"display_name": "Lead Bot", "always_online": True},
+            "slash_commands": [
+                {
+                    "command": "/lead",
+                    "url": events_url,
+                    "description": "Look up an NLPearl lead: status, calls, answers",
+                    "usage_hint": "CAMPAIGN_ID LEAD_ID | +PHONE | EXTERNAL_ID  (or: help)",
+                    "should_escape": False,
+                }
+            ],
+        },
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "settings": {
+            "interactivity": {"is_enabled": True, "request_url": events_url},
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": False,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def manifest_yaml(base_url: str = PLACEHOLDER_URL) -> str:
+    """The manifest as YAML, ready to paste into api.slack.com/apps."""
+    header = (
+        "# Slack app manifest for Lead Bot.\n"
+        "# Print it with your host's URLs filled in: lead-bot manifest --url https://HOST\n"
+    )
+    return header + yaml.safe_dump(
+        build_manifest(base_url), sort_keys=False, allow_unicode=True, width=100
+    )

@@ -1,0 +1,104 @@
+"""Labels and emoji for NLPearl's numeric status codes; unknown codes never fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Status:
+    """A status code as people read it."""
+
+    code: int | None
+    label: str
+    emoji: str
+
+    @property
+    def text(self) -> str:
+        """Emoji and label together, e.g. `✅ Success`."""
+        return f"{self.emoji} {self.label}"
+
+
+# Lead status (reference §4.1); the lead's status mirrors its latest conversation.
+LEAD_STATUSES: dict[int, tuple[str, str]] = {
+    1: ("New", "🆕"),
+    10: ("Needs retry", "🔁"),
+    20: ("In call queue", "⏳"),
+    30: ("Wrong country code", "🌐"),
+    40: ("On a call", "📞"),
+    70: ("Voicemail left", "📼"),
+    100: ("Success", "✅"),
+    110: ("Not successful", "❌"),
+    130: ("Completed", "☑️"),
+    150: ("Unreachable", "📵"),
+    220: ("Blacklisted", "⛔"),
+    300: ("Left the queue", "🚪"),
+    500: ("Error", "⚠️"),
+}
+
+# Conversation status of a call (§4.2): the business outcome. 200 is Error on old V1 pages.
+CONVERSATION_STATUSES: dict[int, tuple[str, str]] = {
+    10: ("Needs retry", "🔁"),
+    20: ("In call queue", "⏳"),
+    40: ("On a call", "📞"),
+    70: ("Voicemail left", "📼"),
+    100: ("Success", "✅"),
+    110: ("Not successful", "❌"),
+    130: ("Completed", "☑️"),
+    150: ("Unreachable", "📵"),
+    200: ("Error", "⚠️"),
+    220: ("Blacklisted", "⛔"),
+    300: ("Left the queue", "🚪"),
+    500: ("Error", "⚠️"),
+}
+
+# Call status (§4.3): what happened on the phone line.
+CALL_STATUSES: dict[int, tuple[str, str]] = {
+    3: ("In progress", "📞"),
+    4: ("Answered", "🟢"),
+    5: ("Busy", "🔴"),
+    6: ("Failed", "⚠️"),
+    7: ("No answer", "🔕"),
+    8: ("Canceled", "⛔"),
+}
+
+IN_PROGRESS_CALL = 3
+UNANSWERED_CALLS = frozenset({5, 6, 7, 8})
+
+
+def _lookup(table: dict[int, tuple[str, str]], code: int | None) -> Status:
+    if code is None:
+        return Status(None, "Unknown", "❔")
+    label, emoji = table.get(code, (f"Unknown ({code})", "❔"))
+    return Status(code, label, emoji)
+
+
+def lead_status(code: int | None) -> Status:
+    """The lead status for a code, or `Unknown (code)`."""
+    return _lookup(LEAD_STATUSES, code)
+
+
+def conversation_status(code: int | None) -> Status:
+    """The conversation outcome for a code, or `Unknown (code)`."""
+    return _lookup(CONVERSATION_STATUSES, code)
+
+
+def call_status(code: int | None) -> Status:
+    """The telephony result for a code, or `Unknown (code)`."""
+    return _lookup(CALL_STATUSES, code)
+
+
+def lead_status_by_name(name: str) -> int | None:
+    """The lead status code for a name such as `success` or `NotSuccessful`, any casing."""
+    wanted = _squash(name)
+    aliases = {"notsuccessfull": 110, "complete": 130, "voicemail": 70, "retry": 10}
+    if wanted in aliases:
+        return aliases[wanted]
+    for code, (label, _) in LEAD_STATUSES.items():
+        if _squash(label) == wanted:
+            return code
+    return int(wanted) if wanted.isdigit() else None
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())

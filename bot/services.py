@@ -1,0 +1,24 @@
+"""The edges listeners use, built once per process and handed over through Bolt's context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.config import Settings
+from bot.nlpearl import NLPearlClient
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What listeners need: settings, the NLPearl client and a clock."""
+
+    settings: Settings
+    nlpearl: NLPearlClient
+    now: Callable[[], datetime] = field(default=utc_now)

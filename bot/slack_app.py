@@ -1,0 +1,90 @@
+"""The Bolt app: services on the context, every listener, one error handler that talks to people."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import messages
+from bot.listeners import register_listeners
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def build_slack_client(services: Services) -> AsyncWebClient:
+    """The Web API client, retrying connection errors, 429s (honouring Retry-After) and 5xx."""
+    settings = services.settings
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class _DropTokenSkippedWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client's copy wins; it is the same."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOGGER = logging.getLogger("slack_bolt.AsyncApp")
+_BOLT_LOGGER.addFilter(_DropTokenSkippedWarning())
+
+
+def build_slack_app(services: Services) -> AsyncApp:
+    """An `AsyncApp` wired to the services; HTTP requests are signature-checked."""
+    settings = services.settings
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        logger=_BOLT_LOGGER,
+        client=build_slack_client(services),
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=not settings.socket_mode,
+        # Heroku-like hosts run one long-lived process: ack first, keep working after.
+        process_before_response=False,
+        name="lead-bot",
+    )
+
+    async def provide_services(
+        context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        context["services"] = services
+        await next()
+
+    app.use(provide_services)
+    register_listeners(app)
+    app.error(handle_error)
+    return app
+
+
+async def handle_error(
+    error: Exception, body: dict[str, Any], respond: AsyncRespond | None
+) -> BoltResponse:
+    """Log with a reference, tell the person in Slack, and never show a stack trace there."""
+    reference = uuid.uuid4().hex[:12]
+    logger.exception("Unhandled error (reference %s)", reference, exc_info=error)
+    if respond is not None:
+        try:
+            await respond(**messages.unexpected_error(reference), replace_original=False)
+        except Exception:
+            logger.exception("Could not tell the user about error %s", reference)
+    return BoltResponse(status=200, body="")

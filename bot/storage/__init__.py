@@ -1,0 +1,1 @@
+"""Storage edge: database engine, URL handling and migrations."""

@@ -1,0 +1,58 @@
+"""The async SQLAlchemy engine, from any URL a Heroku-like host or a person may give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+_SSL_MODES_THAT_ENCRYPT = {"require", "verify-ca", "verify-full", "prefer", "allow"}
+
+
+def normalize_database_url(raw: str) -> tuple[URL, dict[str, Any]]:
+    """The async driver URL and its connect arguments; accepts `postgres://` and plain `sqlite:`."""
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError as exc:
+        raise ValueError("not a database URL") from exc
+    backend = url.get_backend_name()
+    if backend in {"postgres", "postgresql"}:
+        query = dict(url.query)
+        sslmode = query.pop("sslmode", None)
+        url = url.set(drivername="postgresql+asyncpg", query=query)
+        # asyncpg takes `ssl`, not libpq's `sslmode`.
+        connect_args: dict[str, Any] = {}
+        if isinstance(sslmode, str) and sslmode in _SSL_MODES_THAT_ENCRYPT:
+            connect_args["ssl"] = "require" if sslmode in {"prefer", "allow"} else sslmode
+        return url, connect_args
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite"), {"timeout": 30}
+    raise ValueError(f"unsupported database {backend!r}")
+
+
+def create_engine(raw_url: str) -> AsyncEngine:
+    """An engine for SQLite (one dyno) or PostgreSQL (many dynos)."""
+    url, connect_args = normalize_database_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, connect_args=connect_args)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the web process read while a worker writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raise unless the database answers a trivial query."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
