@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 PLACEHOLDER_URL = "https://YOUR-APP-HOST"
-BOT_SCOPES = ["commands", "chat:write", "chat:write.public"]
+BOT_SCOPES = ["commands"]
 
 
 def build_manifest(base_url: str = PLACEHOLDER_URL) -> dict[str, Any]:
