@@ -196,8 +196,10 @@ class Call(NLPearlModel):
         if not isinstance(nested, dict):
             return data
         lifted = dict(data)
+        present = {str(k).lower(): k for k, v in data.items() if v is not None}
         for key, value in nested.items():
-            lifted.setdefault(key, value)
+            if str(key).lower() not in present:
+                lifted[key] = value
         return lifted
 
     @property

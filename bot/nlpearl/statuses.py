@@ -90,14 +90,28 @@ def call_status(code: int | None) -> Status:
 
 def lead_status_by_name(name: str) -> int | None:
     """The lead status code for a name such as `success` or `NotSuccessful`, any casing."""
-    wanted = _squash(name)
-    aliases = {"notsuccessfull": 110, "complete": 130, "voicemail": 70, "retry": 10}
-    if wanted in aliases:
-        return aliases[wanted]
+    text = name.strip()
+    if text.isascii() and text.isdigit():
+        return int(text)
+    wanted = _squash(text)
+    if wanted in _STATUS_ALIASES:
+        return _STATUS_ALIASES[wanted]
     for code, (label, _) in LEAD_STATUSES.items():
         if _squash(label) == wanted:
             return code
-    return int(wanted) if wanted.isdigit() else None
+    return None
+
+
+# NLPearl's own enum names, where they differ from our labels.
+_STATUS_ALIASES = {
+    "needretry": 10,
+    "oncall": 40,
+    "notsuccessfull": 110,
+    "complete": 130,
+    "voicemail": 70,
+    "retry": 10,
+    "queueabandon": 300,
+}
 
 
 def _squash(text: str) -> str:
