@@ -92,7 +92,7 @@ def parse_command(text: str) -> Command:
 def _parse_subscription(verb: str, args: list[str]) -> Command:
     if not args:
         return Invalid(f"`{verb}` needs the campaign ID, like `/lead {verb} CAMPAIGN_ID`.")
-    campaign = _strip(args[0])
+    campaign = _campaign_id(args[0])
     if verb == "unsubscribe":
         return Unsubscribe(campaign)
     return Subscribe(campaign, tuple(_strip(s) for s in args[1:] if _strip(s)))
@@ -102,7 +102,7 @@ def _parse_lookup(words: list[str]) -> Command:
     ids_in_links = [i for w in words if "://" in w for i in _OBJECT_ID_IN_TEXT.findall(w)]
     if len(words) == 1 and len(ids_in_links) >= 2:
         # A pasted platform link that names both the campaign and the lead.
-        return Lookup(ids_in_links[0], LeadKey("id", ids_in_links[1]))
+        return Lookup(ids_in_links[0].lower(), LeadKey("id", ids_in_links[1].lower()))
     if len(words) == 1:
         return Invalid(
             "That looks like only one ID. Give the campaign and then the lead, "
@@ -127,11 +127,13 @@ def parse_lead_key(text: str) -> LeadKey | None:
         if forced == "phone":
             phone = normalize_phone(value)
             return LeadKey("phone", phone) if phone else None
+        if forced == "id":
+            value = _id_in_link(value) or value.lower()
         return LeadKey(forced, value) if value else None
     if not raw:
         return None
-    if "://" in raw and (ids := _OBJECT_ID_IN_TEXT.findall(raw)):
-        return LeadKey("id", ids[-1])
+    if link_id := _id_in_link(raw):
+        return LeadKey("id", link_id)
     if OBJECT_ID.match(raw):
         return LeadKey("id", raw.lower())
     if looks_like_phone(raw) and (phone := normalize_phone(raw)):
@@ -140,20 +142,24 @@ def parse_lead_key(text: str) -> LeadKey | None:
 
 
 def looks_like_phone(text: str) -> bool:
-    """True for `+…` numbers, formatted numbers, and 10 to 15 bare digits."""
+    """True for `+…` numbers of 7 to 15 digits, and 10 to 15 digits written any other way."""
     if not _PHONE_CHARS.match(text):
         return False
     digits = sum(ch.isdigit() for ch in text)
-    formatted = text.startswith("+") or any(ch in text for ch in " ()-.")
-    return 7 <= digits <= 15 if formatted else 10 <= digits <= 15
+    # Without a country code, a number is only usable with its area code: 10 digits or more.
+    return 7 <= digits <= 15 if text.startswith("+") else 10 <= digits <= 15
 
 
 def normalize_phone(text: str) -> str | None:
     """The number in E.164 form; 10 bare digits are read as a North American number."""
     digits = "".join(ch for ch in text if ch.isdigit())
+    international = text.strip().startswith("+")
+    if not international and digits.startswith("00"):
+        # 00 is the international dialling prefix in most of the world.
+        digits, international = digits[2:], True
     if not 7 <= len(digits) <= 15:
         return None
-    if not text.strip().startswith("+") and len(digits) == 10:
+    if not international and len(digits) == 10:
         return f"+1{digits}"
     try:
         number = phonenumbers.parse(f"+{digits}", None)
@@ -164,8 +170,14 @@ def normalize_phone(text: str) -> str | None:
 
 def _campaign_id(word: str) -> str:
     if "://" in word and (ids := _OBJECT_ID_IN_TEXT.findall(word)):
-        return str(ids[0])
+        return str(ids[0]).lower()
     return _strip(word)
+
+
+def _id_in_link(text: str) -> str | None:
+    """The last 24-hex ID in a pasted link: a lead link names the lead after the campaign."""
+    ids = _OBJECT_ID_IN_TEXT.findall(text) if "://" in text else []
+    return str(ids[-1]).lower() if ids else None
 
 
 def _words(text: str) -> list[str]:

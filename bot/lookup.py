@@ -38,11 +38,6 @@ class LeadReport:
         return max(len(self.lead.calls_id), len(self.calls))
 
     @property
-    def earlier_calls(self) -> int:
-        """Calls not on the card."""
-        return self.total_calls - len(self.calls)
-
-    @property
     def campaign_name(self) -> str | None:
         """The campaign's name, when NLPearl told us."""
         return self.campaign.name if self.campaign else None

@@ -27,6 +27,7 @@ from bot.blocks.values import (
     local_time,
     mask_phone,
 )
+from bot.grammar import looks_like_phone
 from bot.ids import ActionId, CardRef
 from bot.lookup import CallSlot, LeadReport
 from bot.nlpearl import Call
@@ -42,6 +43,7 @@ from bot.nlpearl.statuses import lead_status as lead_status_of
 # Budgets that keep the card inside Slack's limits, including the undocumented
 # ~12k-character cap on the text of a whole message, whatever the data.
 ANSWERS_ON_CARD = 20
+MAX_CALLS_ON_CARD = 10
 ANSWER_LABEL_CHARS = 60
 ANSWER_VALUE_CHARS = 160
 SUMMARY_CHARS = 500
@@ -58,9 +60,9 @@ def lead_card(report: LeadReport, ref: CardRef, *, now: datetime, mask: bool) ->
         {"type": "header", "text": plain(_title(report, mask), MAX_HEADER_TEXT)},
         {"type": "section", "fields": _facts(report, status, now, mask)},
     ]
-    blocks += _answers(report)
+    blocks += _answers(report, mask)
     blocks += _calls(report)
-    blocks += _inputs(report)
+    blocks += _inputs(report, mask)
     blocks.append(_footer(report, ref))
     blocks.append(_buttons(ref))
     return {"text": _fallback(report, status, mask), "blocks": blocks}
@@ -114,7 +116,15 @@ def _collected(report: LeadReport) -> list[tuple[str, Any]]:
     return [(i.name or humanize_key(i.id or "answer"), i.value) for i in infos]
 
 
-def _answers(report: LeadReport) -> list[dict[str, Any]]:
+def _shown_value(value: Any, mask: bool) -> str:
+    """A value as text; with `mask`, anything that reads as a phone number is masked too."""
+    text = format_value(value)
+    if mask and isinstance(value, str | int) and looks_like_phone(str(value).strip()):
+        return mask_phone(text) or text
+    return text
+
+
+def _answers(report: LeadReport, mask: bool) -> list[dict[str, Any]]:
     answers = _collected(report)
     if not answers:
         return []
@@ -122,7 +132,7 @@ def _answers(report: LeadReport) -> list[dict[str, Any]]:
     fields = [
         mrkdwn(
             f"*{safe(one_line(label), ANSWER_LABEL_CHARS)}*\n"
-            f"{safe(format_value(value), ANSWER_VALUE_CHARS)}"
+            f"{safe(_shown_value(value, mask), ANSWER_VALUE_CHARS)}"
         )
         for label, value in shown
     ]
@@ -142,10 +152,10 @@ def _calls(report: LeadReport) -> list[dict[str, Any]]:
     if not report.calls:
         return [{"type": "divider"}, _context("No calls yet.")]
     blocks: list[dict[str, Any]] = [{"type": "divider"}]
-    for index, slot in enumerate(report.calls):
+    shown = report.calls[:MAX_CALLS_ON_CARD]
+    for index, slot in enumerate(shown):
         blocks.append(_call_section(slot, index))
-    if report.earlier_calls > 0:
-        n = report.earlier_calls
+    if (n := report.total_calls - len(shown)) > 0:
         blocks.append(_context(f"+ {n} earlier {_plural(n, 'call')}"))
     return blocks
 
@@ -192,13 +202,15 @@ def _call_section(slot: CallSlot, index: int) -> dict[str, Any]:
     return section
 
 
-def _inputs(report: LeadReport) -> list[dict[str, Any]]:
+def _inputs(report: LeadReport, mask: bool) -> list[dict[str, Any]]:
     inputs = list(report.lead.call_data.items())
     if not inputs:
         return []
     room = MAX_CONTEXT_ELEMENTS - 1
     elements = [
-        mrkdwn(f"*{safe(humanize_key(k), 40)}:* {safe(one_line(format_value(v)), INPUT_CHARS)}")
+        mrkdwn(
+            f"*{safe(humanize_key(k), 40)}:* {safe(one_line(_shown_value(v, mask)), INPUT_CHARS)}"
+        )
         for k, v in inputs[:room]
     ]
     if len(inputs) > room:

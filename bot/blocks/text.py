@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 # Slack's limits (docs.slack.dev/reference/block-kit), kept here so builders share one source.
@@ -62,7 +62,7 @@ def plain(text: str, limit: int = MAX_SECTION_TEXT) -> dict[str, Any]:
 
 def date_token(moment: datetime, token: str = "{date_short_pretty} at {time}") -> str:
     """A Slack date token, shown in each viewer's own time zone, with a UTC fallback."""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{token}|{fallback}>"
 
 

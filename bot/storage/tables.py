@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData(
     naming_convention={
@@ -12,4 +25,120 @@ metadata = MetaData(
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
     }
+)
+
+# SQLite numbers BIGINT keys only when they are INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Moment = DateTime(timezone=True)
+
+
+def _workspace() -> list[Column[str]]:
+    # "" rather than NULL when there is no enterprise, so unique constraints hold.
+    return [
+        Column("enterprise_id", String(32), nullable=False, server_default=""),
+        Column("team_id", String(32), nullable=False),
+    ]
+
+
+# One webhook URL per workspace and campaign; the token itself is never stored.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_workspace(),
+    Column("campaign_id", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Moment, nullable=False),
+    Column("last_received_at", Moment),
+    UniqueConstraint("enterprise_id", "team_id", "campaign_id", name="uq_endpoint_campaign"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_workspace(),
+    Column("channel_id", String(32), nullable=False),
+    Column("campaign_id", String(100), nullable=False),
+    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=False),
+    # Lead status codes to post; NULL means every change.
+    Column("statuses", JSON),
+    Column("created_by", String(32)),
+    Column("created_at", Moment, nullable=False),
+    # Set when Slack refused the channel for good (e.g. channel_not_found); delivery stops.
+    Column("problem", String(200)),
+    Column("problem_at", Moment),
+    UniqueConstraint(
+        "enterprise_id", "team_id", "channel_id", "campaign_id", name="uq_subscription_channel"
+    ),
+)
+
+# Every webhook received, committed before it is answered; dedupe_key spots redeliveries.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("dedupe_key", String(250), nullable=False),
+    Column("lead_key", String(120), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", Moment, nullable=False),
+    UniqueConstraint("endpoint_id", "dedupe_key", name="uq_event_dedupe"),
+)
+
+# The outbox: one row per event and subscribed channel.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", Id, ForeignKey("events.id"), nullable=False),
+    Column("subscription_id", Id, ForeignKey("subscriptions.id"), nullable=False),
+    *_workspace(),
+    Column("channel_id", String(32), nullable=False),
+    Column("lead_key", String(120), nullable=False),
+    # pending → claimed → done | skipped | failed
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Moment, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", Moment),
+    # Set on the rows of one coalesced post; stays across a crash so the post can be found.
+    Column("batch", String(40)),
+    Column("reply_ts", String(32)),
+    Column("last_error", Text),
+    Column("created_at", Moment, nullable=False),
+    Column("finished_at", Moment),
+    Index("ix_deliveries_ready", "state", "next_attempt_at"),
+    Index("ix_deliveries_lane", "team_id", "channel_id", "lead_key", "id"),
+    Index("ix_deliveries_batch", "batch"),
+)
+
+# The parent message of each lead in each channel, and what it shows.
+lead_threads = Table(
+    "lead_threads",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_workspace(),
+    Column("channel_id", String(32), nullable=False),
+    Column("campaign_id", String(100), nullable=False),
+    Column("lead_key", String(120), nullable=False),
+    Column("parent_ts", String(32)),
+    # Marks a parent post in flight, so a crash right after Slack accepted it can be reconciled.
+    Column("parent_batch", String(40)),
+    Column("snapshot", JSON, nullable=False),
+    Column("updated_at", Moment, nullable=False),
+    UniqueConstraint(
+        "enterprise_id", "team_id", "channel_id", "campaign_id", "lead_key", name="uq_thread_lead"
+    ),
+)
+
+# When each channel may be posted to next, shared by every worker (Slack allows ~1 post/s).
+channel_pacing = Table(
+    "channel_pacing",
+    metadata,
+    Column("enterprise_id", String(32), primary_key=True, server_default=""),
+    Column("team_id", String(32), primary_key=True),
+    Column("channel_id", String(32), primary_key=True),
+    Column("next_post_at", Moment, nullable=False),
 )

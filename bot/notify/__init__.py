@@ -1,0 +1,1 @@
+"""Channel notifications: receive NLPearl webhooks into the outbox, deliver them to Slack."""

@@ -1,0 +1,131 @@
+"""Store a received webhook and its outbox rows in one transaction, once per event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.storage.subscriptions import hash_token
+from bot.storage.tables import deliveries, events, subscriptions, webhook_endpoints
+
+
+class Outcome(Enum):
+    """What became of a webhook."""
+
+    UNKNOWN_TOKEN = "unknown_token"
+    DUPLICATE = "duplicate"
+    STORED = "stored"
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """A webhook, read: its kind, its keys and the raw body to keep."""
+
+    kind: str
+    dedupe_key: str
+    lead_key: str
+    lead_status: int | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The outcome, and how many channel posts were queued."""
+
+    outcome: Outcome
+    queued: int = 0
+
+
+def _insert(conn: AsyncConnection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+async def store_webhook(
+    engine: AsyncEngine, token: str, event: IncomingEvent, now: datetime
+) -> Stored:
+    """Commit the event and a delivery per matching subscription, unless it was seen before."""
+    async with engine.begin() as conn:
+        endpoint_id = (
+            await conn.execute(
+                select(webhook_endpoints.c.id).where(
+                    webhook_endpoints.c.token_hash == hash_token(token)
+                )
+            )
+        ).scalar_one_or_none()
+        if endpoint_id is None:
+            return Stored(Outcome.UNKNOWN_TOKEN)
+        await conn.execute(
+            update(webhook_endpoints)
+            .where(webhook_endpoints.c.id == endpoint_id)
+            .values(last_received_at=now)
+        )
+        inserted = await conn.execute(
+            _insert(conn)(events)
+            .values(
+                endpoint_id=endpoint_id,
+                kind=event.kind,
+                dedupe_key=event.dedupe_key[:250],
+                lead_key=event.lead_key,
+                payload=event.payload,
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["endpoint_id", "dedupe_key"])
+            .returning(events.c.id)
+        )
+        event_id = inserted.scalar_one_or_none()
+        if event_id is None:
+            return Stored(Outcome.DUPLICATE)
+        rows = await _deliveries_for(conn, endpoint_id, event, event_id, now)
+        if rows:
+            await conn.execute(deliveries.insert(), rows)
+    return Stored(Outcome.STORED, len(rows))
+
+
+async def _deliveries_for(
+    conn: AsyncConnection,
+    endpoint_id: int,
+    event: IncomingEvent,
+    event_id: int,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    subs = (
+        await conn.execute(
+            select(subscriptions).where(
+                subscriptions.c.endpoint_id == endpoint_id, subscriptions.c.problem.is_(None)
+            )
+        )
+    ).all()
+    return [
+        {
+            "event_id": event_id,
+            "subscription_id": sub.id,
+            "team_id": sub.team_id,
+            "enterprise_id": sub.enterprise_id,
+            "channel_id": sub.channel_id,
+            "lead_key": event.lead_key,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for sub in subs
+        if wanted(sub.statuses, event)
+    ]
+
+
+def wanted(statuses: list[int] | None, event: IncomingEvent) -> bool:
+    """Whether a subscription's filter lets a lead's status change through.
+
+    Call events always queue; whether a filtered channel shows them is decided at delivery,
+    when it is known whether the lead has a thread there.
+    """
+    if not statuses or event.kind != "lead":
+        return True
+    return event.lead_status in statuses

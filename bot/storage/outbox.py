@@ -1,0 +1,349 @@
+"""The delivery outbox: claim work atomically, keep each lead's events in order, record outcomes.
+
+A *lane* is one lead in one channel; only the oldest unfinished row of a lane can be
+claimed, so a lead's events reach Slack in the order NLPearl sent them. A claimed head
+takes the ready rows queued behind it in its lane along (a *batch*, one coalesced post),
+and its marker survives a crash so the post can be found again instead of repeated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.storage.tables import channel_pacing, deliveries, events, lead_threads, subscriptions
+
+OPEN_STATES = ("pending", "claimed")
+MAX_BATCH_ITEMS = 50
+
+
+@dataclass(frozen=True)
+class Item:
+    """One event in a batch."""
+
+    delivery_id: int
+    kind: str
+    payload: dict[str, Any]
+    received_at: datetime
+    reply_ts: str | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Events of one lead for one channel, to post as one update."""
+
+    marker: str
+    resumed: bool
+    team_id: str
+    enterprise_id: str
+    channel_id: str
+    lead_key: str
+    campaign_id: str
+    subscription_id: int
+    statuses: tuple[int, ...] | None
+    attempts: int
+    items: tuple[Item, ...]
+
+    @property
+    def reply_ts(self) -> str | None:
+        """The reply already posted for this batch before an interruption, if recorded."""
+        return next((i.reply_ts for i in self.items if i.reply_ts), None)
+
+
+@dataclass(frozen=True)
+class Thread:
+    """The parent message of a lead in a channel."""
+
+    id: int
+    parent_ts: str | None
+    parent_marker: str | None
+    snapshot: dict[str, Any]
+
+
+def _upsert(conn: AsyncConnection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+async def claim_batches(
+    engine: AsyncEngine,
+    *,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    post_interval: timedelta,
+    limit: int = 8,
+) -> list[Batch]:
+    """Claim up to `limit` batches, at most one per channel, and pace those channels."""
+    async with engine.begin() as conn:
+        heads = await _ready_heads(conn, now, limit)
+        batches = []
+        for head in heads:
+            batch = await _claim_lane(conn, head, worker_id=worker_id, now=now, lease=lease)
+            await _pace(conn, head, now + post_interval * 2)
+            batches.append(batch)
+    return batches
+
+
+async def _ready_heads(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
+    d = deliveries.alias("d")
+    e = deliveries.alias("e")
+    earlier_open = exists().where(
+        e.c.team_id == d.c.team_id,
+        e.c.enterprise_id == d.c.enterprise_id,
+        e.c.channel_id == d.c.channel_id,
+        e.c.lead_key == d.c.lead_key,
+        e.c.id < d.c.id,
+        e.c.state.in_(OPEN_STATES),
+    )
+    paced = exists().where(
+        channel_pacing.c.team_id == d.c.team_id,
+        channel_pacing.c.enterprise_id == d.c.enterprise_id,
+        channel_pacing.c.channel_id == d.c.channel_id,
+        channel_pacing.c.next_post_at > now,
+    )
+    ready = or_(
+        and_(d.c.state == "pending", d.c.next_attempt_at <= now),
+        # A claim whose lease ran out belongs to a worker that died.
+        and_(d.c.state == "claimed", d.c.claimed_until < now),
+    )
+    query = select(d).where(ready, ~earlier_open, ~paced).order_by(d.c.id).limit(limit * 4)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=d)
+    rows = (await conn.execute(query)).all()
+    one_per_channel: dict[tuple[str, str, str], Any] = {}
+    for row in rows:
+        one_per_channel.setdefault((row.enterprise_id, row.team_id, row.channel_id), row)
+    return list(one_per_channel.values())[:limit]
+
+
+async def _claim_lane(
+    conn: AsyncConnection, head: Any, *, worker_id: str, now: datetime, lease: timedelta
+) -> Batch:
+    if head.batch:
+        # Resume the interrupted batch exactly as it was, so its post can be reconciled.
+        lane = deliveries.c.batch == head.batch
+    else:
+        lane = and_(
+            deliveries.c.team_id == head.team_id,
+            deliveries.c.enterprise_id == head.enterprise_id,
+            deliveries.c.channel_id == head.channel_id,
+            deliveries.c.lead_key == head.lead_key,
+            deliveries.c.state == "pending",
+            deliveries.c.next_attempt_at <= now,
+            deliveries.c.id >= head.id,
+        )
+    query = (
+        select(deliveries.c.id, deliveries.c.reply_ts, deliveries.c.attempts, events)
+        .join(events, events.c.id == deliveries.c.event_id)
+        .where(lane)
+        .order_by(deliveries.c.id)
+        .limit(MAX_BATCH_ITEMS)
+    )
+    rows = (await conn.execute(query)).all()
+    marker = head.batch or uuid.uuid4().hex
+    ids = [row.id for row in rows]
+    await conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids))
+        .values(
+            state="claimed",
+            claimed_by=worker_id,
+            claimed_until=now + lease,
+            batch=marker,
+            attempts=deliveries.c.attempts + 1,
+        )
+    )
+    sub = (
+        await conn.execute(
+            select(subscriptions.c.campaign_id, subscriptions.c.statuses).where(
+                subscriptions.c.id == head.subscription_id
+            )
+        )
+    ).one()
+    return Batch(
+        marker=marker,
+        resumed=bool(head.batch),
+        team_id=head.team_id,
+        enterprise_id=head.enterprise_id,
+        channel_id=head.channel_id,
+        lead_key=head.lead_key,
+        campaign_id=sub.campaign_id,
+        subscription_id=head.subscription_id,
+        statuses=tuple(sub.statuses) if sub.statuses else None,
+        attempts=max(row.attempts for row in rows) + 1,
+        items=tuple(
+            Item(row.id, row.kind, row.payload, row.received_at, row.reply_ts) for row in rows
+        ),
+    )
+
+
+async def _pace(conn: AsyncConnection, head: Any, until: datetime) -> None:
+    await _set_pacing(conn, head.enterprise_id, head.team_id, head.channel_id, until)
+
+
+async def _set_pacing(
+    conn: AsyncConnection, enterprise_id: str, team_id: str, channel_id: str, until: datetime
+) -> None:
+    statement = _upsert(conn)(channel_pacing).values(
+        enterprise_id=enterprise_id, team_id=team_id, channel_id=channel_id, next_post_at=until
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["enterprise_id", "team_id", "channel_id"],
+            set_={"next_post_at": statement.excluded.next_post_at},
+        )
+    )
+
+
+async def hold_channel(engine: AsyncEngine, batch: Batch, until: datetime) -> None:
+    """Keep every worker off a channel until `until` (Slack said 429 with Retry-After)."""
+    async with engine.begin() as conn:
+        await _set_pacing(conn, batch.enterprise_id, batch.team_id, batch.channel_id, until)
+
+
+async def record_reply(engine: AsyncEngine, batch: Batch, ts: str) -> None:
+    """Remember the posted reply before anything else, so a crash cannot post it twice."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(deliveries).where(deliveries.c.batch == batch.marker).values(reply_ts=ts)
+        )
+
+
+async def finish(engine: AsyncEngine, batch: Batch, now: datetime, state: str = "done") -> None:
+    """Close the batch's rows as done (or skipped)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.batch == batch.marker, deliveries.c.state == "claimed")
+            .values(state=state, finished_at=now, claimed_until=None)
+        )
+
+
+async def retry_later(
+    engine: AsyncEngine, batch: Batch, *, at: datetime, error: str, keep_marker: bool
+) -> None:
+    """Put the batch back for another attempt at `at`.
+
+    `keep_marker` when the post may have reached Slack: the retry then looks for it first.
+    """
+    values: dict[str, Any] = {
+        "state": "pending",
+        "next_attempt_at": at,
+        "claimed_until": None,
+        "last_error": error[:2000],
+    }
+    if not keep_marker:
+        values["batch"] = None
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.batch == batch.marker, deliveries.c.state == "claimed")
+            .values(**values)
+        )
+
+
+async def stop_subscription(
+    engine: AsyncEngine, batch: Batch, *, problem: str, now: datetime
+) -> None:
+    """Slack refused the channel for good: record why, and stop its deliveries."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == batch.subscription_id)
+            .values(problem=problem[:200], problem_at=now)
+        )
+        await conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.subscription_id == batch.subscription_id,
+                deliveries.c.state.in_(OPEN_STATES),
+            )
+            .values(state="failed", finished_at=now, claimed_until=None, last_error=problem)
+        )
+
+
+async def fail_batch(engine: AsyncEngine, batch: Batch, *, error: str, now: datetime) -> None:
+    """Give up on this batch alone (Slack refused its content), keeping the error."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.batch == batch.marker)
+            .values(state="failed", finished_at=now, claimed_until=None, last_error=error[:2000])
+        )
+
+
+def _thread_of(batch: Batch) -> tuple[Any, ...]:
+    return (
+        lead_threads.c.team_id == batch.team_id,
+        lead_threads.c.enterprise_id == batch.enterprise_id,
+        lead_threads.c.channel_id == batch.channel_id,
+        lead_threads.c.campaign_id == batch.campaign_id,
+        lead_threads.c.lead_key == batch.lead_key,
+    )
+
+
+async def load_thread(engine: AsyncEngine, batch: Batch) -> Thread | None:
+    """The lead's parent message in the batch's channel, if one was started."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(lead_threads).where(*_thread_of(batch)))).one_or_none()
+    if row is None:
+        return None
+    return Thread(row.id, row.parent_ts, row.parent_batch, dict(row.snapshot))
+
+
+async def start_thread(
+    engine: AsyncEngine, batch: Batch, snapshot: dict[str, Any], now: datetime
+) -> Thread:
+    """Note that a parent is about to be posted for this batch, before posting it."""
+    async with engine.begin() as conn:
+        existing = (
+            await conn.execute(select(lead_threads.c.id).where(*_thread_of(batch)))
+        ).scalar_one_or_none()
+        if existing is None:
+            created = await conn.execute(
+                lead_threads.insert()
+                .values(
+                    team_id=batch.team_id,
+                    enterprise_id=batch.enterprise_id,
+                    channel_id=batch.channel_id,
+                    campaign_id=batch.campaign_id,
+                    lead_key=batch.lead_key,
+                    parent_batch=batch.marker,
+                    snapshot=snapshot,
+                    updated_at=now,
+                )
+                .returning(lead_threads.c.id)
+            )
+            existing = created.scalar_one()
+        else:
+            await conn.execute(
+                update(lead_threads)
+                .where(lead_threads.c.id == existing)
+                .values(parent_batch=batch.marker, snapshot=snapshot, updated_at=now)
+            )
+    return Thread(int(existing), None, batch.marker, snapshot)
+
+
+async def save_thread(
+    engine: AsyncEngine,
+    thread_id: int,
+    *,
+    snapshot: dict[str, Any],
+    now: datetime,
+    parent_ts: str | None = None,
+) -> None:
+    """Store what the parent shows (and its ts, once posted)."""
+    values: dict[str, Any] = {"snapshot": snapshot, "updated_at": now}
+    if parent_ts:
+        values["parent_ts"] = parent_ts
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(lead_threads).where(lead_threads.c.id == thread_id).values(**values)
+        )

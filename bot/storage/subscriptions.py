@@ -1,0 +1,190 @@
+"""Channel subscriptions and the webhook endpoint (capability token) of each campaign."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Table, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.storage.tables import deliveries, subscriptions, webhook_endpoints
+
+TOKEN_BYTES = 24  # 192 bits
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A Slack workspace: its team, and its Enterprise Grid org when there is one."""
+
+    team_id: str
+    enterprise_id: str = ""
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """What subscribing did; `token` is set only when a new webhook URL must be pasted."""
+
+    token: str | None
+    already_subscribed: bool
+    last_received_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    """A subscription as `/lead subscriptions` shows it."""
+
+    channel_id: str
+    campaign_id: str
+    statuses: tuple[int, ...] | None
+    last_received_at: datetime | None
+    problem: str | None
+    problem_at: datetime | None
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a webhook token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def in_workspace(table: Table, ws: Workspace) -> tuple[ColumnElement[bool], ...]:
+    """The conditions that keep a query to one workspace's rows."""
+    return (table.c.team_id == ws.team_id, table.c.enterprise_id == ws.enterprise_id)
+
+
+async def subscribe(
+    engine: AsyncEngine,
+    ws: Workspace,
+    *,
+    channel_id: str,
+    campaign_id: str,
+    statuses: tuple[int, ...] | None,
+    user_id: str | None,
+    now: datetime,
+) -> Subscribed:
+    """Subscribe a channel (or change its filter, or clear a delivery problem)."""
+    async with engine.begin() as conn:
+        endpoint_id, token, received = await _endpoint(conn, ws, campaign_id, now)
+        existing = (
+            await conn.execute(
+                select(subscriptions.c.id).where(
+                    *in_workspace(subscriptions, ws),
+                    subscriptions.c.channel_id == channel_id,
+                    subscriptions.c.campaign_id == campaign_id,
+                )
+            )
+        ).scalar_one_or_none()
+        values = {
+            "statuses": list(statuses) if statuses else None,
+            "problem": None,
+            "problem_at": None,
+        }
+        if existing is None:
+            await conn.execute(
+                subscriptions.insert().values(
+                    team_id=ws.team_id,
+                    enterprise_id=ws.enterprise_id,
+                    channel_id=channel_id,
+                    campaign_id=campaign_id,
+                    endpoint_id=endpoint_id,
+                    created_by=user_id,
+                    created_at=now,
+                    **values,
+                )
+            )
+        else:
+            await conn.execute(
+                update(subscriptions).where(subscriptions.c.id == existing).values(**values)
+            )
+    return Subscribed(token, existing is not None, received)
+
+
+async def _endpoint(
+    conn: AsyncConnection, ws: Workspace, campaign_id: str, now: datetime
+) -> tuple[int, str | None, datetime | None]:
+    """The campaign's endpoint: a new token if none exists or the current one was never used."""
+    row = (
+        await conn.execute(
+            select(webhook_endpoints.c.id, webhook_endpoints.c.last_received_at).where(
+                *in_workspace(webhook_endpoints, ws), webhook_endpoints.c.campaign_id == campaign_id
+            )
+        )
+    ).one_or_none()
+    if row is not None and row.last_received_at is not None:
+        # NLPearl already posts to it; the token is only stored hashed, and needn't be shown.
+        return int(row.id), None, row.last_received_at
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    if row is not None:
+        # Never used, so nothing depends on it: issue a fresh one we can show.
+        await conn.execute(
+            update(webhook_endpoints)
+            .where(webhook_endpoints.c.id == row.id)
+            .values(token_hash=hash_token(token))
+        )
+        return int(row.id), token, None
+    created = await conn.execute(
+        webhook_endpoints.insert()
+        .values(
+            team_id=ws.team_id,
+            enterprise_id=ws.enterprise_id,
+            campaign_id=campaign_id,
+            token_hash=hash_token(token),
+            created_at=now,
+        )
+        .returning(webhook_endpoints.c.id)
+    )
+    return int(created.scalar_one()), token, None
+
+
+async def unsubscribe(
+    engine: AsyncEngine, ws: Workspace, *, channel_id: str, campaign_id: str
+) -> bool:
+    """End a channel's subscription; False if there was none."""
+    async with engine.begin() as conn:
+        sub_id = (
+            await conn.execute(
+                select(subscriptions.c.id).where(
+                    *in_workspace(subscriptions, ws),
+                    subscriptions.c.channel_id == channel_id,
+                    subscriptions.c.campaign_id == campaign_id,
+                )
+            )
+        ).scalar_one_or_none()
+        if sub_id is None:
+            return False
+        # Its outbox rows go with it: nothing more is posted to the channel.
+        await conn.execute(delete(deliveries).where(deliveries.c.subscription_id == sub_id))
+        await conn.execute(delete(subscriptions).where(subscriptions.c.id == sub_id))
+    return True
+
+
+async def list_subscriptions(engine: AsyncEngine, ws: Workspace) -> list[SubscriptionInfo]:
+    """Every subscription of the workspace, by channel then campaign."""
+    query = (
+        select(
+            subscriptions.c.channel_id,
+            subscriptions.c.campaign_id,
+            subscriptions.c.statuses,
+            subscriptions.c.problem,
+            subscriptions.c.problem_at,
+            webhook_endpoints.c.last_received_at,
+        )
+        .join(webhook_endpoints, webhook_endpoints.c.id == subscriptions.c.endpoint_id)
+        .where(*in_workspace(subscriptions, ws))
+        .order_by(subscriptions.c.channel_id, subscriptions.c.campaign_id)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        SubscriptionInfo(
+            channel_id=r.channel_id,
+            campaign_id=r.campaign_id,
+            statuses=tuple(r.statuses) if r.statuses else None,
+            last_received_at=r.last_received_at,
+            problem=r.problem,
+            problem_at=r.problem_at,
+        )
+        for r in rows
+    ]
