@@ -13,8 +13,9 @@ from bot.config import ConfigError, Settings, configure_logging, load_settings, 
 from bot.config import require_slack_credentials as require_slack
 
 BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder/#"
-# uvicorn waits this long for open requests on SIGTERM; Heroku kills at 30 s.
-GRACEFUL_SHUTDOWN_SECONDS = 20
+# uvicorn waits this long for open requests on SIGTERM, then delivery gets up to 15 s to
+# finish what is in flight: together within the 30 s Heroku gives before SIGKILL.
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,8 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     if command == "serve":
         return _serve(settings)
     if command == "worker":
-        print("lead-bot: there is no notification delivery in this version yet.", file=sys.stderr)
-        return 2
+        return _worker(settings)
     if command == "migrate":
         return _migrate(settings)
     if command == "preview":
@@ -83,6 +83,7 @@ def _serve(settings: Settings) -> int:
 
     require_slack(settings)
     require_nlpearl_key(settings)
+    _migrate_sqlite(settings)
     uvicorn.run(
         create_app(settings),
         host="0.0.0.0",
@@ -92,6 +93,29 @@ def _serve(settings: Settings) -> int:
         proxy_headers=True,
         forwarded_allow_ips="*",
     )
+    return 0
+
+
+def _migrate_sqlite(settings: Settings) -> None:
+    """SQLite needs no release phase: bring it up to date at start-up."""
+    from bot.storage.engine import normalize_database_url
+    from bot.storage.migrate import upgrade_to_latest
+
+    try:
+        url, _ = normalize_database_url(settings.database_url)
+    except ValueError:
+        raise problem("DATABASE_URL") from None
+    if url.get_backend_name() == "sqlite":
+        upgrade_to_latest(settings.database_url)
+
+
+def _worker(settings: Settings) -> int:
+    from bot.worker import run_worker
+
+    if settings.slack_bot_token is None:
+        raise problem("SLACK_BOT_TOKEN", "is missing")
+    _migrate_sqlite(settings)
+    asyncio.run(run_worker(settings))
     return 0
 
 

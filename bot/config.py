@@ -30,6 +30,7 @@ HINTS: dict[str, str] = {
     "PORT": "a port number between 1 and 65535",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "MASK_SHARED_PHONE_NUMBERS": "true or false",
+    "DELIVERY_LEASE_SECONDS": "a number of seconds, such as 60",
 }
 
 
@@ -70,6 +71,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     mask_shared_phone_numbers: bool = True
+    # How long a claimed delivery is held before another worker may take it over.
+    delivery_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator(
         "slack_signing_secret",

@@ -7,7 +7,15 @@ from typing import Any
 import yaml
 
 PLACEHOLDER_URL = "https://YOUR-APP-HOST"
-BOT_SCOPES = ["commands"]
+BOT_SCOPES = [
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+]
 
 
 def build_manifest(base_url: str = PLACEHOLDER_URL) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.config import Settings
 from bot.nlpearl import NLPearlClient
 
@@ -17,8 +19,9 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Services:
-    """What listeners need: settings, the NLPearl client and a clock."""
+    """What listeners need: settings, the NLPearl client, the database and a clock."""
 
     settings: Settings
     nlpearl: NLPearlClient
+    engine: AsyncEngine
     now: Callable[[], datetime] = field(default=utc_now)

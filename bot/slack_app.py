@@ -17,25 +17,27 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages
+from bot.config import Settings
 from bot.listeners import register_listeners
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
 
-def build_slack_client(services: Services) -> AsyncWebClient:
-    """The Web API client, retrying connection errors, 429s (honouring Retry-After) and 5xx."""
-    settings = services.settings
+def build_slack_client(settings: Settings, *, retry_rate_limits: bool = True) -> AsyncWebClient:
+    """The Web API client, retrying connection errors and 5xx, and 429s unless told not to.
+
+    The delivery loop handles 429s itself, so that every worker backs off the channel.
+    """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    handlers: list[Any] = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+    if retry_rate_limits:
+        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        token=token, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers
     )
 
 
@@ -56,7 +58,7 @@ def build_slack_app(services: Services) -> AsyncApp:
     secret = settings.slack_signing_secret
     app = AsyncApp(
         logger=_BOLT_LOGGER,
-        client=build_slack_client(services),
+        client=build_slack_client(settings),
         signing_secret=secret.get_secret_value() if secret else None,
         request_verification_enabled=not settings.socket_mode,
         # Heroku-like hosts run one long-lived process: ack first, keep working after.

@@ -98,10 +98,3 @@ def unexpected_error(reference: str) -> dict[str, Any]:
         f"Reference for your admin: `{reference}`"
     )
     return notice("💥", "Something went wrong", detail)
-
-
-def not_available_yet(feature: str) -> dict[str, Any]:
-    """A part of the contract this version does not do yet."""
-    return notice(
-        "🚧", f"{feature} isn't available yet", "It is coming in a later version of Lead Bot."
-    )

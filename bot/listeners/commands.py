@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages
 from bot.cards import lead_card_answer
@@ -19,12 +21,41 @@ from bot.grammar import (
 )
 from bot.ids import CardRef
 from bot.services import Services
+from bot.storage.subscriptions import Workspace
+from bot.subscribing import Where, list_here, subscribe_here, unsubscribe_here
 
 MAX_COMMAND_TEXT = 1000
 
 
+def _where(command: dict[str, Any], request: AsyncBoltRequest) -> Where:
+    workspace = Workspace(
+        team_id=command.get("team_id") or "", enterprise_id=command.get("enterprise_id") or ""
+    )
+    return Where(
+        workspace=workspace,
+        channel_id=command.get("channel_id") or "",
+        user_id=command.get("user_id"),
+        public_url=public_url_of(request),
+    )
+
+
+def public_url_of(request: AsyncBoltRequest) -> str | None:
+    """The app's public base URL as Slack reached it (None over Socket Mode)."""
+    hosts = request.headers.get("x-forwarded-host") or request.headers.get("host") or []
+    if not hosts or request.mode == "socket_mode":
+        return None
+    host = hosts[0]
+    scheme = (request.headers.get("x-forwarded-proto") or ["https"])[0]
+    return f"{scheme}://{host}"
+
+
 async def handle_lead_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, services: Services
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    request: AsyncBoltRequest,
+    services: Services,
 ) -> None:
     """Acknowledge at once; answer help and usage problems in the ack, lookups via response_url."""
     text = command.get("text") or ""
@@ -35,8 +66,19 @@ async def handle_lead_command(
             await ack(**messages.help_message(name))
         case Invalid(problem=problem):
             await ack(**messages.usage_problem(problem, name))
-        case Subscribe() | Unsubscribe() | ListSubscriptions():
-            await ack(**messages.not_available_yet("Channel subscriptions"))
+        case Subscribe(campaign_id=campaign_id, statuses=names):
+            await ack()
+            where = _where(command, request)
+            reply = await subscribe_here(services, client, where, campaign_id, names)
+            await respond(**reply, response_type="ephemeral", replace_original=False)
+        case Unsubscribe(campaign_id=campaign_id):
+            await ack()
+            reply = await unsubscribe_here(services, _where(command, request), campaign_id)
+            await respond(**reply, response_type="ephemeral", replace_original=False)
+        case ListSubscriptions():
+            await ack()
+            reply = await list_here(services, _where(command, request))
+            await respond(**reply, response_type="ephemeral", replace_original=False)
         case Lookup(campaign_id=campaign_id, key=key):
             await ack()
             ref = CardRef(campaign_id=campaign_id, kind=key.kind, key=key.value)

@@ -43,6 +43,15 @@ class Stored:
     queued: int = 0
 
 
+async def token_exists(engine: AsyncEngine, token: str) -> bool:
+    """Whether a webhook token was issued (and not replaced)."""
+    query = select(webhook_endpoints.c.id).where(
+        webhook_endpoints.c.token_hash == hash_token(token)
+    )
+    async with engine.connect() as conn:
+        return (await conn.execute(query)).first() is not None
+
+
 def _insert(conn: AsyncConnection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -240,7 +240,8 @@ async def retry_later(
         "last_error": error[:2000],
     }
     if not keep_marker:
-        values["batch"] = None
+        # Rows whose reply is already posted keep their marker, or it would be posted again.
+        values["batch"] = case((deliveries.c.reply_ts.is_(None), None), else_=deliveries.c.batch)
     async with engine.begin() as conn:
         await conn.execute(
             update(deliveries)

@@ -32,7 +32,6 @@ NOTICES: list[Callable[[], dict[str, Any]]] = [
     messages.nlpearl_unavailable,
     messages.nlpearl_bad_answer,
     lambda: messages.unexpected_error("err-7f3a9c"),
-    lambda: messages.not_available_yet("Channel subscriptions"),
     lambda: messages.notice("⚠️", "Couldn't share", "Try again."),
     lambda: messages.notice("⚠️", "Title only"),
 ]

@@ -1,0 +1,160 @@
+"""Channel feed messages: a lead's parent message and the thread replies under it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.blocks.lead_card import call_outcome
+from bot.blocks.text import (
+    MAX_FALLBACK_TEXT,
+    MAX_FIELDS,
+    MAX_URL,
+    date_token,
+    mrkdwn,
+    one_line,
+    plain,
+    safe,
+)
+from bot.blocks.values import format_duration, format_phone, format_value, mask_phone
+from bot.ids import ActionId
+from bot.nlpearl import Call
+from bot.nlpearl.statuses import lead_status
+from bot.notify.snapshot import LeadSnapshot
+
+ANSWERS_ON_PARENT = 4
+ANSWERS_ON_REPLY = 10
+CALLS_PER_REPLY = 5
+SUMMARY_CHARS = 700
+VALUE_CHARS = 150
+
+
+def lead_label(snapshot: LeadSnapshot, mask: bool) -> str:
+    """Who the lead is, in as few words as we know."""
+    phone = mask_phone(snapshot.phone) if mask else format_phone(snapshot.phone)
+    return one_line(snapshot.name or phone or snapshot.external_id or snapshot.lead_id or "A lead")
+
+
+def parent_message(snapshot: LeadSnapshot, *, mask: bool) -> dict[str, Any]:
+    """The lead's parent message: current status, who, where, and its key answers."""
+    status = lead_status(snapshot.status)
+    who = safe(lead_label(snapshot, mask), 150)
+    headline = f"*{who}*  ·  {safe(status.text, 100)}"
+    if snapshot.on_call:
+        headline += "\n📞 *On a call now*"
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(headline)}]
+    facts = _facts(snapshot, mask)
+    if facts:
+        blocks.append({"type": "section", "fields": facts[:MAX_FIELDS]})
+    blocks.append({"type": "context", "elements": [mrkdwn(_footer(snapshot))]})
+    text = f"{lead_label(snapshot, mask)}: {status.text}"
+    return {"text": safe(text, MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def _facts(snapshot: LeadSnapshot, mask: bool) -> list[dict[str, Any]]:
+    phone = mask_phone(snapshot.phone) if mask else format_phone(snapshot.phone)
+    facts: list[tuple[str, str | None]] = [
+        ("Phone", phone if snapshot.name else None),
+        ("Calls", str(snapshot.calls) if snapshot.calls else None),
+    ]
+    answers = list(snapshot.answers.items())[-ANSWERS_ON_PARENT:]
+    facts += [(label, format_value(value)) for label, value in answers]
+    return [
+        mrkdwn(f"*{safe(one_line(label), 60)}*\n{safe(one_line(value), VALUE_CHARS)}")
+        for label, value in facts
+        if value
+    ]
+
+
+def _footer(snapshot: LeadSnapshot) -> str:
+    parts = []
+    if snapshot.campaign_name:
+        parts.append(f"📣 {safe(one_line(snapshot.campaign_name), 150)}")
+    else:
+        parts.append(f"Campaign `{safe(snapshot.campaign_id, 60)}`")
+    if snapshot.lead_id:
+        parts.append(f"Lead `{safe(snapshot.lead_id, 60)}`")
+    if snapshot.updated_at:
+        parts.append(f"Updated {date_token(snapshot.updated_at)}")
+    return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A lead's status moving from one code to another at a moment."""
+
+    before: int | None
+    after: int | None
+    at: datetime
+
+    @property
+    def words(self) -> str:
+        """`☑️ Completed → ✅ Success`."""
+        new = lead_status(self.after).text
+        if self.before is None or self.before == self.after:
+            return new
+        return f"{lead_status(self.before).text} → {new}"
+
+    @property
+    def line(self) -> str:
+        """The change with its time as a date token, shown in each viewer's zone."""
+        return f"{safe(self.words, 200)} · {date_token(self.at, '{time}')}"
+
+
+def call_ended_blocks(call: Call, index: int) -> list[dict[str, Any]]:
+    """A finished call: duration, outcome, summary, answers and a recording button."""
+    heading = ["*📞 Call ended*"]
+    if duration := format_duration(call.duration):
+        heading.append(duration)
+    heading.append(safe(call_outcome(call), 100))
+    lines = [" · ".join(heading)]
+    if call.summary:
+        lines.append(f"> {safe(one_line(call.summary), SUMMARY_CHARS)}")
+    section: dict[str, Any] = {"type": "section", "text": mrkdwn("\n".join(lines))}
+    if (url := call.recording_url) and len(url) <= MAX_URL:
+        section["accessory"] = {
+            "type": "button",
+            "action_id": f"{ActionId.OPEN_RECORDING}.{index}",
+            "text": plain("▶️ Recording"),
+            "url": url,
+        }
+    blocks = [section]
+    answers = [
+        mrkdwn(
+            f"*{safe(one_line(info.name or info.id or 'Answer'), 60)}*\n"
+            f"{safe(one_line(format_value(info.value)), VALUE_CHARS)}"
+        )
+        for info in call.collected_info[:ANSWERS_ON_REPLY]
+    ]
+    if answers:
+        blocks.append({"type": "section", "fields": answers})
+    return blocks
+
+
+def thread_reply(changes: list[StatusChange], ended_calls: list[Call]) -> dict[str, Any] | None:
+    """One reply for a batch of a lead's events; None when there is nothing to say."""
+    blocks: list[dict[str, Any]] = []
+    if changes:
+        blocks.append({"type": "section", "text": mrkdwn(_joined([c.line for c in changes]))})
+    for index, call in enumerate(ended_calls[-CALLS_PER_REPLY:]):
+        blocks += call_ended_blocks(call, index)
+    if (more := len(ended_calls) - CALLS_PER_REPLY) > 0:
+        blocks.append({"type": "context", "elements": [mrkdwn(f"+ {more} earlier calls")]})
+    if not blocks:
+        return None
+    text = changes[-1].words if changes else "Call ended"
+    return {"text": safe(text, MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def _joined(lines: list[str]) -> str:
+    # Keep the newest changes if a burst has more than a section can hold.
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines):
+        if size + len(line) + 1 > 2800:
+            kept.append(f"… {len(lines) - len(kept)} earlier changes")
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(reversed(kept))
