@@ -31,6 +31,7 @@ HINTS: dict[str, str] = {
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "MASK_SHARED_PHONE_NUMBERS": "true or false",
     "DELIVERY_LEASE_SECONDS": "a number of seconds, such as 60",
+    "SLACK_POST_INTERVAL_SECONDS": "a number of seconds between posts to one channel, such as 1",
 }
 
 
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     mask_shared_phone_numbers: bool = True
     # How long a claimed delivery is held before another worker may take it over.
     delivery_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Slack allows about one post per second per channel.
+    slack_post_interval_seconds: float = Field(default=1.0, ge=0, le=60)
 
     @field_validator(
         "slack_signing_secret",

@@ -67,7 +67,10 @@ def build_deliverer(settings: Settings, engine: AsyncEngine, nlpearl: NLPearlCli
             return None
         return campaign.name
 
-    timing = DeliveryTiming(lease=timedelta(seconds=settings.delivery_lease_seconds))
+    timing = DeliveryTiming(
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        post_interval=timedelta(seconds=settings.slack_post_interval_seconds),
+    )
     return Deliverer(
         engine,
         build_slack_client(settings, retry_rate_limits=False),
