@@ -170,10 +170,12 @@ def load_settings(**overrides: object) -> Settings:
 def require_slack_credentials(settings: Settings) -> None:
     """Check the Slack settings that serving traffic needs, for the mode in use."""
     if settings.oauth_enabled:
-        for name in ("slack_client_secret", "slack_state_secret"):
-            if getattr(settings, name) is None:
-                raise problem(name.upper(), "is missing (needed with SLACK_CLIENT_ID)")
-    elif settings.slack_bot_token is None:
+        # Bolt would silently switch to OAuth with file-based stores, which hosts wipe.
+        raise ConfigError(
+            "SLACK_CLIENT_ID is set, but multi-workspace install is not supported yet: "
+            "unset it and set SLACK_BOT_TOKEN to the workspace's bot token."
+        )
+    if settings.slack_bot_token is None:
         raise problem("SLACK_BOT_TOKEN", "is missing")
     if not settings.socket_mode and settings.slack_signing_secret is None:
         raise problem("SLACK_SIGNING_SECRET", "is missing")

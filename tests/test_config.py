@@ -123,3 +123,13 @@ def test_socket_mode_needs_no_signing_secret(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
     require_slack_credentials(load_settings())
+
+
+def test_oauth_settings_are_refused_rather_than_silently_half_working(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_CLIENT_ID", "123.456")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    with pytest.raises(ConfigError, match=r"^SLACK_CLIENT_ID is set, but multi-workspace"):
+        require_slack_credentials(load_settings())
