@@ -23,11 +23,14 @@ from bot.nlpearl import Call
 from bot.nlpearl.statuses import lead_status
 from bot.notify.snapshot import LeadSnapshot
 
+# Budgets that keep a reply under Slack's ~12k characters of text per message:
+# 4 calls × (summary + 6 answers) plus 2,000 characters of status changes.
 ANSWERS_ON_PARENT = 4
-ANSWERS_ON_REPLY = 10
-CALLS_PER_REPLY = 5
-SUMMARY_CHARS = 700
-VALUE_CHARS = 150
+ANSWERS_ON_REPLY = 6
+CALLS_PER_REPLY = 4
+SUMMARY_CHARS = 500
+VALUE_CHARS = 120
+STATUS_LINES_CHARS = 2000
 
 
 def lead_label(snapshot: LeadSnapshot, mask: bool) -> str:
@@ -152,7 +155,7 @@ def _joined(lines: list[str]) -> str:
     kept: list[str] = []
     size = 0
     for line in reversed(lines):
-        if size + len(line) + 1 > 2800:
+        if size + len(line) + 1 > STATUS_LINES_CHARS:
             kept.append(f"… {len(lines) - len(kept)} earlier changes")
             break
         kept.append(line)

@@ -55,6 +55,7 @@ MESSAGE_REFUSED = frozenset(
         "invalid_metadata_format",
         "invalid_metadata_schema",
         "metadata_too_large",
+        "msg_blocks_too_long",
     }
 )
 PARENT_EVENT = "lead_bot_parent"
@@ -226,53 +227,61 @@ class Deliverer:
             else LeadSnapshot(campaign_id=batch.campaign_id)
         )
         folded = fold(before, events)
-        snapshot = await self._with_campaign_name(folded.snapshot)
-        await self._post(batch, thread, snapshot, folded)
+        after = await self._with_campaign_name(folded.snapshot)
+        await self._post(batch, thread, before, after, folded)
 
     async def _post(
-        self, batch: Batch, thread: Thread | None, snapshot: LeadSnapshot, folded: Folded
+        self,
+        batch: Batch,
+        thread: Thread | None,
+        before: LeadSnapshot,
+        after: LeadSnapshot,
+        folded: Folded,
     ) -> None:
-        now = self._now()
-        parent = parent_message(snapshot, mask=self._mask)
-        stored = snapshot.model_dump(mode="json")
-        if thread is None or thread.parent_ts is None:
-            thread = await self._create_parent(batch, thread, parent, stored)
-            fresh_parent = True
+        parent = parent_message(after, mask=self._mask)
+        if thread is not None and thread.parent_ts is not None:
+            thread_id, parent_ts, fresh = thread.id, thread.parent_ts, False
         else:
-            fresh_parent = False
-        assert thread.parent_ts is not None
+            thread_id, parent_ts, fresh = await self._create_parent(batch, thread, before, parent)
         reply = thread_reply(folded.changes, folded.ended_calls)
         if reply is not None:
-            await self._reply_once(batch, thread.parent_ts, reply)
-        if not fresh_parent:
+            await self._reply_once(batch, parent_ts, reply)
+        if not fresh:
             await self._call(
                 self._slack.chat_update,
                 channel=batch.channel_id,
-                ts=thread.parent_ts,
+                ts=parent_ts,
                 maybe_posted=False,
                 **parent,
             )
-        await outbox.save_thread(self._engine, thread.id, snapshot=stored, now=now)
-        await outbox.finish(self._engine, batch, now)
+        # The thread moves on to the new snapshot only with the batch, so a retry starts over
+        # from what the channel has seen.
+        await outbox.finish(
+            self._engine,
+            batch,
+            self._now(),
+            thread=(thread_id, after.model_dump(mode="json")),
+        )
 
     async def _create_parent(
         self,
         batch: Batch,
         thread: Thread | None,
+        before: LeadSnapshot,
         parent: dict[str, Any],
-        stored: dict[str, Any],
-    ) -> Thread:
+    ) -> tuple[int, str, bool]:
+        """The thread's id and parent ts, and whether the parent shows this batch already."""
         if thread is not None and thread.parent_marker:
             # An earlier attempt may have posted it just before a crash.
             found = await self._find_post(
                 batch.channel_id, None, PARENT_EVENT, thread.parent_marker
             )
             if found:
-                await outbox.save_thread(
-                    self._engine, thread.id, snapshot=stored, now=self._now(), parent_ts=found
-                )
-                return Thread(thread.id, found, thread.parent_marker, stored)
-        started = await outbox.start_thread(self._engine, batch, stored, self._now())
+                await outbox.set_parent(self._engine, thread.id, found, self._now())
+                return thread.id, found, False
+        thread_id = await outbox.start_thread(
+            self._engine, batch, before.model_dump(mode="json"), self._now()
+        )
         response = await self._call(
             self._slack.chat_postMessage,
             channel=batch.channel_id,
@@ -283,10 +292,8 @@ class Deliverer:
             **parent,
         )
         ts = str(response["ts"])
-        await outbox.save_thread(
-            self._engine, started.id, snapshot=stored, now=self._now(), parent_ts=ts
-        )
-        return Thread(started.id, ts, batch.marker, stored)
+        await outbox.set_parent(self._engine, thread_id, ts, self._now())
+        return thread_id, ts, True
 
     async def _reply_once(self, batch: Batch, parent_ts: str, reply: dict[str, Any]) -> None:
         if batch.reply_ts:

@@ -93,5 +93,7 @@ def lead_key(event: WebhookEvent) -> str:
         return normalized
     if lead_id:
         return f"lead:{lead_id}"
+    if phone:
+        return f"phone:{phone.strip()[:100]}"
     # A call with neither the lead's phone nor its ID can only be threaded on its own.
     return f"call:{event.call.id}" if isinstance(event, CallUpdate) else "lead:unknown"

@@ -72,5 +72,6 @@ def _apply_call(snapshot: LeadSnapshot, event: CallUpdate, at: datetime) -> Lead
 
 
 def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    merged = {**old, **new}
-    return dict(list(merged.items())[-ANSWERS_KEPT:])
+    """Newest answers last, so the cap drops the stalest ones."""
+    kept = {k: v for k, v in old.items() if k not in new}
+    return dict(list({**kept, **new}.items())[-ANSWERS_KEPT:])

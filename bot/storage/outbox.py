@@ -216,9 +216,22 @@ async def record_reply(engine: AsyncEngine, batch: Batch, ts: str) -> None:
         )
 
 
-async def finish(engine: AsyncEngine, batch: Batch, now: datetime, state: str = "done") -> None:
-    """Close the batch's rows as done (or skipped)."""
+async def finish(
+    engine: AsyncEngine,
+    batch: Batch,
+    now: datetime,
+    state: str = "done",
+    thread: tuple[int, dict[str, Any]] | None = None,
+) -> None:
+    """Close the batch's rows as done (or skipped), and store what the parent now shows."""
     async with engine.begin() as conn:
+        if thread is not None:
+            thread_id, snapshot = thread
+            await conn.execute(
+                update(lead_threads)
+                .where(lead_threads.c.id == thread_id)
+                .values(snapshot=snapshot, updated_at=now)
+            )
         await conn.execute(
             update(deliveries)
             .where(deliveries.c.batch == batch.marker, deliveries.c.state == "claimed")
@@ -301,8 +314,12 @@ async def load_thread(engine: AsyncEngine, batch: Batch) -> Thread | None:
 
 async def start_thread(
     engine: AsyncEngine, batch: Batch, snapshot: dict[str, Any], now: datetime
-) -> Thread:
-    """Note that a parent is about to be posted for this batch, before posting it."""
+) -> int:
+    """Note that a parent is about to be posted for this batch, before posting it.
+
+    `snapshot` is what the channel knew before the batch; it advances only when the batch
+    finishes. Returns the thread's id.
+    """
     async with engine.begin() as conn:
         existing = (
             await conn.execute(select(lead_threads.c.id).where(*_thread_of(batch)))
@@ -329,22 +346,14 @@ async def start_thread(
                 .where(lead_threads.c.id == existing)
                 .values(parent_batch=batch.marker, snapshot=snapshot, updated_at=now)
             )
-    return Thread(int(existing), None, batch.marker, snapshot)
+    return int(existing)
 
 
-async def save_thread(
-    engine: AsyncEngine,
-    thread_id: int,
-    *,
-    snapshot: dict[str, Any],
-    now: datetime,
-    parent_ts: str | None = None,
-) -> None:
-    """Store what the parent shows (and its ts, once posted)."""
-    values: dict[str, Any] = {"snapshot": snapshot, "updated_at": now}
-    if parent_ts:
-        values["parent_ts"] = parent_ts
+async def set_parent(engine: AsyncEngine, thread_id: int, parent_ts: str, now: datetime) -> None:
+    """Record the posted parent's ts at once, so it is never posted twice."""
     async with engine.begin() as conn:
         await conn.execute(
-            update(lead_threads).where(lead_threads.c.id == thread_id).values(**values)
+            update(lead_threads)
+            .where(lead_threads.c.id == thread_id)
+            .values(parent_ts=parent_ts, updated_at=now)
         )

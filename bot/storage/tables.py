@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -16,6 +18,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(
     naming_convention={
@@ -29,7 +33,23 @@ metadata = MetaData(
 
 # SQLite numbers BIGINT keys only when they are INTEGER PRIMARY KEY.
 Id = BigInteger().with_variant(Integer(), "sqlite")
-Moment = DateTime(timezone=True)
+
+
+class Moment(TypeDecorator[datetime]):
+    """A moment in time, always stored and returned as UTC (SQLite drops time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 def _workspace() -> list[Column[str]]:
@@ -48,8 +68,8 @@ webhook_endpoints = Table(
     *_workspace(),
     Column("campaign_id", String(100), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
-    Column("created_at", Moment, nullable=False),
-    Column("last_received_at", Moment),
+    Column("created_at", Moment(), nullable=False),
+    Column("last_received_at", Moment()),
     UniqueConstraint("enterprise_id", "team_id", "campaign_id", name="uq_endpoint_campaign"),
 )
 
@@ -64,10 +84,10 @@ subscriptions = Table(
     # Lead status codes to post; NULL means every change.
     Column("statuses", JSON),
     Column("created_by", String(32)),
-    Column("created_at", Moment, nullable=False),
+    Column("created_at", Moment(), nullable=False),
     # Set when Slack refused the channel for good (e.g. channel_not_found); delivery stops.
     Column("problem", String(200)),
-    Column("problem_at", Moment),
+    Column("problem_at", Moment()),
     UniqueConstraint(
         "enterprise_id", "team_id", "channel_id", "campaign_id", name="uq_subscription_channel"
     ),
@@ -83,7 +103,7 @@ events = Table(
     Column("dedupe_key", String(250), nullable=False),
     Column("lead_key", String(120), nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("received_at", Moment, nullable=False),
+    Column("received_at", Moment(), nullable=False),
     UniqueConstraint("endpoint_id", "dedupe_key", name="uq_event_dedupe"),
 )
 
@@ -100,15 +120,15 @@ deliveries = Table(
     # pending → claimed → done | skipped | failed
     Column("state", String(10), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("next_attempt_at", Moment, nullable=False),
+    Column("next_attempt_at", Moment(), nullable=False),
     Column("claimed_by", String(64)),
-    Column("claimed_until", Moment),
+    Column("claimed_until", Moment()),
     # Set on the rows of one coalesced post; stays across a crash so the post can be found.
     Column("batch", String(40)),
     Column("reply_ts", String(32)),
     Column("last_error", Text),
-    Column("created_at", Moment, nullable=False),
-    Column("finished_at", Moment),
+    Column("created_at", Moment(), nullable=False),
+    Column("finished_at", Moment()),
     Index("ix_deliveries_ready", "state", "next_attempt_at"),
     Index("ix_deliveries_lane", "team_id", "channel_id", "lead_key", "id"),
     Index("ix_deliveries_batch", "batch"),
@@ -127,7 +147,7 @@ lead_threads = Table(
     # Marks a parent post in flight, so a crash right after Slack accepted it can be reconciled.
     Column("parent_batch", String(40)),
     Column("snapshot", JSON, nullable=False),
-    Column("updated_at", Moment, nullable=False),
+    Column("updated_at", Moment(), nullable=False),
     UniqueConstraint(
         "enterprise_id", "team_id", "channel_id", "campaign_id", "lead_key", name="uq_thread_lead"
     ),
@@ -140,5 +160,33 @@ channel_pacing = Table(
     Column("enterprise_id", String(32), primary_key=True, server_default=""),
     Column("team_id", String(32), primary_key=True),
     Column("channel_id", String(32), primary_key=True),
-    Column("next_post_at", Moment, nullable=False),
+    Column("next_post_at", Moment(), nullable=False),
+)
+
+# Per-user memory for the lookup modal and the Home tab.
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("enterprise_id", String(32), primary_key=True, server_default=""),
+    Column("team_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("last_campaign_id", String(100)),
+    Column("last_campaign_name", String(200)),
+    Column("updated_at", Moment(), nullable=False),
+)
+
+recent_lookups = Table(
+    "recent_lookups",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_workspace(),
+    Column("user_id", String(32), nullable=False),
+    Column("campaign_id", String(100), nullable=False),
+    Column("lead_id", String(100), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("looked_up_at", Moment(), nullable=False),
+    UniqueConstraint(
+        "enterprise_id", "team_id", "user_id", "campaign_id", "lead_id", name="uq_recent_lookup"
+    ),
+    Index("ix_recent_lookups_user", "team_id", "user_id", "looked_up_at"),
 )

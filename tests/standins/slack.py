@@ -1,0 +1,569 @@
+"""A local stand-in for the Slack Web API and for `response_url`s, recording every request."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import json
+import math
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+AUTH_TEST_REPLY: dict[str, Any] = {
+    "ok": True,
+    "url": "https://test.slack.com/",
+    "team": "Test",
+    "user": "leadbot",
+    "team_id": "T0TEST",
+    "user_id": "U0BOT",
+    "bot_id": "B0BOT",
+}
+VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
+RATE_LIMITED_METHODS = frozenset({"chat.postMessage", "chat.update"})
+JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
+MESSAGE_ECHO_KEYS = ("blocks", "attachments", "thread_ts", "metadata")
+RESPONSE_PREFIX = "/response/"
+API_PREFIX = "/api/"
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+POLL_INTERVAL = 0.05  # seconds; how quickly stop() takes effect
+HISTORY_METHODS = frozenset({"conversations.history", "conversations.replies"})
+DEFAULT_PAGE_SIZE = 100  # Slack's default `limit` for conversations.history and .replies
+MAX_PAGE_SIZE = 999
+TRUE_VALUES = frozenset({"1", "true", "True"})
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request received: API method (or response path), lower-cased headers, parsed body."""
+
+    method_or_path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    status: int = 200
+    reply: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the stand-in answered this request successfully."""
+        return self.status == 200 and (self.reply is None or self.reply.get("ok") is True)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A programmed failure for one call of an API method."""
+
+    status: int
+    error: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The HTTP answer to one request."""
+
+    status: int
+    body: bytes
+    content_type: str = JSON_CONTENT_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Server(ThreadingHTTPServer):
+    """A threading HTTP server on a free loopback port that knows its stand-in."""
+
+    daemon_threads = True
+
+    def __init__(self, standin: SlackStandIn) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.standin = standin
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up before its answer (a killed app, a timeout) is expected."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads each request and writes the stand-in's answer."""
+
+    server: _Server
+
+    def do_GET(self) -> None:
+        """Serves GET requests (slack_sdk sends some methods, e.g. conversations.info, as GET)."""
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        """Serves POST requests."""
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        answer = self.server.standin._answer(self.path, headers, raw)
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keeps the test output quiet."""
+
+
+class SlackStandIn:
+    """Emulates the Slack Web API under `/api/{method}` and `response_url`s under `/response/`."""
+
+    def __init__(self, valid_token: str = "xoxb-test-token") -> None:
+        self.valid_token = valid_token
+        self._condition = threading.Condition()
+        self._records: list[Recorded] = []
+        self._failures: dict[str, deque[_Failure]] = {}
+        self._overrides: dict[str, dict[str, Any]] = {}
+        self._rate_window: float | None = None
+        self._last_post: dict[str, float] = {}
+        self._ts_sequence = 0
+        self._latency = 0.0
+        # What Slack would show: every successfully posted message, per channel, in post order.
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._server: _Server | None = None
+
+    # Lifecycle
+
+    def start(self) -> SlackStandIn:
+        """Binds a free loopback port and serves in a daemon thread."""
+        self._server = _Server(self)
+        serve = functools.partial(self._server.serve_forever, poll_interval=POLL_INTERVAL)
+        threading.Thread(target=serve, name="slack-standin", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stops serving and releases the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. `http://127.0.0.1:PORT`."""
+        if self._server is None:
+            raise RuntimeError("SlackStandIn is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL to give the app as SLACK_API_URL."""
+        return self.url + API_PREFIX
+
+    def response_url(self, name: str = "r1") -> str:
+        """A `response_url` whose posts are recorded under `name`."""
+        return self.url + RESPONSE_PREFIX + name
+
+    # Programming
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        error: str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Fails the next `times` calls of `method`: HTTP error, or `ok: false` with status 200."""
+        if status == 200 and error is None:
+            raise ValueError("a failure with status 200 needs an error, e.g. 'channel_not_found'")
+        default_headers = {"Retry-After": "1"} if status == 429 else {}
+        failure = _Failure(
+            status=status,
+            error=error or _default_error(status),
+            headers={**default_headers, **(headers or {})},
+        )
+        with self._condition:
+            self._failures.setdefault(method, deque()).extend([failure] * times)
+
+    def set_response(self, method: str, body: dict[str, Any]) -> None:
+        """Answers every later call of `method` with `body` (after auth and programmed failures)."""
+        with self._condition:
+            self._overrides[method] = body
+
+    def rate_limit_per_channel(self, seconds: float | None = 1.0) -> None:
+        """Answers 429 to a chat.postMessage/chat.update on a channel posted to within `seconds`."""
+        with self._condition:
+            self._rate_window = seconds
+            self._last_post.clear()
+
+    def set_latency(self, seconds: float) -> None:
+        """Delays every Web API answer by `seconds`, after the call took effect.
+
+        A client that gives up (or dies) while waiting leaves the effect in place: the message
+        is posted on "Slack's side" though its poster never learns the `ts`.
+        """
+        with self._condition:
+            self._latency = seconds
+
+    def reset(self) -> None:
+        """Forgets requests, failures, overrides, the rate limit, latency and kept messages."""
+        with self._condition:
+            self._records.clear()
+            self._failures.clear()
+            self._overrides.clear()
+            self._rate_window = None
+            self._last_post.clear()
+            self._latency = 0.0
+            self._messages.clear()
+
+    # Inspection
+
+    def records(self, method_or_path: str | None = None) -> list[Recorded]:
+        """Every recorded request, or those for one API method or response path."""
+        with self._condition:
+            return [r for r in self._records if method_or_path in (None, r.method_or_path)]
+
+    def calls(self, method: str, *, ok_only: bool = False) -> list[dict[str, Any]]:
+        """Bodies of the calls of one API method, optionally only those answered successfully."""
+        return [r.body for r in self.records(method) if r.ok or not ok_only]
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Copies of the messages kept in `channel` (parents and replies), oldest first.
+
+        Each has `ts`, `text`, and `blocks`, `thread_ts` and `metadata` when they were posted;
+        chat.update edits them in place.
+        """
+        with self._condition:
+            return copy.deepcopy(self._messages.get(channel, []))
+
+    def channels(self) -> list[str]:
+        """The channels with at least one kept message, in order of their first post."""
+        with self._condition:
+            return list(self._messages)
+
+    def responses(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Bodies posted to response URLs, optionally only to the one called `name`."""
+        with self._condition:
+            return [r.body for r in self._records if _is_response_to(r, name)]
+
+    def wait_for_calls(
+        self, method: str, count: int, timeout: float = 10, *, ok_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """Waits until at least `count` calls of `method` arrived and returns all of them."""
+        return self._wait(lambda: self.calls(method, ok_only=ok_only), count, timeout, method)
+
+    def wait_for_responses(
+        self, count: int, name: str | None = None, timeout: float = 10
+    ) -> list[dict[str, Any]]:
+        """Waits until at least `count` response-URL posts arrived and returns all of them."""
+        what = f"posts to response URL {name!r}" if name else "posts to response URLs"
+        return self._wait(lambda: self.responses(name), count, timeout, what)
+
+    def wait_for_request(
+        self, matches: Callable[[Recorded], bool], *, after: int = 0, timeout: float = 10
+    ) -> Recorded:
+        """Waits until a request beyond the first `after` recorded ones matches; returns it.
+
+        It returns as soon as the request is recorded, before its (delayed) answer is sent.
+        """
+
+        def first_match() -> Recorded | None:
+            return next((r for r in self._records[after:] if matches(r)), None)
+
+        with self._condition:
+            if self._condition.wait_for(lambda: first_match() is not None, timeout):
+                found = first_match()
+                assert found is not None
+                return found
+            arrived = len(self._records) - after
+        raise AssertionError(f"no matching request within {timeout}s ({arrived} others arrived)")
+
+    def _wait(
+        self,
+        select: Callable[[], list[dict[str, Any]]],
+        count: int,
+        timeout: float,
+        what: str,
+    ) -> list[dict[str, Any]]:
+        with self._condition:
+            if self._condition.wait_for(lambda: len(select()) >= count, timeout):
+                return select()
+            arrived = select()
+        raise AssertionError(
+            f"expected {count} {what} within {timeout}s, got {len(arrived)}: "
+            f"{json.dumps(arrived, indent=2)}"
+        )
+
+    # Serving
+
+    def _answer(self, target: str, headers: dict[str, str], raw: bytes) -> _Answer:
+        """Records one request and computes its answer."""
+        parts = urlsplit(target)
+        if parts.path.startswith(RESPONSE_PREFIX):
+            return self._answer_response_url(parts.path, headers, raw)
+        if not parts.path.startswith(API_PREFIX):
+            return _Answer(404, b"", content_type="text/plain")
+        method = parts.path.removeprefix(API_PREFIX)
+        body = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        extra_headers: dict[str, str] = {}
+        try:
+            body |= _parse_body(headers, raw)
+        except json.JSONDecodeError:
+            status, reply = 200, {"ok": False, "error": "invalid_json"}
+        else:
+            status, reply, extra_headers = self._reply(method, headers, body)
+        self._record(Recorded(method, headers, body, status, reply))
+        with self._condition:
+            latency = self._latency
+        if latency > 0:
+            time.sleep(latency)
+        return _Answer(status, json.dumps(reply).encode(), headers=extra_headers)
+
+    def _answer_response_url(self, path: str, headers: dict[str, str], raw: bytes) -> _Answer:
+        """Records a post to a response URL; answers `ok`, or 400 for a body that is not JSON."""
+        try:
+            body = _parse_body(headers, raw)
+        except json.JSONDecodeError:
+            self._record(Recorded(path, headers, {}, 400))
+            return _Answer(400, b"invalid_payload", "text/html")
+        self._record(Recorded(path, headers, body))
+        return _Answer(200, b"ok", "text/html")
+
+    def _reply(
+        self, method: str, headers: dict[str, str], body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Status, JSON body and extra headers for one Web API call."""
+        with self._condition:
+            if headers.get("authorization") != f"Bearer {self.valid_token}":
+                return 200, {"ok": False, "error": "invalid_auth"}, {}
+            failures = self._failures.get(method)
+            if failures:
+                failure = failures.popleft()
+                return failure.status, {"ok": False, "error": failure.error}, failure.headers
+            retry_after = self._retry_after(method, body)
+            if retry_after is not None:
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": retry_after}
+            if method in self._overrides:
+                reply = self._overrides[method]
+            else:
+                reply = self._default_reply(method, body)
+            if method in RATE_LIMITED_METHODS and reply.get("ok"):
+                self._last_post[str(body.get("channel"))] = time.monotonic()
+            return 200, reply, {}
+
+    def _keep(self, channel: str, message: dict[str, Any]) -> None:
+        """Keeps a posted message; a reply to a reply joins the thread of its parent."""
+        kept = self._messages.setdefault(channel, [])
+        thread_ts = message.get("thread_ts")
+        if thread_ts is not None:
+            root = next((m for m in kept if m["ts"] == str(thread_ts)), None)
+            if root is not None and root.get("thread_ts") not in (None, root["ts"]):
+                message["thread_ts"] = root["thread_ts"]
+        kept.append(copy.deepcopy(message))
+
+    def _edit(self, channel: str, body: dict[str, Any]) -> None:
+        """Applies chat.update to the kept message it names (unknown messages stay unknown)."""
+        for message in self._messages.get(channel, []):
+            if message["ts"] == str(body.get("ts")):
+                for key in ("text", "blocks", "attachments", "metadata"):
+                    if key in body:
+                        message[key] = copy.deepcopy(body[key])
+                message["edited"] = {"user": "U0BOT", "ts": self._next_ts()}
+                return
+
+    def _history(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (top level, newest first) or .replies (a thread, oldest first)."""
+        channel = str(body.get("channel") or "")
+        kept = self._messages.get(channel, [])
+        if method == "conversations.history":
+            found = [m for m in reversed(kept) if m.get("thread_ts") in (None, m["ts"])]
+            found = _between(found, body)
+        else:
+            wanted = str(body.get("ts") or "")
+            named = next((m for m in kept if m["ts"] == wanted), None)
+            if named is None:
+                return {"ok": False, "error": "thread_not_found"}
+            root = str(named.get("thread_ts") or named["ts"])
+            found = [m for m in kept if root in (m["ts"], m.get("thread_ts"))]
+            found = [found[0], *_between(found[1:], body)] if found else []
+        with_metadata = str(body.get("include_all_metadata")) in TRUE_VALUES
+        shown = [_shown(m, kept, with_metadata=with_metadata) for m in found]
+        try:
+            limit = min(MAX_PAGE_SIZE, max(1, int(body.get("limit") or DEFAULT_PAGE_SIZE)))
+            start = _offset(body.get("cursor"))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        page = shown[start : start + limit]
+        more = start + limit < len(shown)
+        next_cursor = _cursor(start + limit) if more else ""
+        reply: dict[str, Any] = {"ok": True, "messages": page, "has_more": more}
+        reply["response_metadata"] = {"next_cursor": next_cursor}
+        return reply
+
+    def _retry_after(self, method: str, body: dict[str, Any]) -> str | None:
+        """The Retry-After seconds if this post breaks the per-channel rate limit, else None."""
+        if self._rate_window is None or method not in RATE_LIMITED_METHODS:
+            return None
+        last = self._last_post.get(str(body.get("channel")))
+        if last is None:
+            return None
+        remaining = self._rate_window - (time.monotonic() - last)
+        return str(max(1, math.ceil(remaining))) if remaining > 0 else None
+
+    def _default_reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """What Slack answers to a successful call of `method`."""
+        channel = body.get("channel")
+        if method == "auth.test":
+            return dict(AUTH_TEST_REPLY)
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            message = _echo(body, ts)
+            self._keep(str(channel), message)
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.update":
+            self._edit(str(channel), body)
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": body.get("ts"),
+                "text": body.get("text", ""),
+                "message": _echo(body, body.get("ts")),
+            }
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "conversations.info":
+            return {"ok": True, "channel": _channel(channel)}
+        if method in HISTORY_METHODS:
+            return self._history(method, body)
+        if method in VIEW_METHODS:
+            view = body.get("view") or {}
+            return {"ok": True, "view": {**view, "id": body.get("view_id") or "V123"}}
+        return {"ok": True}
+
+    def _next_ts(self) -> str:
+        """A unique, increasing message timestamp such as `1700000000.000100`."""
+        self._ts_sequence += 1
+        return f"{1_700_000_000 + self._ts_sequence // 10_000}.{self._ts_sequence % 10_000:04d}00"
+
+    def _record(self, record: Recorded) -> None:
+        with self._condition:
+            self._records.append(record)
+            self._condition.notify_all()
+
+
+def _default_error(status: int) -> str:
+    """The Slack error code that goes with an HTTP failure status."""
+    if status == 429:
+        return "ratelimited"
+    return "internal_error" if status >= 500 else "fatal_error"
+
+
+def _parse_body(headers: dict[str, str], raw: bytes) -> dict[str, Any]:
+    """The request body as a dict: JSON, or form fields with JSON-valued arguments decoded."""
+    if not raw:
+        return {}
+    if headers.get("content-type", "").startswith("application/json"):
+        parsed = json.loads(raw)
+        return parsed if isinstance(parsed, dict) else {"json": parsed}
+    form: dict[str, Any] = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+    for key in JSON_ARGUMENTS:
+        if isinstance(form.get(key), str) and form[key][:1] in ("[", "{"):
+            form[key] = json.loads(form[key])
+    return form
+
+
+def _echo(body: dict[str, Any], ts: Any) -> dict[str, Any]:
+    """The message object Slack returns for a post or update."""
+    message = {"type": "message", "user": "U0BOT", "bot_id": "B0BOT", "text": body.get("text", "")}
+    message |= {key: body[key] for key in MESSAGE_ECHO_KEYS if key in body}
+    return message | {"ts": ts}
+
+
+def _channel(channel_id: Any) -> dict[str, Any]:
+    """A public channel the bot is a member of."""
+    return {
+        "id": channel_id,
+        "name": "leads",
+        "is_channel": True,
+        "is_private": False,
+        "is_archived": False,
+        "is_member": True,
+    }
+
+
+def _is_response_to(record: Recorded, name: str | None) -> bool:
+    """Whether `record` is a post to a response URL (the one called `name`, if given)."""
+    if name is None:
+        return record.method_or_path.startswith(RESPONSE_PREFIX)
+    return record.method_or_path == RESPONSE_PREFIX + name
+
+
+def _ts_value(ts: Any) -> Decimal | None:
+    """A message timestamp as a number, or None if it is not one."""
+    try:
+        return Decimal(str(ts))
+    except InvalidOperation:
+        return None
+
+
+def _between(messages: list[dict[str, Any]], body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages within `oldest`/`latest` (exclusive unless `inclusive`), as Slack filters."""
+    oldest, latest = _ts_value(body.get("oldest") or 0), _ts_value(body.get("latest") or "inf")
+    inclusive = str(body.get("inclusive")) in TRUE_VALUES
+    kept = []
+    for message in messages:
+        ts = _ts_value(message["ts"])
+        if ts is None or oldest is None or latest is None:
+            continue
+        if (oldest <= ts <= latest) if inclusive else (oldest < ts < latest):
+            kept.append(message)
+    return kept
+
+
+def _shown(
+    message: dict[str, Any], kept: list[dict[str, Any]], *, with_metadata: bool
+) -> dict[str, Any]:
+    """A kept message as history shows it: thread counts on parents, metadata if asked for."""
+    shown = copy.deepcopy(message)
+    if not with_metadata:
+        shown.pop("metadata", None)
+    replies = [m["ts"] for m in kept if m.get("thread_ts") == message["ts"] != m["ts"]]
+    if replies:
+        shown |= {"thread_ts": message["ts"], "reply_count": len(replies)}
+        shown["latest_reply"] = replies[-1]
+    return shown
+
+
+def _cursor(offset: int) -> str:
+    """An opaque pagination cursor for a position in a listing."""
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _offset(cursor: Any) -> int:
+    """The position a cursor stands for (0 without one); ValueError if it is not ours."""
+    if not cursor:
+        return 0
+    text = base64.urlsafe_b64decode(str(cursor).encode()).decode()
+    if not text.startswith("offset:"):
+        raise ValueError(cursor)
+    return int(text.removeprefix("offset:"))
