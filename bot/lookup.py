@@ -71,6 +71,13 @@ async def fetch_latest_calls(
     call_ids = list(dict.fromkeys(lead.calls_id))[-limit:] if limit > 0 else []
     if not call_ids and lead.last_call and lead.last_call.id:
         return (CallSlot(lead.last_call.id, lead.last_call),)
+    return await fetch_calls(nlpearl, call_ids, lead)
+
+
+async def fetch_calls(
+    nlpearl: NLPearlClient, call_ids: list[str], lead: Lead
+) -> tuple[CallSlot, ...]:
+    """These calls, fetched concurrently (bounded), newest first; failures kept as unavailable."""
     gate = asyncio.Semaphore(CALL_FETCH_CONCURRENCY)
 
     async def load(call_id: str) -> CallSlot:

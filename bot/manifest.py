@@ -6,6 +6,8 @@ from typing import Any
 
 import yaml
 
+from bot.ids import ViewId
+
 PLACEHOLDER_URL = "https://YOUR-APP-HOST"
 BOT_SCOPES = [
     "commands",
@@ -37,7 +39,26 @@ def build_manifest(base_url: str = PLACEHOLDER_URL) -> dict[str, Any]:
             ),
         },
         "features": {
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": False,
+                "messages_tab_read_only_enabled": False,
+            },
             "bot_user": {"display_name": "Lead Bot", "always_online": True},
+            "shortcuts": [
+                {
+                    "name": "Look up a lead",
+                    "type": "global",
+                    "callback_id": ViewId.GLOBAL_SHORTCUT.value,
+                    "description": "Find an NLPearl lead by campaign and ID, phone or CRM ID",
+                },
+                {
+                    "name": "Look up lead",
+                    "type": "message",
+                    "callback_id": ViewId.MESSAGE_SHORTCUT.value,
+                    "description": "Show the card of the lead this message mentions",
+                },
+            ],
             "slash_commands": [
                 {
                     "command": "/lead",
@@ -50,7 +71,12 @@ def build_manifest(base_url: str = PLACEHOLDER_URL) -> dict[str, Any]:
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
-            "interactivity": {"is_enabled": True, "request_url": events_url},
+            "event_subscriptions": {"request_url": events_url, "bot_events": ["app_home_opened"]},
+            "interactivity": {
+                "is_enabled": True,
+                "request_url": events_url,
+                "message_menu_options_url": events_url,
+            },
             "org_deploy_enabled": False,
             "socket_mode_enabled": False,
             "token_rotation_enabled": False,

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.nlpearl import NLPearlClient
+
+if TYPE_CHECKING:
+    from bot.campaigns import CampaignDirectory
+    from bot.home_tab import SetupCheck
 
 
 def utc_now() -> datetime:
@@ -24,4 +29,6 @@ class Services:
     settings: Settings
     nlpearl: NLPearlClient
     engine: AsyncEngine
+    campaigns: CampaignDirectory
+    setup: SetupCheck
     now: Callable[[], datetime] = field(default=utc_now)

@@ -22,7 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.campaigns import CampaignDirectory
 from bot.config import Settings
+from bot.home_tab import SetupCheck
 from bot.nlpearl import DEFAULT_TIMEOUT, NLPearlClient, NLPearlError
 from bot.notify.deliver import Deliverer, DeliveryTiming
 from bot.notify.receive import receive_webhook
@@ -94,7 +96,13 @@ def create_app(settings: Settings) -> Starlette:
         engine = create_engine(settings.database_url)
         async with new_http_client() as http:
             nlpearl = build_nlpearl_client(settings, http)
-            services = Services(settings=settings, nlpearl=nlpearl, engine=engine)
+            services = Services(
+                settings=settings,
+                nlpearl=nlpearl,
+                engine=engine,
+                campaigns=CampaignDirectory(nlpearl),
+                setup=SetupCheck(nlpearl, engine),
+            )
             slack_app = build_slack_app(services)
             deliverer = build_deliverer(settings, engine, nlpearl)
             app.state.runtime = Runtime(AsyncSlackRequestHandler(slack_app), engine, deliverer)

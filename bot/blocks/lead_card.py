@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from bot.blocks.text import (
+    MAX_BUTTON_VALUE,
     MAX_CONTEXT_ELEMENTS,
     MAX_FALLBACK_TEXT,
     MAX_FIELDS,
@@ -28,7 +29,7 @@ from bot.blocks.values import (
     mask_phone,
 )
 from bot.grammar import looks_like_phone
-from bot.ids import ActionId, CardRef
+from bot.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.lookup import CallSlot, LeadReport
 from bot.nlpearl import Call
 from bot.nlpearl.statuses import (
@@ -52,19 +53,32 @@ TAGS_ON_CALL = 5
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-def lead_card(report: LeadReport, ref: CardRef, *, now: datetime, mask: bool) -> dict[str, Any]:
-    """The card as `{"text", "blocks"}`; `mask` hides all but the phone's last four digits."""
+Surface = Literal["message", "modal"]
+
+
+def lead_card(
+    report: LeadReport,
+    ref: CardRef,
+    *,
+    now: datetime,
+    mask: bool,
+    surface: Surface = "message",
+) -> dict[str, Any]:
+    """The card as `{"text", "blocks"}`; `mask` hides all but the phone's last four digits.
+
+    In a message the card can be shared; in a modal it cannot (there is no channel).
+    """
     lead = report.lead
     status = lead_status_of(lead.status)
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(_title(report, mask), MAX_HEADER_TEXT)},
+        {"type": "header", "text": plain(f"👤 {lead_title(report, mask)}", MAX_HEADER_TEXT)},
         {"type": "section", "fields": _facts(report, status, now, mask)},
     ]
     blocks += _answers(report, mask)
     blocks += _calls(report)
     blocks += _inputs(report, mask)
     blocks.append(_footer(report, ref))
-    blocks.append(_buttons(ref))
+    blocks += _buttons(report, ref, surface)
     return {"text": _fallback(report, status, mask), "blocks": blocks}
 
 
@@ -73,10 +87,11 @@ def _phone(report: LeadReport, mask: bool) -> str | None:
     return mask_phone(number) if mask else format_phone(number)
 
 
-def _title(report: LeadReport, mask: bool) -> str:
+def lead_title(report: LeadReport, mask: bool) -> str:
+    """Who the lead is: the name, else the phone number, external ID or lead ID."""
     lead = report.lead
     name = lead_name(lead) or _phone(report, mask) or lead.external_id or lead.id or "Lead"
-    return f"👤 {one_line(name)}"
+    return one_line(name)
 
 
 def _facts(report: LeadReport, status: Status, now: datetime, mask: bool) -> list[dict[str, Any]]:
@@ -154,7 +169,7 @@ def _calls(report: LeadReport) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [{"type": "divider"}]
     shown = report.calls[:MAX_CALLS_ON_CARD]
     for index, slot in enumerate(shown):
-        blocks.append(_call_section(slot, index))
+        blocks += _call_blocks(slot, index)
     if (n := report.total_calls - len(shown)) > 0:
         blocks.append(_context(f"+ {n} earlier {_plural(n, 'call')}"))
     return blocks
@@ -171,13 +186,11 @@ def call_outcome(call: Call) -> str:
     return outcome
 
 
-def _call_section(slot: CallSlot, index: int) -> dict[str, Any]:
+def _call_blocks(slot: CallSlot, index: int) -> list[dict[str, Any]]:
     call = slot.call
     if call is None:
-        return {
-            "type": "section",
-            "text": mrkdwn("*📞 Call unavailable*\nNLPearl could not load it."),
-        }
+        text = "*📞 Call unavailable*\nNLPearl could not load it."
+        return [{"type": "section", "text": mrkdwn(text)}]
     heading = [f"*📞 {date_token(call.start_time)}*" if call.start_time else "*📞 Call*"]
     if duration := format_duration(call.duration):
         heading.append(duration)
@@ -191,15 +204,28 @@ def _call_section(slot: CallSlot, index: int) -> dict[str, Any]:
     if call.tags:
         tags = ", ".join(safe(one_line(tag), 40) for tag in call.tags[:TAGS_ON_CALL])
         lines.append(f"🏷️ {tags}")
-    section: dict[str, Any] = {"type": "section", "text": mrkdwn("\n".join(lines))}
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn("\n".join(lines))}]
+    if buttons := call_buttons(call, index):
+        blocks.append({"type": "actions", "elements": buttons})
+    return blocks
+
+
+def call_buttons(call: Call, index: int) -> list[dict[str, Any]]:
+    """Transcript (when there is one) and Recording (when it is a web link) for a call."""
+    buttons: list[dict[str, Any]] = []
+    if call.id and call.transcript:
+        value = CallRef(call_id=call.id).model_dump_json()
+        buttons += _button(f"{ActionId.TRANSCRIPT}.{index}", "📝 Transcript", value)
     if (url := call.recording_url) and len(url) <= MAX_URL:
-        section["accessory"] = {
-            "type": "button",
-            "action_id": f"{ActionId.OPEN_RECORDING}.{index}",
-            "text": plain("▶️ Recording"),
-            "url": url,
-        }
-    return section
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": f"{ActionId.OPEN_RECORDING}.{index}",
+                "text": plain("▶️ Recording"),
+                "url": url,
+            }
+        )
+    return buttons
 
 
 def _inputs(report: LeadReport, mask: bool) -> list[dict[str, Any]]:
@@ -230,31 +256,27 @@ def _footer(report: LeadReport, ref: CardRef) -> dict[str, Any]:
     return _context(" · ".join(parts), escaped=True)
 
 
-def _buttons(ref: CardRef) -> dict[str, Any]:
+def _buttons(report: LeadReport, ref: CardRef, surface: Surface) -> list[dict[str, Any]]:
     value = ref.model_dump_json(exclude_none=True)
-    buttons: list[dict[str, Any]] = [
-        {
-            "type": "button",
-            "action_id": ActionId.REFRESH_CARD,
-            "text": plain("🔄 Refresh"),
-            "value": value,
-        }
-    ]
-    if not ref.shared_by:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": ActionId.SHARE_CARD,
-                "text": plain("📣 Share in channel"),
-                "style": "primary",
-                "value": value,
-            }
-        )
-    return {"type": "actions", "elements": buttons}
+    buttons = _button(ActionId.REFRESH_CARD, "🔄 Refresh", value)
+    if report.lead.id and report.total_calls:
+        calls = CallsRef(campaign_id=report.campaign_id, lead_id=report.lead.id)
+        buttons += _button(ActionId.ALL_CALLS, "📞 All calls", calls.model_dump_json())
+    if surface == "message" and not ref.shared_by:
+        share = _button(ActionId.SHARE_CARD, "📣 Share in channel", value)
+        buttons += [{**button, "style": "primary"} for button in share]
+    return [{"type": "actions", "elements": buttons}] if buttons else []
+
+
+def _button(action_id: str, text: str, value: str) -> list[dict[str, Any]]:
+    """A button carrying `value`, or none when the value is over Slack's limit."""
+    if len(value) > MAX_BUTTON_VALUE:
+        return []
+    return [{"type": "button", "action_id": action_id, "text": plain(text), "value": value}]
 
 
 def _fallback(report: LeadReport, status: Status, mask: bool) -> str:
-    name = _title(report, mask).removeprefix("👤 ")
+    name = lead_title(report, mask)
     campaign = f" · {report.campaign_name}" if report.campaign_name else ""
     return safe(f"{name}: {status.text}{campaign}", MAX_FALLBACK_TEXT)
 

@@ -8,13 +8,19 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import messages
+from bot.blocks import messages, views
 from bot.cards import lead_card_answer
 from bot.ids import ActionId, CardRef
+from bot.modals import card_in_modal, card_view
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
+
+BAD_BUTTON = messages.notice(
+    "⚠️", "That button didn't work", "Look the lead up again with `/lead CAMPAIGN_ID LEAD_ID`."
+)
 
 
 def _card_ref(action: dict[str, Any]) -> CardRef | None:
@@ -26,13 +32,26 @@ def _card_ref(action: dict[str, Any]) -> CardRef | None:
 
 
 async def handle_refresh(
-    ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, services: Services
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond | None,
+    client: AsyncWebClient,
+    services: Services,
 ) -> None:
-    """Fetch the lead again and replace the card in place."""
+    """Fetch the lead again and replace the card in place, in a message or a modal."""
     await ack()
     ref = _card_ref(action)
+    if (body.get("container") or {}).get("type") == "view":
+        view = body["view"]
+        answer = await card_in_modal(services, ref) if ref else None
+        content = card_view(answer) if answer else views.notice_modal("Lead", BAD_BUTTON)
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=content)
+        return
+    if respond is None:
+        return
     if ref is None:
-        await respond(**messages.nlpearl_bad_answer(), replace_original=False)
+        await respond(**BAD_BUTTON, replace_original=False)
         return
     mask = ref.shared_by is not None and services.settings.mask_shared_phone_numbers
     answer = await lead_card_answer(services.nlpearl, ref, now=services.now(), mask=mask)
@@ -53,7 +72,7 @@ async def handle_share(
     await ack()
     ref = _card_ref(action)
     if ref is None:
-        await respond(**messages.nlpearl_bad_answer(), replace_original=False)
+        await respond(**BAD_BUTTON, replace_original=False)
         return
     shared = ref.model_copy(update={"shared_by": body.get("user", {}).get("id")})
     mask = services.settings.mask_shared_phone_numbers

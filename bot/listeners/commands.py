@@ -20,6 +20,7 @@ from bot.grammar import (
     parse_command,
 )
 from bot.ids import CardRef
+from bot.modals import remember
 from bot.services import Services
 from bot.storage.subscriptions import Workspace
 from bot.subscribing import Where, list_here, subscribe_here, unsubscribe_here
@@ -84,6 +85,9 @@ async def handle_lead_command(
             ref = CardRef(campaign_id=campaign_id, kind=key.kind, key=key.value)
             answer = await lead_card_answer(services.nlpearl, ref, now=services.now(), mask=False)
             await respond(**answer.message, response_type="ephemeral", replace_original=False)
+            where = _where(command, request)
+            name = answer.report.campaign_name if answer.report else None
+            await remember(services, where.workspace, where.user_id, answer, name)
 
 
 def register(app: AsyncApp) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +20,4 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade_to_latest(database_url: str) -> None:
     """Bring the schema up to date; safe to run any number of times."""
-    # Alembic announces every plugin it loads at INFO; only the migrations matter.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     command.upgrade(alembic_config(database_url), "head")

@@ -1,0 +1,120 @@
+"""The App Home tab: is Lead Bot set up, what is subscribed, and your recent lookups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.blocks.subscriptions import filter_text
+from bot.blocks.text import date_token, mrkdwn, plain, safe
+from bot.ids import ActionId, CardRef
+from bot.storage.memory import RecentLookup
+from bot.storage.subscriptions import SubscriptionInfo
+
+SUBSCRIPTIONS_SHOWN = 30
+RECENT_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Whether each part of Lead Bot works, with a sentence when it does not."""
+
+    nlpearl_problem: str | None
+    database_problem: str | None
+
+
+def home_view(
+    setup: Setup, subscriptions: list[SubscriptionInfo], recent: list[RecentLookup]
+) -> dict[str, Any]:
+    """The Home tab for one person."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": plain("📇 Lead Bot")},
+        {
+            "type": "section",
+            "text": mrkdwn(
+                "Look up any NLPearl lead, see its calls and answers, and follow campaigns "
+                "in channels."
+            ),
+        },
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ActionId.HOME_LOOKUP,
+                    "text": plain("🔎 Look up a lead"),
+                    "style": "primary",
+                },
+                {"type": "button", "action_id": ActionId.HOME_HELP, "text": plain("❓ Help")},
+            ],
+        },
+        {"type": "divider"},
+        _setup_section(setup),
+        {"type": "divider"},
+        *_recent_blocks(recent),
+        {"type": "divider"},
+        *_subscription_blocks(subscriptions),
+    ]
+    return {"type": "home", "blocks": blocks}
+
+
+def _setup_section(setup: Setup) -> dict[str, Any]:
+    lines = [
+        "✅ NLPearl key accepted"
+        if setup.nlpearl_problem is None
+        else f"⚠️ NLPearl: {safe(setup.nlpearl_problem, 300)}",
+        "✅ Database healthy"
+        if setup.database_problem is None
+        else f"⚠️ Database: {safe(setup.database_problem, 300)}",
+    ]
+    return {"type": "section", "text": mrkdwn("*Set-up*\n" + "\n".join(lines))}
+
+
+def _recent_blocks(recent: list[RecentLookup]) -> list[dict[str, Any]]:
+    heading: dict[str, Any] = {"type": "section", "text": mrkdwn("*🕘 Your recent lookups*")}
+    if not recent:
+        return [heading, _context("Leads you look up appear here; one click reopens the card.")]
+    blocks = [heading]
+    for lookup in recent[:RECENT_SHOWN]:
+        ref = CardRef(campaign_id=lookup.campaign_id, kind="id", key=lookup.lead_id)
+        value = ref.model_dump_json(exclude_none=True)
+        line = f"*{safe(lookup.label, 150)}* · {date_token(lookup.looked_up_at)}"
+        section: dict[str, Any] = {"type": "section", "text": mrkdwn(line)}
+        if len(value) <= 2000:
+            section["accessory"] = {
+                "type": "button",
+                "action_id": f"{ActionId.HOME_RECENT}.{len(blocks)}",
+                "text": plain("Open"),
+                "value": value,
+            }
+        blocks.append(section)
+    return blocks
+
+
+def _subscription_blocks(subscriptions: list[SubscriptionInfo]) -> list[dict[str, Any]]:
+    heading: dict[str, Any] = {"type": "section", "text": mrkdwn("*📣 Channel subscriptions*")}
+    if not subscriptions:
+        return [heading, _context("None yet. In a channel, type `/lead subscribe CAMPAIGN_ID`.")]
+    blocks = [heading]
+    for info in subscriptions[:SUBSCRIPTIONS_SHOWN]:
+        heard = (
+            f"last webhook {date_token(info.last_received_at)}"
+            if info.last_received_at
+            else "no webhook yet"
+        )
+        line = (
+            f"<#{info.channel_id}> · `{safe(info.campaign_id, 100)}` · "
+            f"{filter_text(info.statuses)} · {heard}"
+            if info.channel_id.isalnum()
+            else f"`{safe(info.campaign_id, 100)}` · {filter_text(info.statuses)} · {heard}"
+        )
+        if info.problem:
+            line += f"\n⚠️ Delivery stopped: Slack said `{safe(info.problem, 80)}`"
+        blocks.append({"type": "section", "text": mrkdwn(line)})
+    if len(subscriptions) > SUBSCRIPTIONS_SHOWN:
+        blocks.append(_context(f"+ {len(subscriptions) - SUBSCRIPTIONS_SHOWN} more"))
+    return blocks
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(text)]}

@@ -1,0 +1,102 @@
+"""Find what identifies a lead in a Slack message: IDs, NLPearl links, phone numbers; pure."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bot.grammar import LeadKey, looks_like_phone, normalize_phone
+
+_OBJECT_ID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{24}(?![0-9A-Za-z])")
+_URL = re.compile(r"https?://[^\s<>|]+")
+# +1 (415) 555-0137, 415.555.0137, +442071838750: a run of digits and separators.
+_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d\s().\-]{5,20}\d(?!\w)")
+# Our own cards and feed say "Campaign `ID` · Lead `ID`".
+_LABELLED = re.compile(r"(campaign|pearl|outbound|lead)\W{0,3}([0-9a-fA-F]{24})", re.IGNORECASE)
+_CAMPAIGN_WORDS = {"campaign", "pearl", "outbound"}
+MAX_TEXT = 40_000
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a message names: campaign IDs, lead keys, and the complete leads among them."""
+
+    campaigns: tuple[str, ...]
+    keys: tuple[LeadKey, ...]
+
+    @property
+    def leads(self) -> tuple[tuple[str, LeadKey], ...]:
+        """(campaign, key) pairs, when the message names exactly one campaign."""
+        if len(self.campaigns) != 1:
+            return ()
+        return tuple((self.campaigns[0], key) for key in self.keys)
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """All the text of a message: its text, blocks and attachments, as one string."""
+    parts = list(_strings(message))
+    return "\n".join(parts)[:MAX_TEXT]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            # Button values and ids are ours; text, fields, urls and fallbacks are content.
+            if key not in {"action_id", "block_id", "type", "ts", "user", "bot_id", "team"}:
+                yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def find_leads(text: str) -> Found:
+    """The campaigns and lead keys a text mentions, in the order they appear."""
+    text = html.unescape(text)
+    campaigns: list[str] = []
+    keys: list[LeadKey] = []
+    unlabelled: list[str] = []
+    for url in _URL.findall(text):
+        ids = [i.lower() for i in _OBJECT_ID.findall(url)]
+        if len(ids) >= 2:
+            _add(campaigns, ids[0])
+            _add(keys, LeadKey("id", ids[-1]))
+        elif ids:
+            unlabelled.append(ids[0])
+    without_urls = _URL.sub(" ", text)
+    for word, object_id in _LABELLED.findall(without_urls):
+        target = campaigns if word.lower() in _CAMPAIGN_WORDS else None
+        if target is not None:
+            _add(target, object_id.lower())
+        else:
+            _add(keys, LeadKey("id", object_id.lower()))
+    labelled = {i.lower() for _, i in _LABELLED.findall(without_urls)}
+    for object_id in _OBJECT_ID.findall(without_urls):
+        if object_id.lower() not in labelled:
+            unlabelled.append(object_id.lower())
+    _place_unlabelled(unlabelled, campaigns, keys)
+    for candidate in _PHONE.findall(_OBJECT_ID.sub(" ", without_urls)):
+        if looks_like_phone(candidate.strip()) and (phone := normalize_phone(candidate)):
+            _add(keys, LeadKey("phone", phone))
+    return Found(tuple(campaigns), tuple(keys))
+
+
+def _place_unlabelled(ids: list[str], campaigns: list[str], keys: list[LeadKey]) -> None:
+    """IDs with no label: as in `/lead CAMPAIGN LEAD`, the first of two is the campaign.
+
+    A lone ID is taken for a lead: people paste lead IDs far more often.
+    """
+    fresh = list(dict.fromkeys(i for i in ids if i not in campaigns))
+    fresh = [i for i in fresh if LeadKey("id", i) not in keys]
+    if not campaigns and len(fresh) >= 2:
+        campaigns.append(fresh.pop(0))
+    keys.extend(LeadKey("id", i) for i in fresh)
+
+
+def _add(items: list[Any], item: Any) -> None:
+    if item not in items:
+        items.append(item)

@@ -1,0 +1,28 @@
+"""Events: the App Home tab, published whenever someone opens it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.home_tab import home_for
+from bot.listeners.shortcuts import workspace_of
+from bot.services import Services
+
+
+async def handle_app_home_opened(
+    event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, services: Services
+) -> None:
+    """Publish the Home tab; publishing is idempotent, so Slack's retries are harmless."""
+    if event.get("tab") != "home" or not event.get("user"):
+        return
+    user_id = event["user"]
+    view = await home_for(services, workspace_of(body), user_id)
+    await client.views_publish(user_id=user_id, view=view)
+
+
+def register(app: AsyncApp) -> None:
+    """Listen for the Home tab being opened."""
+    app.event("app_home_opened")(handle_app_home_opened)
