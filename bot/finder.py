@@ -15,9 +15,19 @@ _URL = re.compile(r"https?://[^\s<>|]+")
 # +1 (415) 555-0137, 415.555.0137, +442071838750: a run of digits and separators.
 _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d\s().\-]{5,20}\d(?!\w)")
 # Our own cards and feed say "Campaign `ID` · Lead `ID`".
-_LABELLED = re.compile(r"(campaign|pearl|outbound|lead)\W{0,3}([0-9a-fA-F]{24})", re.IGNORECASE)
+_LABELLED = re.compile(
+    r"(campaign|pearl|outbound|lead)\W{0,3}([0-9a-fA-F]{24})(?![0-9A-Za-z])", re.IGNORECASE
+)
+# Slack's own markup (<!date^…>, <@U…>, <#C…>), dates and clock times are never phone numbers.
+_NOT_PHONES = re.compile(
+    r"""<[!@#][^>]*>
+    | \b\d{4}-\d{2}-\d{2}(?:[T\ ]\d{2}:\d{2}(?::\d{2})?)?\b
+    | \b\d{1,2}:\d{2}(?::\d{2})?\b""",
+    re.VERBOSE,
+)
 _CAMPAIGN_WORDS = {"campaign", "pearl", "outbound"}
 MAX_TEXT = 40_000
+_NOT_CONTENT = {"action_id", "block_id", "type", "ts", "user", "bot_id", "team", "value", "url"}
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,8 @@ def _strings(value: Any) -> Iterator[str]:
         yield value
     elif isinstance(value, dict):
         for key, item in value.items():
-            # Button values and ids are ours; text, fields, urls and fallbacks are content.
-            if key not in {"action_id", "block_id", "type", "ts", "user", "bot_id", "team"}:
+            # Button values, button links and ids are ours; text, fields and fallbacks are content.
+            if key not in _NOT_CONTENT:
                 yield from _strings(item)
     elif isinstance(value, list):
         for item in value:
@@ -65,6 +75,8 @@ def find_leads(text: str) -> Found:
         if len(ids) >= 2:
             _add(campaigns, ids[0])
             _add(keys, LeadKey("id", ids[-1]))
+        elif ids and (kind := _kind_in_path(url, ids[0])):
+            _add(campaigns, ids[0]) if kind == "campaign" else _add(keys, LeadKey("id", ids[0]))
         elif ids:
             unlabelled.append(ids[0])
     without_urls = _URL.sub(" ", text)
@@ -79,10 +91,26 @@ def find_leads(text: str) -> Found:
         if object_id.lower() not in labelled:
             unlabelled.append(object_id.lower())
     _place_unlabelled(unlabelled, campaigns, keys)
-    for candidate in _PHONE.findall(_OBJECT_ID.sub(" ", without_urls)):
-        if looks_like_phone(candidate.strip()) and (phone := normalize_phone(candidate)):
+    plain_text = _NOT_PHONES.sub(" ", _OBJECT_ID.sub(" ", without_urls))
+    for candidate in _PHONE.findall(plain_text):
+        if _written_as_phone(candidate) and (phone := normalize_phone(candidate)):
             _add(keys, LeadKey("phone", phone))
     return Found(tuple(campaigns), tuple(keys))
+
+
+def _written_as_phone(candidate: str) -> bool:
+    """In running text, bare digit runs are usually IDs or timestamps: want a + or separators."""
+    text = candidate.strip()
+    formatted = text.startswith(("+", "00")) or any(ch in text for ch in " ()-.")
+    return formatted and looks_like_phone(text)
+
+
+def _kind_in_path(url: str, object_id: str) -> str | None:
+    """Whether a link's path calls its one ID a campaign or a lead."""
+    before = url.lower().split(object_id, 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    if any(word in before for word in ("outbound", "pearl", "campaign")):
+        return "campaign"
+    return "lead" if "lead" in before else None
 
 
 def _place_unlabelled(ids: list[str], campaigns: list[str], keys: list[LeadKey]) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.inflight import InFlight
 from bot.nlpearl import NLPearlClient
 
 if TYPE_CHECKING:
@@ -31,4 +32,5 @@ class Services:
     engine: AsyncEngine
     campaigns: CampaignDirectory
     setup: SetupCheck
+    in_flight: InFlight = field(default_factory=InFlight)
     now: Callable[[], datetime] = field(default=utc_now)

@@ -73,7 +73,7 @@ def build_slack_app(services: Services) -> AsyncApp:
         await next()
 
     app.use(provide_services)
-    register_listeners(app)
+    register_listeners(app, services.in_flight.track)
     app.error(handle_error)
     return app
 

@@ -38,7 +38,8 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 
 
 MAX_WEBHOOK_BYTES = 1_000_000
-DELIVERY_STOP_SECONDS = 15.0
+DELIVERY_STOP_SECONDS = 10.0
+LISTENER_DRAIN_SECONDS = 8.0
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 
@@ -108,6 +109,8 @@ def create_app(settings: Settings) -> Starlette:
             app.state.runtime = Runtime(AsyncSlackRequestHandler(slack_app), engine, deliverer)
             async with _socket_mode(settings, slack_app), _delivering(deliverer):
                 yield
+                # Requests are answered; let work acknowledged before SIGTERM finish too.
+                await services.in_flight.drain(LISTENER_DRAIN_SECONDS)
         await engine.dispose()
 
     return Starlette(

@@ -74,8 +74,8 @@ def _footer(snapshot: LeadSnapshot) -> str:
     parts = []
     if snapshot.campaign_name:
         parts.append(f"📣 {safe(one_line(snapshot.campaign_name), 150)}")
-    else:
-        parts.append(f"Campaign `{safe(snapshot.campaign_id, 60)}`")
+    # The IDs let the message shortcut find this lead again.
+    parts.append(f"Campaign `{safe(snapshot.campaign_id, 60)}`")
     if snapshot.lead_id:
         parts.append(f"Lead `{safe(snapshot.lead_id, 60)}`")
     if snapshot.updated_at:

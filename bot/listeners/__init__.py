@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.inflight import Track
 from bot.listeners import actions, commands, dig_in, events, options, shortcuts, views
 
 
-def register_listeners(app: AsyncApp) -> None:
-    """Attach every listener to the app."""
+def register_listeners(app: AsyncApp, track: Track) -> None:
+    """Attach every listener to the app, each tracked so shutdown can let it finish."""
     for surface in (commands, actions, dig_in, shortcuts, options, views, events):
-        surface.register(app)
+        surface.register(app, track)

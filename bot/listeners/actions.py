@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import messages, views
 from bot.cards import lead_card_answer
 from bot.ids import ActionId, CardRef
+from bot.inflight import Track
 from bot.modals import card_in_modal, card_view
 from bot.services import Services
 
@@ -94,10 +95,10 @@ async def handle_open_recording(ack: AsyncAck) -> None:
     await ack()
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, track: Track) -> None:
     """Listen for the card's buttons."""
-    app.action(ActionId.REFRESH_CARD.value)(handle_refresh)
-    app.action(ActionId.SHARE_CARD.value)(handle_share)
+    app.action(ActionId.REFRESH_CARD.value)(track(handle_refresh))
+    app.action(ActionId.SHARE_CARD.value)(track(handle_share))
     app.action(re.compile(rf"^{re.escape(ActionId.OPEN_RECORDING.value)}\.\d+$"))(
-        handle_open_recording
+        track(handle_open_recording)
     )

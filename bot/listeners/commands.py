@@ -20,6 +20,7 @@ from bot.grammar import (
     parse_command,
 )
 from bot.ids import CardRef
+from bot.inflight import Track
 from bot.modals import remember
 from bot.services import Services
 from bot.storage.subscriptions import Workspace
@@ -90,6 +91,6 @@ async def handle_lead_command(
             await remember(services, where.workspace, where.user_id, answer, name)
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, track: Track) -> None:
     """Listen for `/lead`."""
-    app.command("/lead")(handle_lead_command)
+    app.command("/lead")(track(handle_lead_command))

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
 from bot.ids import ActionId, CallRef, CallsRef, CardRef
+from bot.inflight import Track
 from bot.listeners.shortcuts import lookup_form
 from bot.modals import calls_view, card_in_modal, card_view, fill, open_loading, transcript_view
 from bot.services import Services
@@ -147,12 +148,12 @@ def _numbered(action_id: str) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(action_id)}\.\w+$")
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, track: Track) -> None:
     """Listen for the buttons that open and page modals."""
-    app.action(_numbered(ActionId.TRANSCRIPT))(handle_transcript)
-    app.action(ActionId.ALL_CALLS.value)(handle_all_calls)
-    app.action(_numbered(ActionId.TRANSCRIPT_PAGE))(handle_transcript_page)
-    app.action(_numbered(ActionId.CALLS_PAGE))(handle_calls_page)
-    app.action(ActionId.HOME_LOOKUP.value)(handle_home_lookup)
-    app.action(ActionId.HOME_HELP.value)(handle_home_help)
-    app.action(_numbered(ActionId.HOME_RECENT))(handle_home_recent)
+    app.action(_numbered(ActionId.TRANSCRIPT))(track(handle_transcript))
+    app.action(ActionId.ALL_CALLS.value)(track(handle_all_calls))
+    app.action(_numbered(ActionId.TRANSCRIPT_PAGE))(track(handle_transcript_page))
+    app.action(_numbered(ActionId.CALLS_PAGE))(track(handle_calls_page))
+    app.action(ActionId.HOME_LOOKUP.value)(track(handle_home_lookup))
+    app.action(ActionId.HOME_HELP.value)(track(handle_home_help))
+    app.action(_numbered(ActionId.HOME_RECENT))(track(handle_home_recent))

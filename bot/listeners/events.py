@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.home_tab import home_for
+from bot.inflight import Track
 from bot.listeners.shortcuts import workspace_of
 from bot.services import Services
 
@@ -23,6 +24,6 @@ async def handle_app_home_opened(
     await client.views_publish(user_id=user_id, view=view)
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, track: Track) -> None:
     """Listen for the Home tab being opened."""
-    app.event("app_home_opened")(handle_app_home_opened)
+    app.event("app_home_opened")(track(handle_app_home_opened))

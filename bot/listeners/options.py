@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.blocks.views import MAX_OPTIONS, campaign_option
 from bot.grammar import OBJECT_ID
 from bot.ids import ActionId
+from bot.inflight import Track
 from bot.services import Services
 
 # Slack gives options requests 3 seconds; the rest is our own margin.
@@ -35,6 +36,6 @@ async def handle_campaign_options(
     await ack(options=options[:MAX_OPTIONS])
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, track: Track) -> None:
     """Listen for the campaign picker's option requests."""
-    app.options(ActionId.CAMPAIGN.value)(handle_campaign_options)
+    app.options(ActionId.CAMPAIGN.value)(track(handle_campaign_options))

@@ -11,6 +11,7 @@ from bot.blocks import views
 from bot.cards import lead_card_answer
 from bot.finder import find_leads, message_text
 from bot.ids import CardRef, ViewId
+from bot.inflight import Track
 from bot.modals import remember
 from bot.services import Services
 from bot.storage.memory import last_campaign
@@ -87,7 +88,7 @@ async def handle_message_shortcut(
     await client.views_open(trigger_id=body["trigger_id"], view=form)
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, track: Track) -> None:
     """Listen for both shortcuts."""
-    app.shortcut(ViewId.GLOBAL_SHORTCUT.value)(handle_global_shortcut)
-    app.shortcut(ViewId.MESSAGE_SHORTCUT.value)(handle_message_shortcut)
+    app.shortcut(ViewId.GLOBAL_SHORTCUT.value)(track(handle_global_shortcut))
+    app.shortcut(ViewId.MESSAGE_SHORTCUT.value)(track(handle_message_shortcut))

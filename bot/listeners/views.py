@@ -14,6 +14,7 @@ from bot.blocks import messages, views
 from bot.cards import lead_card_answer
 from bot.grammar import OBJECT_ID, LeadKey, LeadKeyKind, parse_lead_key
 from bot.ids import ActionId, BlockId, CardRef, ViewId
+from bot.inflight import Track
 from bot.listeners.shortcuts import workspace_of
 from bot.modals import remember, submit_lookup
 from bot.services import Services
@@ -151,8 +152,8 @@ async def _post(client: AsyncWebClient, channel: str, card: dict[str, Any]) -> d
     return messages.notice("✅", "Posted", f"The card is in <#{channel}>.")
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, track: Track) -> None:
     """Listen for modal submissions."""
-    app.view(ViewId.LOOKUP.value)(handle_lookup_submission)
-    app.view(ViewId.PICK.value)(handle_pick_submission)
-    app.view(ViewId.CARD.value)(handle_card_submission)
+    app.view(ViewId.LOOKUP.value)(track(handle_lookup_submission))
+    app.view(ViewId.PICK.value)(track(handle_pick_submission))
+    app.view(ViewId.CARD.value)(track(handle_card_submission))

@@ -1,6 +1,7 @@
 """The delivery outbox: claim work atomically, keep each lead's events in order, record outcomes.
 
-A *lane* is one lead in one channel; only the oldest unfinished row of a lane can be
+A *lane* is one lead of one campaign in one channel (a subscription and a lead key); only
+the oldest unfinished row of a lane can be
 claimed, so a lead's events reach Slack in the order NLPearl sent them. A claimed head
 takes the ready rows queued behind it in its lane along (a *batch*, one coalesced post),
 and its marker survives a crash so the post can be found again instead of repeated.
@@ -95,9 +96,7 @@ async def _ready_heads(conn: AsyncConnection, now: datetime, limit: int) -> list
     d = deliveries.alias("d")
     e = deliveries.alias("e")
     earlier_open = exists().where(
-        e.c.team_id == d.c.team_id,
-        e.c.enterprise_id == d.c.enterprise_id,
-        e.c.channel_id == d.c.channel_id,
+        e.c.subscription_id == d.c.subscription_id,
         e.c.lead_key == d.c.lead_key,
         e.c.id < d.c.id,
         e.c.state.in_(OPEN_STATES),
@@ -120,7 +119,9 @@ async def _ready_heads(conn: AsyncConnection, now: datetime, limit: int) -> list
     one_per_channel: dict[tuple[str, str, str], Any] = {}
     for row in rows:
         one_per_channel.setdefault((row.enterprise_id, row.team_id, row.channel_id), row)
-    return list(one_per_channel.values())[:limit]
+    # Claims lock pacing rows in channel order, so overlapping claims cannot deadlock.
+    chosen = sorted(list(one_per_channel.items())[:limit])
+    return [row for _, row in chosen]
 
 
 async def _claim_lane(
@@ -131,9 +132,7 @@ async def _claim_lane(
         lane = deliveries.c.batch == head.batch
     else:
         lane = and_(
-            deliveries.c.team_id == head.team_id,
-            deliveries.c.enterprise_id == head.enterprise_id,
-            deliveries.c.channel_id == head.channel_id,
+            deliveries.c.subscription_id == head.subscription_id,
             deliveries.c.lead_key == head.lead_key,
             deliveries.c.state == "pending",
             deliveries.c.next_attempt_at <= now,

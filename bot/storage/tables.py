@@ -130,7 +130,7 @@ deliveries = Table(
     Column("created_at", Moment(), nullable=False),
     Column("finished_at", Moment()),
     Index("ix_deliveries_ready", "state", "next_attempt_at"),
-    Index("ix_deliveries_lane", "team_id", "channel_id", "lead_key", "id"),
+    Index("ix_deliveries_lane", "subscription_id", "lead_key", "id"),
     Index("ix_deliveries_batch", "batch"),
 )
 

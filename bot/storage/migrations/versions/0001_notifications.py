@@ -164,7 +164,7 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_deliveries_batch", ["batch"], unique=False)
         batch_op.create_index(
-            "ix_deliveries_lane", ["team_id", "channel_id", "lead_key", "id"], unique=False
+            "ix_deliveries_lane", ["subscription_id", "lead_key", "id"], unique=False
         )
         batch_op.create_index("ix_deliveries_ready", ["state", "next_attempt_at"], unique=False)
 
