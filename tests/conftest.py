@@ -12,13 +12,12 @@ APP_VARIABLES = ("SLACK_", "NLPEARL_", "DATABASE_URL", "PUBLIC_URL", "PORT", "LO
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Drop the app's variables and run in an empty folder, so no `.env` is read."""
     for name in list(os.environ):
         if name.startswith(APP_VARIABLES):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    yield
 
 
 @pytest.fixture

@@ -58,23 +58,26 @@ def subscribed(
                 "elements": [
                     mrkdwn(
                         "🔒 Treat this URL like a password: anyone with it can post updates. "
-                        "It is shown once; subscribe again before NLPearl first uses it "
-                        "to get a new one."
+                        "It is shown only once. Until NLPearl first uses it, subscribing again "
+                        "here gives a new one and the old one stops working."
                     )
                 ],
             },
         ]
-    elif last_received_at:
-        since = date_token(last_received_at)
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    mrkdwn(f"NLPearl is already sending this campaign's webhooks (last {since}).")
-                ],
-            }
-        )
+    else:
+        blocks.append({"type": "context", "elements": [mrkdwn(_connected(last_received_at))]})
     return {"text": f"{title}: {filter_text(statuses)}", "blocks": blocks}
+
+
+def _connected(last_received_at: datetime | None) -> str:
+    if last_received_at:
+        since = date_token(last_received_at)
+        return f"NLPearl is already sending this campaign's webhooks (last {since})."
+    return (
+        "This campaign's webhook URL was issued when it was first subscribed; its updates "
+        "will be posted here too. If that URL was lost before it was pasted into NLPearl, "
+        "run this command again here for a new one (the old one then stops working)."
+    )
 
 
 def webhook_url_needs_public_url(path: str) -> str:

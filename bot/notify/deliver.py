@@ -58,9 +58,11 @@ MESSAGE_REFUSED = frozenset(
         "msg_blocks_too_long",
     }
 )
+HISTORY_PAGES = 5
 PARENT_EVENT = "lead_bot_parent"
 REPLY_EVENT = "lead_bot_reply"
 MAX_BACKOFF_SECONDS = 300.0
+MIN_IDLE_SECONDS = 0.02
 
 CampaignNames = Callable[[str], Awaitable[str | None]]
 
@@ -72,6 +74,13 @@ class DeliveryTiming:
     lease: timedelta = timedelta(seconds=60)
     post_interval: timedelta = timedelta(seconds=1)
     idle_poll_seconds: float = 0.5
+
+    @property
+    def idle_wait(self) -> float:
+        """How long to wait for work: no longer than a channel's pacing, so bursts flow."""
+        interval = self.post_interval.total_seconds()
+        return max(MIN_IDLE_SECONDS, min(self.idle_poll_seconds, interval))
+
     batches_per_round: int = 8
 
 
@@ -151,7 +160,7 @@ class Deliverer:
         try:
             await asyncio.wait(
                 {woken, stopped},
-                timeout=self._timing.idle_poll_seconds,
+                timeout=self._timing.idle_wait,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
@@ -244,9 +253,16 @@ class Deliverer:
         else:
             thread_id, parent_ts, fresh = await self._create_parent(batch, thread, before, parent)
         reply = thread_reply(folded.changes, folded.ended_calls)
+        # Slack allows about one post per second per channel, bursts included: space them.
+        spacing = self._timing.post_interval.total_seconds()
+        replied = False
         if reply is not None:
-            await self._reply_once(batch, parent_ts, reply)
+            if fresh:
+                await asyncio.sleep(spacing)
+            replied = await self._reply_once(batch, parent_ts, reply)
         if not fresh:
+            if replied:
+                await asyncio.sleep(spacing)
             await self._call(
                 self._slack.chat_update,
                 channel=batch.channel_id,
@@ -295,13 +311,14 @@ class Deliverer:
         await outbox.set_parent(self._engine, thread_id, ts, self._now())
         return thread_id, ts, True
 
-    async def _reply_once(self, batch: Batch, parent_ts: str, reply: dict[str, Any]) -> None:
+    async def _reply_once(self, batch: Batch, parent_ts: str, reply: dict[str, Any]) -> bool:
+        """Post the batch's reply unless it already was; True if it was posted now."""
         if batch.reply_ts:
-            return
+            return False
         if batch.resumed and await self._find_post(
             batch.channel_id, parent_ts, REPLY_EVENT, batch.marker
         ):
-            return
+            return False
         response = await self._call(
             self._slack.chat_postMessage,
             channel=batch.channel_id,
@@ -314,30 +331,37 @@ class Deliverer:
         )
         # Recorded before the batch is marked done, so a crash in between cannot repeat it.
         await outbox.record_reply(self._engine, batch, str(response["ts"]))
+        return True
 
     async def _find_post(
         self, channel: str, thread_ts: str | None, event_type: str, marker: str
     ) -> str | None:
         """The ts of a message we posted with this marker, if Slack has it."""
+        cursor = None
         try:
-            if thread_ts:
-                found = await self._slack.conversations_replies(
-                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
-                )
-            else:
-                found = await self._slack.conversations_history(
-                    channel=channel, include_all_metadata=True, limit=200
-                )
+            for _ in range(HISTORY_PAGES):
+                page = await self._history_page(channel, thread_ts, cursor)
+                for message in page.get("messages") or []:
+                    metadata = message.get("metadata") or {}
+                    payload = metadata.get("event_payload") or {}
+                    if metadata.get("event_type") == event_type and payload.get("marker") == marker:
+                        return str(message["ts"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             # Without history we cannot tell; posting again risks a duplicate, losing it is worse.
             logger.warning("Could not look for an earlier post in %s: %s", channel, exc)
-            return None
-        for message in found.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == event_type and payload.get("marker") == marker:
-                return str(message["ts"])
         return None
+
+    async def _history_page(self, channel: str, thread_ts: str | None, cursor: str | None) -> Any:
+        """A page of a thread (oldest first) or of the channel (newest first)."""
+        common: dict[str, Any] = {"channel": channel, "include_all_metadata": True, "limit": 200}
+        if cursor:
+            common["cursor"] = cursor
+        if thread_ts:
+            return await self._slack.conversations_replies(ts=thread_ts, **common)
+        return await self._slack.conversations_history(**common)
 
     async def _call(
         self, method: Callable[..., Awaitable[Any]], *, maybe_posted: bool, **kwargs: Any

@@ -9,7 +9,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-_SSL_MODES_THAT_ENCRYPT = {"require", "verify-ca", "verify-full", "prefer", "allow"}
+# libpq's sslmode values that asyncpg's `ssl` accepts as they are.
+_SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
 def normalize_database_url(raw: str) -> tuple[URL, dict[str, Any]]:
@@ -25,8 +26,8 @@ def normalize_database_url(raw: str) -> tuple[URL, dict[str, Any]]:
         url = url.set(drivername="postgresql+asyncpg", query=query)
         # asyncpg takes `ssl`, not libpq's `sslmode`.
         connect_args: dict[str, Any] = {}
-        if isinstance(sslmode, str) and sslmode in _SSL_MODES_THAT_ENCRYPT:
-            connect_args["ssl"] = "require" if sslmode in {"prefer", "allow"} else sslmode
+        if isinstance(sslmode, str) and sslmode in _SSL_MODES:
+            connect_args["ssl"] = sslmode
         return url, connect_args
     if backend == "sqlite":
         return url.set(drivername="sqlite+aiosqlite"), {"timeout": 30}

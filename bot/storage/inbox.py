@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -75,12 +75,15 @@ async def store_webhook(
             .where(webhook_endpoints.c.id == endpoint_id)
             .values(last_received_at=now)
         )
+        key = await _dedupe_key(conn, endpoint_id, event)
+        if key is None:
+            return Stored(Outcome.DUPLICATE)
         inserted = await conn.execute(
             _insert(conn)(events)
             .values(
                 endpoint_id=endpoint_id,
                 kind=event.kind,
-                dedupe_key=event.dedupe_key[:250],
+                dedupe_key=key,
                 lead_key=event.lead_key,
                 payload=event.payload,
                 received_at=now,
@@ -95,6 +98,32 @@ async def store_webhook(
         if rows:
             await conn.execute(deliveries.insert(), rows)
     return Stored(Outcome.STORED, len(rows))
+
+
+async def _dedupe_key(conn: AsyncConnection, endpoint_id: int, event: IncomingEvent) -> str | None:
+    """The key that makes a redelivery collide; None when it is plainly a redelivery.
+
+    A lead's status can recur (retry, queue, call, retry again), so a lead event repeats
+    only the lead's latest event; it is numbered by its place in the lead's history, and
+    two copies arriving at once still collide on the unique key.
+    """
+    base = event.dedupe_key[:200]
+    if event.kind != "lead":
+        return base
+    of_lead = (
+        events.c.endpoint_id == endpoint_id,
+        events.c.lead_key == event.lead_key,
+        events.c.kind == "lead",
+    )
+    latest = (
+        await conn.execute(
+            select(events.c.dedupe_key).where(*of_lead).order_by(events.c.id.desc()).limit(1)
+        )
+    ).scalar_one_or_none()
+    if latest is not None and latest.rsplit("#", 1)[0] == base:
+        return None
+    count = (await conn.execute(select(func.count()).where(*of_lead))).scalar_one()
+    return f"{base}#{count}"
 
 
 async def _deliveries_for(

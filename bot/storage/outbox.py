@@ -193,10 +193,18 @@ async def _set_pacing(
     statement = _upsert(conn)(channel_pacing).values(
         enterprise_id=enterprise_id, team_id=team_id, channel_id=channel_id, next_post_at=until
     )
+    # Never bring a channel's next post forward: a 429's wait may be shorter than pacing.
+    later = case(
+        (
+            channel_pacing.c.next_post_at > statement.excluded.next_post_at,
+            channel_pacing.c.next_post_at,
+        ),
+        else_=statement.excluded.next_post_at,
+    )
     await conn.execute(
         statement.on_conflict_do_update(
             index_elements=["enterprise_id", "team_id", "channel_id"],
-            set_={"next_post_at": statement.excluded.next_post_at},
+            set_={"next_post_at": later},
         )
     )
 

@@ -66,7 +66,6 @@ async def subscribe(
 ) -> Subscribed:
     """Subscribe a channel (or change its filter, or clear a delivery problem)."""
     async with engine.begin() as conn:
-        endpoint_id, token, received = await _endpoint(conn, ws, campaign_id, now)
         existing = (
             await conn.execute(
                 select(subscriptions.c.id).where(
@@ -76,6 +75,9 @@ async def subscribe(
                 )
             )
         ).scalar_one_or_none()
+        endpoint_id, token, received = await _endpoint(
+            conn, ws, campaign_id, now, may_reissue=existing is not None
+        )
         values = {
             "statuses": list(statuses) if statuses else None,
             "problem": None,
@@ -102,9 +104,14 @@ async def subscribe(
 
 
 async def _endpoint(
-    conn: AsyncConnection, ws: Workspace, campaign_id: str, now: datetime
+    conn: AsyncConnection, ws: Workspace, campaign_id: str, now: datetime, *, may_reissue: bool
 ) -> tuple[int, str | None, datetime | None]:
-    """The campaign's endpoint: a new token if none exists or the current one was never used."""
+    """The campaign's endpoint, with a token to show when one is issued.
+
+    A token is issued when the campaign has none, and re-issued only when a channel that is
+    already subscribed asks again before NLPearl ever used it (its URL was lost); another
+    channel joining never breaks the URL someone may have pasted already.
+    """
     row = (
         await conn.execute(
             select(webhook_endpoints.c.id, webhook_endpoints.c.last_received_at).where(
@@ -112,8 +119,8 @@ async def _endpoint(
             )
         )
     ).one_or_none()
-    if row is not None and row.last_received_at is not None:
-        # NLPearl already posts to it; the token is only stored hashed, and needn't be shown.
+    if row is not None and (row.last_received_at is not None or not may_reissue):
+        # The token is stored only hashed: it cannot be shown again, and needn't be.
         return int(row.id), None, row.last_received_at
     token = secrets.token_urlsafe(TOKEN_BYTES)
     if row is not None:

@@ -105,6 +105,7 @@ events = Table(
     Column("payload", JSON, nullable=False),
     Column("received_at", Moment(), nullable=False),
     UniqueConstraint("endpoint_id", "dedupe_key", name="uq_event_dedupe"),
+    Index("ix_events_lead", "endpoint_id", "lead_key", "id"),
 )
 
 # The outbox: one row per event and subscribed channel.

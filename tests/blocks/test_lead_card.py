@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.blocks.lead_card import lead_card
-from bot.ids import ActionId, CardRef
+from bot.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.lookup import CallSlot, LeadReport
 from bot.nlpearl import Call, Lead, Pearl
 from bot.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
@@ -180,6 +180,27 @@ def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {b["action_id"]: b for b in block["elements"]}
 
 
+CALL_ACTIONS = (ActionId.TRANSCRIPT, ActionId.OPEN_RECORDING)
+
+
+def call_buttons(message: dict[str, Any], section: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A call's buttons, by action (`…transcript`, `…recording`): the actions block after it."""
+    blocks = message["blocks"]
+    (at,) = [i for i, block in enumerate(blocks) if block is section]
+    assert "accessory" not in section, "a call's buttons sit in an actions block, not beside it"
+    following = blocks[at + 1]
+    if following["type"] != "actions" or following is blocks[-1]:
+        return {}
+    found = {}
+    for button in following["elements"]:
+        kind, _, index = button["action_id"].rpartition(".")
+        assert kind in CALL_ACTIONS, button["action_id"]
+        assert index.isdigit()
+        found[kind] = button
+    assert len(found) == len(following["elements"])
+    return found
+
+
 def rendered_text(message: dict[str, Any]) -> str:
     """Everything a person could read: fallback text and every text object."""
     texts = [message["text"]]
@@ -313,7 +334,10 @@ def test_calls_newest_first_with_duration_outcome_summary_and_recording(
     )
     assert first[1].startswith("> Maria agreed to a site survey on Thursday morning.")
     assert first[2] == "🏷️ Survey booked, Battery interest"
-    button = sections[0]["accessory"]
+    # The sample's calls have no transcript: a Recording button only.
+    found = call_buttons(sample, sections[0])
+    assert set(found) == {ActionId.OPEN_RECORDING}
+    button = found[ActionId.OPEN_RECORDING]
     assert button["type"] == "button"
     assert button["url"] == "https://recordings.example-cdn.net/66523b11c2d3e4f5a6b7c8d9.mp3"
     assert button["action_id"].startswith(ActionId.OPEN_RECORDING + ".")
@@ -325,7 +349,7 @@ def test_unanswered_call_shows_what_happened_on_the_line(sample: dict[str, Any])
     assert second["text"]["text"].endswith(" · 🔁 Needs retry (no answer)")
     # No duration for a zero-second call, and no recording to play.
     assert " · 0s" not in second["text"]["text"]
-    assert "accessory" not in second
+    assert call_buttons(sample, second) == {}
 
 
 def test_voicemail_call(sample: dict[str, Any]) -> None:
@@ -344,7 +368,10 @@ def test_a_call_in_progress_says_so() -> None:
 def test_recording_buttons_have_distinct_action_ids() -> None:
     calls = [make_call(n) for n in range(5)]
     message = checked(make_report(make_lead(callsId=[c.id for c in calls]), slots(calls)))
-    ids = [s["accessory"]["action_id"] for s in call_sections(message)]
+    ids = [
+        call_buttons(message, s)[ActionId.OPEN_RECORDING]["action_id"]
+        for s in call_sections(message)
+    ]
     assert len(set(ids)) == 5
     assert all(re.fullmatch(r"lead_card\.recording\.\d+", i) for i in ids)
 
@@ -442,12 +469,13 @@ def test_footer_without_campaign_name() -> None:
 
 def test_refresh_and_share_buttons_carry_the_card_ref(sample: dict[str, Any]) -> None:
     found = buttons(sample)
-    assert set(found) == {ActionId.REFRESH_CARD, ActionId.SHARE_CARD}
+    assert list(found) == [ActionId.REFRESH_CARD, ActionId.ALL_CALLS, ActionId.SHARE_CARD]
     expected = CardRef(campaign_id=SAMPLE_CAMPAIGN_ID, kind="id", key=SAMPLE_LEAD_ID)
-    for button in found.values():
-        assert CardRef.model_validate_json(button["value"]) == expected
+    for action in (ActionId.REFRESH_CARD, ActionId.SHARE_CARD):
+        assert CardRef.model_validate_json(found[action]["value"]) == expected
     assert "Refresh" in found[ActionId.REFRESH_CARD]["text"]["text"]
     assert "Share" in found[ActionId.SHARE_CARD]["text"]["text"]
+    assert found[ActionId.SHARE_CARD]["style"] == "primary"
 
 
 def test_buttons_carry_whatever_ref_they_are_given() -> None:
@@ -461,7 +489,7 @@ def test_buttons_carry_whatever_ref_they_are_given() -> None:
 def test_shared_card_has_no_share_button_and_says_who_shared_it() -> None:
     message = checked(sample_report(), shared_by="U123ABC")
     found = buttons(message)
-    assert set(found) == {ActionId.REFRESH_CARD}
+    assert set(found) == {ActionId.REFRESH_CARD, ActionId.ALL_CALLS}
     ref = CardRef.model_validate_json(found[ActionId.REFRESH_CARD]["value"])
     assert ref.shared_by == "U123ABC"
     assert footer(message).endswith(" · Shared by <@U123ABC>")
@@ -637,7 +665,7 @@ def test_calls_that_failed_to_load() -> None:
         s for s in blocks_of(message, "section") if "Call unavailable" in str(s.get("text"))
     ]
     assert len(unavailable) == 2
-    assert all("accessory" not in s for s in unavailable)
+    assert all(call_buttons(message, s) == {} for s in unavailable)
     assert len(call_sections(message)) == 3
     assert facts(message)["Calls"] == "3"
 
@@ -688,7 +716,7 @@ def test_hostile_text_everywhere_is_escaped() -> None:
 def test_unusable_recording_url_gets_no_button(url: str) -> None:
     message = checked(make_report(calls=slots([make_call(recording=url)])))
     (section,) = call_sections(message)
-    assert "accessory" not in section
+    assert call_buttons(message, section) == {}
     assert url not in rendered_text(message)
 
 
@@ -696,7 +724,8 @@ def test_recording_url_of_exactly_3000_characters_keeps_its_button() -> None:
     url = "https://recordings.example/" + "a" * (3000 - 27)
     assert len(url) == 3000
     message = checked(make_report(calls=slots([make_call(recording=url)])))
-    assert call_sections(message)[0]["accessory"]["url"] == url
+    (section,) = call_sections(message)
+    assert call_buttons(message, section)[ActionId.OPEN_RECORDING]["url"] == url
 
 
 def test_40_inputs_fit_one_context_block() -> None:
@@ -757,6 +786,162 @@ def test_multi_line_values_stay_on_one_line() -> None:
     assert facts(message)["External ID"] == "x y"
     lines = call_sections(message)[0]["text"]["text"].split("\n")
     assert lines[1] == "> line one &gt; quoted *bold*"
+
+
+# the Transcript and All calls buttons, and the card in a modal
+
+TRANSCRIPT = [
+    {"role": 3, "content": "Hi, this is Pearl from Sunrise Solar.", "startTime": 0.4},
+    {"role": 2, "content": "Oh hi, yes.", "startTime": 3.2},
+]
+
+
+def test_a_call_with_a_transcript_has_a_transcript_button_before_its_recording() -> None:
+    call = make_call(7, transcript=TRANSCRIPT)
+    message = checked(make_report(calls=slots([call])))
+    (section,) = call_sections(message)
+    blocks = message["blocks"]
+    actions = blocks[blocks.index(section) + 1]
+    assert actions["type"] == "actions"
+    assert [b["action_id"] for b in actions["elements"]] == [
+        f"{ActionId.TRANSCRIPT}.0",
+        f"{ActionId.OPEN_RECORDING}.0",
+    ]
+    transcript = call_buttons(message, section)[ActionId.TRANSCRIPT]
+    assert "Transcript" in transcript["text"]["text"]
+    assert "url" not in transcript
+    assert CallRef.model_validate_json(transcript["value"]) == CallRef(call_id=call.id or "")
+    assert CallRef.model_validate_json(transcript["value"]).page == 0
+
+
+def test_transcript_buttons_only_for_calls_with_a_transcript() -> None:
+    calls = [
+        make_call(0, transcript=TRANSCRIPT),
+        make_call(1, transcript=[]),
+        make_call(2, transcript=TRANSCRIPT, recording=None),
+        make_call(3),
+    ]
+    message = checked(make_report(make_lead(callsId=[c.id for c in calls]), slots(calls)))
+    found = [call_buttons(message, s) for s in call_sections(message)]
+    assert [set(f) for f in found] == [
+        {ActionId.TRANSCRIPT, ActionId.OPEN_RECORDING},
+        {ActionId.OPEN_RECORDING},
+        {ActionId.TRANSCRIPT},
+        {ActionId.OPEN_RECORDING},
+    ]
+    refs = [CallRef.model_validate_json(f[ActionId.TRANSCRIPT]["value"]) for f in found[::2]]
+    assert refs == [CallRef(call_id=calls[0].id or ""), CallRef(call_id=calls[2].id or "")]
+    transcript_ids = [f[ActionId.TRANSCRIPT]["action_id"] for f in found[::2]]
+    assert len(set(transcript_ids)) == 2
+
+
+def test_a_call_without_an_id_gets_no_transcript_button() -> None:
+    call = make_call(1, id=None, transcript=TRANSCRIPT)
+    message = checked(make_report(calls=(CallSlot("c1", call),)))
+    (section,) = call_sections(message)
+    assert set(call_buttons(message, section)) == {ActionId.OPEN_RECORDING}
+
+
+def test_a_transcript_button_whose_value_is_too_long_is_left_out() -> None:
+    call = make_call(1, id="c" * 2000, transcript=TRANSCRIPT)
+    message = checked(make_report(calls=(CallSlot("c", call),)))
+    (section,) = call_sections(message)
+    assert set(call_buttons(message, section)) == {ActionId.OPEN_RECORDING}
+
+
+def test_all_calls_button_carries_the_lead_and_campaign(sample: dict[str, Any]) -> None:
+    button = buttons(sample)[ActionId.ALL_CALLS]
+    assert "All calls" in button["text"]["text"]
+    assert CallsRef.model_validate_json(button["value"]) == CallsRef(
+        campaign_id=SAMPLE_CAMPAIGN_ID, lead_id=SAMPLE_LEAD_ID, page=0
+    )
+
+
+def test_all_calls_counts_calls_not_yet_loaded() -> None:
+    # The lead has calls NLPearl could not load: the list can still show what it has.
+    message = checked(make_report(make_lead(callsId=["a", "b"])))
+    assert ActionId.ALL_CALLS in buttons(message)
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        make_lead(callsId=[]),
+        make_lead(id=None, callsId=["a", "b"]),
+    ],
+    ids=["no calls", "no lead id"],
+)
+def test_no_all_calls_button_without_calls_or_lead_id(lead: Lead) -> None:
+    message = checked(make_report(lead))
+    assert ActionId.ALL_CALLS not in buttons(message)
+    assert ActionId.REFRESH_CARD in buttons(message)
+
+
+def test_buttons_whose_value_is_too_long_are_left_out() -> None:
+    long_id = "a" * 2100
+    report = make_report(make_lead(id=long_id, callsId=["a"]), campaign_id=long_id)
+    ref = CardRef(campaign_id=long_id, kind="id", key=long_id)
+    message = lead_card(report, ref, now=NOW, mask=False)
+    assert_valid_message(message)
+    # Every main button carries the over-long IDs, so there is no row of buttons at all.
+    assert message["blocks"][-1]["type"] == "context"
+    assert not [b for b in message["blocks"] if b["type"] == "actions"]
+
+
+def test_only_the_all_calls_value_too_long() -> None:
+    # A CardRef fits, but the lead's long ID pushes the CallsRef past 2,000 characters.
+    lead_key = "b" * 1000
+    report = make_report(make_lead(id="c" * 1990, callsId=["a"]))
+    ref = CardRef(campaign_id=CAMPAIGN_ID, kind="external", key=lead_key)
+    message = lead_card(report, ref, now=NOW, mask=False)
+    assert_valid_message(message)
+    assert set(buttons(message)) == {ActionId.REFRESH_CARD, ActionId.SHARE_CARD}
+
+
+def test_in_a_modal_there_is_no_share_button() -> None:
+    report = sample_report()
+    ref = ref_for(report)
+    message = lead_card(report, ref, now=NOW, mask=False, surface="modal")
+    assert_valid_message(message)
+    assert_no_injection(message)
+    assert list(buttons(message)) == [ActionId.REFRESH_CARD, ActionId.ALL_CALLS]
+    assert CardRef.model_validate_json(buttons(message)[ActionId.REFRESH_CARD]["value"]) == ref
+    # Everything but the buttons is the same card.
+    in_message = lead_card(report, ref, now=NOW, mask=False)
+    assert message["blocks"][:-1] == in_message["blocks"][:-1]
+    assert message["text"] == in_message["text"]
+
+
+def test_in_a_modal_a_card_without_calls_keeps_refresh() -> None:
+    message = lead_card(
+        make_report(make_lead(callsId=[])),
+        ref_for(make_report()),
+        now=NOW,
+        mask=True,
+        surface="modal",
+    )
+    assert_valid_message(message)
+    assert list(buttons(message)) == [ActionId.REFRESH_CARD]
+
+
+def test_many_calls_with_transcripts_keep_the_card_valid() -> None:
+    calls = [make_call(n, transcript=TRANSCRIPT, summary=LONG, tags=[LONG] * 5) for n in range(10)]
+    report = make_report(make_lead(callsId=[c.id for c in calls]), slots(calls))
+    for surface in ("message", "modal"):
+        message = lead_card(report, ref_for(report), now=NOW, mask=True, surface=surface)
+        assert_valid_message(message)
+        assert_no_injection(message)
+        ids = [b["action_id"] for b in _all_buttons(message)]
+        assert len(ids) == len(set(ids))
+
+
+def _all_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
 
 
 # the checkers themselves

@@ -51,6 +51,8 @@ class Recorded:
     body: dict[str, Any]
     status: int = 200
     reply: dict[str, Any] | None = None
+    # When it was answered (time.monotonic()), to see how a client paces itself.
+    at: float = field(default_factory=time.monotonic, compare=False)
 
     @property
     def ok(self) -> bool:

@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sa.UniqueConstraint("endpoint_id", "dedupe_key", name="uq_event_dedupe"),
     )
+    op.create_index("ix_events_lead", "events", ["endpoint_id", "lead_key", "id"], unique=False)
     op.create_table(
         "subscriptions",
         sa.Column(
@@ -177,6 +178,7 @@ def downgrade() -> None:
 
     op.drop_table("deliveries")
     op.drop_table("subscriptions")
+    op.drop_index("ix_events_lead", table_name="events")
     op.drop_table("events")
     op.drop_table("webhook_endpoints")
     op.drop_table("lead_threads")

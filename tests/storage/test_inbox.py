@@ -1,0 +1,263 @@
+"""Webhooks stored once, with one outbox row per matching, healthy subscription."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage import inbox, outbox
+from bot.storage.engine import create_engine
+from bot.storage.inbox import IncomingEvent, Outcome, store_webhook
+from bot.storage.subscriptions import unsubscribe
+from bot.storage.tables import deliveries, events, subscriptions, webhook_endpoints
+from tests.storage.support import (
+    LEAD_A,
+    LEAD_B,
+    NOW,
+    OTHER_TEAM,
+    TEAM,
+    call_event,
+    claim,
+    lead_event,
+    rows,
+    subscribe_channels,
+    subscribed,
+)
+
+
+async def test_a_webhook_is_stored_with_a_delivery_per_subscribed_channel(
+    engine: AsyncEngine,
+) -> None:
+    token = await subscribe_channels(engine, "C1", "C2")
+    event = lead_event(LEAD_A, status=20)
+    received = NOW + timedelta(seconds=3)
+
+    stored = await store_webhook(engine, token, event, received)
+
+    assert stored == inbox.Stored(Outcome.STORED, 2)
+    (row,) = await rows(engine, events)
+    (endpoint,) = await rows(engine, webhook_endpoints)
+    assert row["endpoint_id"] == endpoint["id"]
+    assert (row["kind"], row["lead_key"]) == ("lead", LEAD_A)
+    assert row["dedupe_key"].startswith(event.dedupe_key)
+    assert row["payload"] == event.payload
+    assert row["received_at"] == received
+    assert endpoint["last_received_at"] == received
+    subs = {s["channel_id"]: s["id"] for s in await rows(engine, subscriptions)}
+    queued = await rows(engine, deliveries)
+    assert sorted(d["channel_id"] for d in queued) == ["C1", "C2"]
+    for d in queued:
+        assert d["event_id"] == row["id"]
+        assert d["subscription_id"] == subs[d["channel_id"]]
+        assert (d["team_id"], d["enterprise_id"], d["lead_key"]) == ("T0001", "", LEAD_A)
+        assert d["state"] == "pending"
+        assert d["attempts"] == 0
+        assert d["next_attempt_at"] == received
+        assert d["created_at"] == received
+        assert (d["batch"], d["claimed_by"], d["claimed_until"], d["reply_ts"]) == (None,) * 4
+
+
+async def test_the_same_dedupe_key_again_is_a_duplicate_and_queues_nothing(
+    engine: AsyncEngine,
+) -> None:
+    token = await subscribe_channels(engine, "C1", "C2")
+    first = lead_event(LEAD_A, status=20, key="lead:42:20:1")
+    assert (await store_webhook(engine, token, first, NOW)).queued == 2
+    (batch, _) = await claim(engine, NOW)
+    await outbox.finish(engine, batch, NOW)
+    before = await rows(engine, deliveries)
+
+    again = IncomingEvent("lead", "lead:42:20:1", LEAD_A, 20, {"different": "body"})
+    stored = await store_webhook(engine, token, again, NOW + timedelta(minutes=1))
+
+    assert stored == inbox.Stored(Outcome.DUPLICATE, 0)
+    (row,) = await rows(engine, events)
+    assert row["payload"] == first.payload
+    assert await rows(engine, deliveries) == before
+
+
+async def test_a_lead_status_that_comes_back_later_is_not_a_duplicate(
+    engine: AsyncEngine,
+) -> None:
+    # Retry, called, retry again: the lead is back in status 10 with the same key NLPearl
+    # would give a redelivery; only a repeat of the lead's latest event is one.
+    token = await subscribe_channels(engine, "C1")
+    first = IncomingEvent("lead", "lead:42:10:", LEAD_A, 10, {"status": 10, "n": 1})
+    called = IncomingEvent("lead", "lead:42:20:", LEAD_A, 20, {"status": 20})
+    back = IncomingEvent("lead", "lead:42:10:", LEAD_A, 10, {"status": 10, "n": 2})
+
+    assert (await store_webhook(engine, token, first, NOW)).outcome is Outcome.STORED
+    assert (await store_webhook(engine, token, first, NOW)).outcome is Outcome.DUPLICATE
+    assert (await store_webhook(engine, token, called, NOW)).outcome is Outcome.STORED
+    assert (await store_webhook(engine, token, back, NOW)).outcome is Outcome.STORED
+    assert (await store_webhook(engine, token, back, NOW)).outcome is Outcome.DUPLICATE
+
+    stored = await rows(engine, events)
+    assert [r["payload"] for r in stored] == [first.payload, called.payload, back.payload]
+    assert len(await rows(engine, deliveries)) == 3
+
+
+async def test_the_same_webhook_twice_at_once_is_stored_once(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    token = await subscribe_channels(engine, "C1", "C2")
+    second_engine = create_engine(database_url)
+    try:
+        for event in (lead_event(LEAD_A), call_event(LEAD_A), lead_event(LEAD_B)):
+            outcomes = await asyncio.gather(
+                store_webhook(engine, token, event, NOW),
+                store_webhook(second_engine, token, event, NOW),
+            )
+            assert sorted(o.outcome.value for o in outcomes) == ["duplicate", "stored"]
+            assert sorted(o.queued for o in outcomes) == [0, 2]
+    finally:
+        await second_engine.dispose()
+
+    assert len(await rows(engine, events)) == 3
+    assert len(await rows(engine, deliveries)) == 6
+
+
+async def test_dedupe_keys_are_per_endpoint(engine: AsyncEngine) -> None:
+    one = await subscribe_channels(engine, "C1", campaign="camp-1")
+    two = await subscribe_channels(engine, "C1", campaign="camp-2")
+    theirs = await subscribed(engine, OTHER_TEAM, channel="C1", campaign="camp-1")
+    assert theirs is not None
+
+    for token in (one, two, theirs):
+        stored = await store_webhook(engine, token, lead_event(key="lead:1:10:0"), NOW)
+        assert stored == inbox.Stored(Outcome.STORED, 1)
+
+    assert len(await rows(engine, events)) == 3
+    assert len(await rows(engine, deliveries)) == 3
+
+
+async def test_a_very_long_dedupe_key_still_dedupes(engine: AsyncEngine) -> None:
+    token = await subscribe_channels(engine, "C1")
+    key = "call:" + "x" * 400
+
+    assert (await store_webhook(engine, token, call_event(key=key), NOW)).outcome is Outcome.STORED
+    again = await store_webhook(engine, token, call_event(key=key), NOW)
+
+    assert again.outcome is Outcome.DUPLICATE
+    assert len(await rows(engine, events)) == 1
+
+
+async def test_an_unknown_token_writes_nothing(engine: AsyncEngine) -> None:
+    token = await subscribe_channels(engine, "C1")
+
+    for wrong in ("nope", token[:-1], token + "A", ""):
+        stored = await store_webhook(engine, wrong, lead_event(), NOW + timedelta(hours=1))
+        assert stored == inbox.Stored(Outcome.UNKNOWN_TOKEN, 0)
+
+    assert await rows(engine, events) == []
+    assert await rows(engine, deliveries) == []
+    (endpoint,) = await rows(engine, webhook_endpoints)
+    assert endpoint["last_received_at"] is None
+
+
+async def test_a_subscription_with_a_problem_gets_no_deliveries(engine: AsyncEngine) -> None:
+    token = await subscribe_channels(engine, "C1", "C2")
+    assert (await store_webhook(engine, token, lead_event(LEAD_A), NOW)).queued == 2
+    batches = await claim(engine, NOW)
+    c1 = next(b for b in batches if b.channel_id == "C1")
+    await outbox.stop_subscription(engine, c1, problem="channel_not_found", now=NOW)
+
+    stored = await store_webhook(engine, token, lead_event(LEAD_B), NOW)
+
+    assert stored == inbox.Stored(Outcome.STORED, 1)
+    newest = [d for d in await rows(engine, deliveries) if d["lead_key"] == LEAD_B]
+    assert [d["channel_id"] for d in newest] == ["C2"]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(10, {"C-all", "C-filtered"}), (150, {"C-all", "C-filtered"}), (20, {"C-all"})],
+)
+async def test_lead_events_pass_a_status_filter_only_when_listed(
+    engine: AsyncEngine, status: int, expected: set[str]
+) -> None:
+    token = await subscribe_channels(engine, "C-all")
+    await subscribed(engine, channel="C-filtered", statuses=(10, 150))
+
+    stored = await store_webhook(engine, token, lead_event(status=status), NOW)
+
+    assert stored.outcome is Outcome.STORED
+    assert stored.queued == len(expected)
+    assert {d["channel_id"] for d in await rows(engine, deliveries)} == expected
+
+
+async def test_a_lead_event_without_a_status_does_not_pass_a_filter(engine: AsyncEngine) -> None:
+    token = await subscribe_channels(engine, "C-all")
+    await subscribed(engine, channel="C-filtered", statuses=(10,))
+    event = IncomingEvent("lead", "lead:x::", LEAD_A, None, {"id": "x"})
+
+    stored = await store_webhook(engine, token, event, NOW)
+
+    assert stored.queued == 1
+    assert {d["channel_id"] for d in await rows(engine, deliveries)} == {"C-all"}
+
+
+async def test_call_events_always_queue_even_on_filtered_channels(engine: AsyncEngine) -> None:
+    token = await subscribe_channels(engine, "C-all")
+    await subscribed(engine, channel="C-filtered", statuses=(10,))
+
+    stored = await store_webhook(engine, token, call_event(), NOW)
+
+    assert stored == inbox.Stored(Outcome.STORED, 2)
+    assert {d["channel_id"] for d in await rows(engine, deliveries)} == {"C-all", "C-filtered"}
+    (row,) = await rows(engine, events)
+    assert row["kind"] == "call"
+
+
+async def test_an_endpoint_without_subscriptions_stores_the_event_and_queues_nothing(
+    engine: AsyncEngine,
+) -> None:
+    token = await subscribe_channels(engine, "C1")
+    await unsubscribe(engine, TEAM, channel_id="C1", campaign_id="camp-1")
+
+    stored = await store_webhook(engine, token, lead_event(), NOW)
+
+    assert stored == inbox.Stored(Outcome.STORED, 0)
+    assert len(await rows(engine, events)) == 1
+    assert await rows(engine, deliveries) == []
+
+
+async def test_the_event_and_its_deliveries_commit_together(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await subscribe_channels(engine, "C1", "C2")
+
+    async def broken(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        rows = await real(*args, **kwargs)
+        assert len(rows) == 2
+        raise RuntimeError("the database went away mid-way")
+
+    real = inbox._deliveries_for
+    monkeypatch.setattr(inbox, "_deliveries_for", broken)
+    with pytest.raises(RuntimeError, match="mid-way"):
+        await store_webhook(engine, token, lead_event(key="k1"), NOW)
+    monkeypatch.undo()
+
+    assert await rows(engine, events) == []
+    assert await rows(engine, deliveries) == []
+    (endpoint,) = await rows(engine, webhook_endpoints)
+    assert endpoint["last_received_at"] is None
+    # Nothing half-stored blocks NLPearl's retry of the same webhook.
+    assert await store_webhook(engine, token, lead_event(key="k1"), NOW) == inbox.Stored(
+        Outcome.STORED, 2
+    )
+
+
+async def test_token_exists_only_for_current_tokens(engine: AsyncEngine) -> None:
+    old = await subscribe_channels(engine, "C1")
+    assert await inbox.token_exists(engine, old)
+    # Subscribing C1 again before NLPearl ever used the URL re-issues it.
+    new = await subscribe_channels(engine, "C1")
+
+    assert await inbox.token_exists(engine, new)
+    assert not await inbox.token_exists(engine, old)
+    assert not await inbox.token_exists(engine, "")
