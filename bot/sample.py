@@ -29,6 +29,34 @@ _CALLS: list[dict[str, Any]] = [
             {"id": "monthlyBill", "name": "Monthly bill ($)", "value": 182.5},
         ],
         "tags": ["Survey booked", "Battery interest"],
+        "transcript": [
+            {
+                "role": 3,
+                "content": "Hi Maria, this is Ava from Brightline Solar. Is now a good time?",
+                "startTime": 0,
+                "endTime": 4,
+            },
+            {"role": 2, "content": "Sure, go ahead.", "startTime": 5, "endTime": 6},
+            {
+                "role": 3,
+                "content": "You asked about a solar quote. How old is your roof?",
+                "startTime": 7,
+                "endTime": 10,
+            },
+            {
+                "role": 2,
+                "content": "About twelve years. And I'd want a battery too.",
+                "startTime": 11,
+                "endTime": 15,
+            },
+            {
+                "role": 3,
+                "content": "Great. Could a surveyor visit Thursday morning?",
+                "startTime": 16,
+                "endTime": 19,
+            },
+            {"role": 2, "content": "Thursday works.", "startTime": 20, "endTime": 21},
+        ],
     },
     {
         "id": "6651e2a0b1c2d3e4f5a6b7c2",

@@ -13,10 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.blocks import messages
+from bot.blocks import messages, views
+from bot.blocks.home import Setup, home_view
 from bot.blocks.lead_card import lead_card
-from bot.ids import CardRef
+from bot.blocks.notifications import StatusChange, parent_message, thread_reply
+from bot.ids import CallsRef, CardRef
+from bot.notify.snapshot import LeadSnapshot
 from bot.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
+from bot.storage.memory import RecentLookup
+from bot.storage.subscriptions import SubscriptionInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDERER = ROOT.parent / "shared" / "tools" / "render-blocks" / "render-blocks"
@@ -25,7 +30,7 @@ NOW = datetime(2026, 11, 27, 18, 42, tzinfo=UTC)
 
 
 def without_verbatim(value: Any) -> Any:
-    """The renderer shows `verbatim` mrkdwn as raw text; Slack still formats it, so drop the flag."""
+    """The renderer shows `verbatim` mrkdwn as raw text; Slack formats it, so drop the flag."""
     if isinstance(value, dict):
         return {k: without_verbatim(v) for k, v in value.items() if k != "verbatim"}
     if isinstance(value, list):
@@ -37,17 +42,67 @@ def pictures() -> dict[str, dict[str, Any]]:
     """Every picture's name and message."""
     ref = CardRef(campaign_id=SAMPLE_CAMPAIGN_ID, kind="id", key=SAMPLE_LEAD_ID)
     shared = ref.model_copy(update={"shared_by": "U0SAMPLE"})
+    report = sample_report()
+    card_in_modal = lead_card(report, ref, now=NOW, mask=False, surface="modal")
+    latest = report.calls[0].call
+    assert latest is not None
     return {
-        "lead-card": lead_card(sample_report(), ref, now=NOW, mask=False),
-        "shared-card": lead_card(sample_report(), shared, now=NOW, mask=True),
+        "lead-card": lead_card(report, ref, now=NOW, mask=False),
+        "shared-card": lead_card(report, shared, now=NOW, mask=True),
+        "feed": feed_thread(),
+        "lookup-modal": views.lookup_modal(campaign=(SAMPLE_CAMPAIGN_ID, report.campaign_name)),
+        "card-modal": views.card_modal(card_in_modal, ""),
+        "calls-modal": views.calls_modal(
+            CallsRef(campaign_id=SAMPLE_CAMPAIGN_ID, lead_id=SAMPLE_LEAD_ID),
+            list(report.calls),
+            len(report.calls),
+            lead_label="Maria Gonzalez",
+        ),
+        "transcript-modal": views.transcript_modal(latest, 0),
+        "home": home_view(
+            Setup(nlpearl_problem=None, database_problem=None),
+            [
+                SubscriptionInfo("C0SALES", SAMPLE_CAMPAIGN_ID, None, NOW, None, None),
+                SubscriptionInfo("C0WINS", SAMPLE_CAMPAIGN_ID, (100,), NOW, None, None),
+            ],
+            [RecentLookup(SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, "Maria Gonzalez", NOW)],
+        ),
         "help": messages.help_message(),
         # Short messages are rendered together: the renderer crops pictures under ~150 px.
         "errors": stacked(
-            messages.usage_problem("That looks like only one ID. Give the campaign and then the lead."),
+            messages.usage_problem(
+                "That looks like only one ID. Give the campaign and then the lead."
+            ),
             messages.lead_not_found(SAMPLE_CAMPAIGN_ID, "crm-009999"),
             messages.nlpearl_rejected_key(),
             messages.nlpearl_unavailable(),
         ),
+    }
+
+
+def feed_thread() -> dict[str, Any]:
+    """A feed parent and the reply under it, as one picture."""
+    report = sample_report()
+    snapshot = LeadSnapshot(
+        campaign_id=SAMPLE_CAMPAIGN_ID,
+        campaign_name=report.campaign_name,
+        lead_id=SAMPLE_LEAD_ID,
+        name="Maria Gonzalez",
+        phone="+14155550137",
+        status=100,
+        calls=3,
+        answers={"Preferred day": "Thursday", "Wants battery": True},
+        updated_at=NOW,
+    )
+    latest = report.calls[0].call
+    assert latest is not None
+    reply = thread_reply([StatusChange(40, 100, NOW)], [latest])
+    assert reply is not None
+    parent = parent_message(snapshot, mask=True)
+    thread_label = {"type": "context", "elements": [{"type": "mrkdwn", "text": "↳ *In thread*"}]}
+    return {
+        "text": "",
+        "blocks": [*parent["blocks"], {"type": "divider"}, thread_label, *reply["blocks"]],
     }
 
 
@@ -66,7 +121,9 @@ def main() -> None:
             source = Path(scratch) / f"{name}.json"
             source.write_text(json.dumps(without_verbatim(message)))
             target = ROOT / "docs" / "images" / f"{name}.png"
-            subprocess.run([str(renderer), str(source), str(target), "--name", "Lead Bot"], check=True)
+            subprocess.run(
+                [str(renderer), str(source), str(target), "--name", "Lead Bot"], check=True
+            )
 
 
 if __name__ == "__main__":

@@ -334,9 +334,12 @@ def test_calls_newest_first_with_duration_outcome_summary_and_recording(
     )
     assert first[1].startswith("> Maria agreed to a site survey on Thursday morning.")
     assert first[2] == "🏷️ Survey booked, Battery interest"
-    # The sample's calls have no transcript: a Recording button only.
+    # The sample's latest call has a transcript and a recording.
     found = call_buttons(sample, sections[0])
-    assert set(found) == {ActionId.OPEN_RECORDING}
+    assert set(found) == {ActionId.TRANSCRIPT, ActionId.OPEN_RECORDING}
+    assert CallRef.model_validate_json(found[ActionId.TRANSCRIPT]["value"]).call_id == (
+        "66523b11c2d3e4f5a6b7c8d9"
+    )
     button = found[ActionId.OPEN_RECORDING]
     assert button["type"] == "button"
     assert button["url"] == "https://recordings.example-cdn.net/66523b11c2d3e4f5a6b7c8d9.mp3"
