@@ -98,6 +98,8 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     """Reads each request and writes the stand-in's answer."""
 
+    # Keep-alive, as the real services do: clients reuse their connections.
+    protocol_version = "HTTP/1.1"
     server: _Server
 
     def do_GET(self) -> None:
