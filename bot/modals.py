@@ -11,14 +11,14 @@ from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
-from bot.blocks.values import format_phone, lead_name
+from bot.blocks.values import format_phone, lead_name, mask_phone
 from bot.cards import CardAnswer, lead_card_answer
 from bot.grammar import LeadKey
 from bot.ids import CallRef, CallsRef, CardRef
 from bot.lookup import fetch_calls
 from bot.nlpearl import BadCredentials, NLPearlError, NotFound
 from bot.services import Services
-from bot.storage.memory import LastCampaign, RecentLookup, remember_campaign, remember_lookup
+from bot.storage.memory import RecentLookup, remember_lookup
 from bot.storage.subscriptions import Workspace
 
 logger = logging.getLogger(__name__)
@@ -73,13 +73,9 @@ async def remember(
     """Keep the campaign and the lead for the person's next lookup and Home tab."""
     if not user_id or not answer.found or answer.ref.kind != "id":
         return
-    now = services.now()
+    lookup = RecentLookup(answer.ref.campaign_id, answer.ref.key, answer.label(), services.now())
     try:
-        await remember_campaign(
-            services.engine, ws, user_id, LastCampaign(answer.ref.campaign_id, campaign_name), now
-        )
-        lookup = RecentLookup(answer.ref.campaign_id, answer.ref.key, answer.label(), now)
-        await remember_lookup(services.engine, ws, user_id, lookup)
+        await remember_lookup(services.engine, ws, user_id, lookup, campaign_name)
     except Exception:
         # Memory is a convenience; a lookup must not fail because of it.
         logger.exception("Could not remember a lookup")
@@ -138,5 +134,7 @@ async def calls_view(services: Services, ref: CallsRef) -> dict[str, Any]:
     start = ref.page * views.CALLS_PER_PAGE
     page_ids = newest_first[start : start + views.CALLS_PER_PAGE]
     slots = await fetch_calls(services.nlpearl, page_ids, lead)
-    label = lead_name(lead) or format_phone(lead.phone_number) or lead.external_id or ref.lead_id
+    # The button also sits on cards everyone in a channel sees: keep the number masked there.
+    phone = mask_phone if services.settings.mask_shared_phone_numbers else format_phone
+    label = lead_name(lead) or phone(lead.phone_number) or lead.external_id or ref.lead_id
     return views.calls_modal(ref, slots, len(newest_first), lead_label=label)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.blocks import messages
 from bot.config import Settings
 from bot.inflight import InFlight
 from bot.nlpearl import NLPearlClient
@@ -32,5 +33,5 @@ class Services:
     engine: AsyncEngine
     campaigns: CampaignDirectory
     setup: SetupCheck
-    in_flight: InFlight = field(default_factory=InFlight)
+    in_flight: InFlight = field(default_factory=lambda: InFlight(messages.restarting()))
     now: Callable[[], datetime] = field(default=utc_now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import re
@@ -39,7 +40,8 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 
 MAX_WEBHOOK_BYTES = 1_000_000
 DELIVERY_STOP_SECONDS = 10.0
-LISTENER_DRAIN_SECONDS = 8.0
+LISTENER_DRAIN_SECONDS = 6.0
+CUT_SHORT_SECONDS = 2.0
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 
@@ -107,10 +109,15 @@ def create_app(settings: Settings) -> Starlette:
             slack_app = build_slack_app(services)
             deliverer = build_deliverer(settings, engine, nlpearl)
             app.state.runtime = Runtime(AsyncSlackRequestHandler(slack_app), engine, deliverer)
+            # Everything built so far lives as long as the process: keep the garbage
+            # collector from scanning it again and again (long pauses under load).
+            gc.freeze()
             async with _socket_mode(settings, slack_app), _delivering(deliverer):
                 yield
-                # Requests are answered; let work acknowledged before SIGTERM finish too.
+                # Requests are answered; let work acknowledged before SIGTERM finish too, and
+                # tell whoever is still waiting to try again.
                 await services.in_flight.drain(LISTENER_DRAIN_SECONDS)
+                await services.in_flight.cut_short(CUT_SHORT_SECONDS)
         await engine.dispose()
 
     return Starlette(

@@ -98,3 +98,9 @@ def unexpected_error(reference: str) -> dict[str, Any]:
         f"Reference for your admin: `{reference}`"
     )
     return notice("💥", "Something went wrong", detail)
+
+
+def restarting() -> dict[str, Any]:
+    """The app stopped (a deploy or restart) before it could answer."""
+    detail = "Lead Bot restarted before it could answer. Nothing was changed; please try again."
+    return notice("🔄", "Please try again", detail)

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.blocks.lead_card import call_outcome
+from bot.blocks.lead_card import call_buttons, call_outcome
 from bot.blocks.text import (
+    MAX_BUTTON_VALUE,
     MAX_FALLBACK_TEXT,
     MAX_FIELDS,
-    MAX_URL,
     date_token,
     mrkdwn,
     one_line,
@@ -18,7 +18,7 @@ from bot.blocks.text import (
     safe,
 )
 from bot.blocks.values import format_duration, format_phone, format_value, mask_phone
-from bot.ids import ActionId
+from bot.ids import ActionId, CallsRef
 from bot.nlpearl import Call
 from bot.nlpearl.statuses import lead_status
 from bot.notify.snapshot import LeadSnapshot
@@ -51,6 +51,17 @@ def parent_message(snapshot: LeadSnapshot, *, mask: bool) -> dict[str, Any]:
     if facts:
         blocks.append({"type": "section", "fields": facts[:MAX_FIELDS]})
     blocks.append({"type": "context", "elements": [mrkdwn(_footer(snapshot))]})
+    if snapshot.lead_id and snapshot.calls:
+        calls = CallsRef(campaign_id=snapshot.campaign_id, lead_id=snapshot.lead_id)
+        value = calls.model_dump_json()
+        if len(value) <= MAX_BUTTON_VALUE:
+            button = {
+                "type": "button",
+                "action_id": ActionId.ALL_CALLS,
+                "text": plain("📞 All calls"),
+                "value": value,
+            }
+            blocks.append({"type": "actions", "elements": [button]})
     text = f"{lead_label(snapshot, mask)}: {status.text}"
     return {"text": safe(text, MAX_FALLBACK_TEXT), "blocks": blocks}
 
@@ -106,7 +117,7 @@ class StatusChange:
 
 
 def call_ended_blocks(call: Call, index: int) -> list[dict[str, Any]]:
-    """A finished call: duration, outcome, summary, answers and a recording button."""
+    """A finished call: duration, outcome, summary, answers, Transcript and Recording buttons."""
     heading = ["*📞 Call ended*"]
     if duration := format_duration(call.duration):
         heading.append(duration)
@@ -114,15 +125,7 @@ def call_ended_blocks(call: Call, index: int) -> list[dict[str, Any]]:
     lines = [" · ".join(heading)]
     if call.summary:
         lines.append(f"> {safe(one_line(call.summary), SUMMARY_CHARS)}")
-    section: dict[str, Any] = {"type": "section", "text": mrkdwn("\n".join(lines))}
-    if (url := call.recording_url) and len(url) <= MAX_URL:
-        section["accessory"] = {
-            "type": "button",
-            "action_id": f"{ActionId.OPEN_RECORDING}.{index}",
-            "text": plain("▶️ Recording"),
-            "url": url,
-        }
-    blocks = [section]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn("\n".join(lines))}]
     answers = [
         mrkdwn(
             f"*{safe(one_line(info.name or info.id or 'Answer'), 60)}*\n"
@@ -132,6 +135,8 @@ def call_ended_blocks(call: Call, index: int) -> list[dict[str, Any]]:
     ]
     if answers:
         blocks.append({"type": "section", "fields": answers})
+    if buttons := call_buttons(call, index):
+        blocks.append({"type": "actions", "elements": buttons})
     return blocks
 
 

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 _Model = TypeVar("_Model", Lead, Call, Pearl)
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+MAX_CONCURRENT_REQUESTS = 16
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class NLPearlClient:
         version: str = "v2",
         retry: RetryPolicy | None = None,
         campaign_cache_seconds: float = 600.0,
+        max_concurrent_requests: int = MAX_CONCURRENT_REQUESTS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -95,6 +97,8 @@ class NLPearlClient:
         self._campaigns: dict[str, tuple[float, Pearl]] = {}
         self._sleep = sleep
         self._clock = clock
+        # Requests queue here, not in the connection pool, whose bookkeeping grows with its queue.
+        self._slots = asyncio.Semaphore(max_concurrent_requests)
 
     async def get_lead(self, campaign_id: str, lead_id: str) -> Lead:
         """The lead with this NLPearl ID in the campaign."""
@@ -165,7 +169,8 @@ class NLPearlClient:
 
     async def _get_once(self, path: str) -> Any:
         try:
-            response = await self._http.get(self._base + path, headers=self._headers)
+            async with self._slots:
+                response = await self._http.get(self._base + path, headers=self._headers)
         except httpx.TimeoutException as exc:
             raise _Retryable(Unavailable("NLPearl did not answer in time")) from exc
         except httpx.TransportError as exc:

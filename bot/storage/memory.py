@@ -44,24 +44,30 @@ async def remember_campaign(
 ) -> None:
     """Note the campaign a person chose, to offer it first next time."""
     async with engine.begin() as conn:
-        statement = _insert(conn)(user_preferences).values(
-            enterprise_id=ws.enterprise_id,
-            team_id=ws.team_id,
-            user_id=user_id,
-            last_campaign_id=campaign.campaign_id,
-            last_campaign_name=campaign.name,
-            updated_at=now,
+        await _remember_campaign(conn, ws, user_id, campaign, now)
+
+
+async def _remember_campaign(
+    conn: AsyncConnection, ws: Workspace, user_id: str, campaign: LastCampaign, now: datetime
+) -> None:
+    statement = _insert(conn)(user_preferences).values(
+        enterprise_id=ws.enterprise_id,
+        team_id=ws.team_id,
+        user_id=user_id,
+        last_campaign_id=campaign.campaign_id,
+        last_campaign_name=campaign.name,
+        updated_at=now,
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["enterprise_id", "team_id", "user_id"],
+            set_={
+                "last_campaign_id": statement.excluded.last_campaign_id,
+                "last_campaign_name": statement.excluded.last_campaign_name,
+                "updated_at": statement.excluded.updated_at,
+            },
         )
-        await conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["enterprise_id", "team_id", "user_id"],
-                set_={
-                    "last_campaign_id": statement.excluded.last_campaign_id,
-                    "last_campaign_name": statement.excluded.last_campaign_name,
-                    "updated_at": statement.excluded.updated_at,
-                },
-            )
-        )
+    )
 
 
 async def last_campaign(engine: AsyncEngine, ws: Workspace, user_id: str) -> LastCampaign | None:
@@ -77,10 +83,19 @@ async def last_campaign(engine: AsyncEngine, ws: Workspace, user_id: str) -> Las
 
 
 async def remember_lookup(
-    engine: AsyncEngine, ws: Workspace, user_id: str, lookup: RecentLookup
+    engine: AsyncEngine,
+    ws: Workspace,
+    user_id: str,
+    lookup: RecentLookup,
+    campaign_name: str | None = None,
 ) -> None:
-    """Add (or refresh) a lookup in the person's recent list, keeping the newest few."""
+    """Add (or refresh) a lookup in the person's recent list, keeping the newest few.
+
+    Its campaign becomes the person's last campaign, in the same transaction.
+    """
     async with engine.begin() as conn:
+        last = LastCampaign(lookup.campaign_id, campaign_name)
+        await _remember_campaign(conn, ws, user_id, last, lookup.looked_up_at)
         statement = _insert(conn)(recent_lookups).values(
             enterprise_id=ws.enterprise_id,
             team_id=ws.team_id,

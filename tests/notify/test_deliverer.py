@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.ids import ActionId, CallRef, CallsRef
 from bot.notify.deliver import PARENT_EVENT, REPLY_EVENT, Deliverer, DeliveryTiming, fold
 from bot.notify.payloads import LeadChange, lead_key, parse_webhook
 from bot.notify.snapshot import LeadSnapshot
@@ -26,8 +27,10 @@ from bot.storage.subscriptions import Workspace, list_subscriptions, subscribe
 from bot.storage.tables import channel_pacing, deliveries, lead_threads
 from tests.blocks.slack_limits import assert_no_injection, assert_valid_message
 from tests.notify.samples import (
+    CALL_ID,
     CAMPAIGN_ID,
     FIRST_CALL_ID,
+    LEAD_ID,
     PHONE,
     RECORDING,
     SUMMARY,
@@ -172,6 +175,23 @@ def headline(message: dict[str, Any]) -> str:
     return str(message["blocks"][0]["text"]["text"])
 
 
+def footer(message: dict[str, Any]) -> str:
+    """The parent's footer: its last context block, with only its buttons after it."""
+    blocks = message["blocks"]
+    at = max(i for i, block in enumerate(blocks) if block["type"] == "context")
+    assert [b["type"] for b in blocks[at + 1 :]] in ([], ["actions"]), blocks[at + 1 :]
+    (element,) = blocks[at]["elements"]
+    return str(element["text"])
+
+
+def buttons_of(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every button in the message's actions blocks, by action_id."""
+    found = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    by_id = {button["action_id"]: button for button in found}
+    assert len(by_id) == len(found), "action_ids repeat"
+    return by_id
+
+
 def assert_sound(message: dict[str, Any]) -> None:
     body = {"text": message["text"], "blocks": message["blocks"]}
     assert_valid_message(body)
@@ -270,7 +290,7 @@ async def test_the_first_event_posts_a_parent_and_a_reply_in_its_thread(feed: Fe
     assert "thread_ts" not in parent
     assert parent["unfurl_links"] is False
     assert parent["text"] == "Maria Gonzalez: ⏳ In call queue"
-    assert f"📣 {CAMPAIGN_NAME}" in parent["blocks"][-1]["elements"][0]["text"]
+    assert f"📣 {CAMPAIGN_NAME}" in footer(parent)
     assert "*Phone*\n•••• 0137" in fields_of(parent)
     assert_sound(parent)
     parent_ts = feed.parent_ts()
@@ -413,10 +433,24 @@ async def test_a_call_end_replies_with_its_summary_and_clears_on_a_call(feed: Fe
     text = headline(reply)
     assert text.startswith("*📞 Call ended* · 2m 22s · ✅ Success")
     assert f"> {SUMMARY}" in text
-    assert reply["blocks"][0]["accessory"]["url"] == RECORDING
+    actions = reply["blocks"][-1]
+    assert actions["type"] == "actions"
+    assert [b["action_id"] for b in actions["elements"]] == [
+        f"{ActionId.TRANSCRIPT}.0",
+        f"{ActionId.OPEN_RECORDING}.0",
+    ]
+    transcript, recording = actions["elements"]
+    assert CallRef.model_validate_json(transcript["value"]) == CallRef(call_id=CALL_ID)
+    assert recording["url"] == RECORDING
+    assert not [b for b in reply["blocks"] if "accessory" in b]
     assert_sound(reply)
     update = feed.updates()[-1]
     assert "On a call now" not in headline(update)
+    assert_sound(update)
+    all_calls = buttons_of(update)[ActionId.ALL_CALLS]
+    assert CallsRef.model_validate_json(all_calls["value"]) == CallsRef(
+        campaign_id=CAMPAIGN_ID, lead_id=LEAD_ID
+    )
     assert "*Calls*\n1" in fields_of(update)
     assert "*Interested*\n✅ Yes" in fields_of(update)
     (thread,) = await feed.threads()
@@ -661,7 +695,7 @@ async def test_times_shown_are_the_events_times_whatever_the_local_zone(feed: Fe
 
     parent, reply = feed.posts()
     epoch = int(START.timestamp())
-    assert f"Updated <!date^{epoch}^" in parent["blocks"][-1]["elements"][0]["text"]
+    assert f"Updated <!date^{epoch}^" in footer(parent)
     assert f"<!date^{epoch}^{{time}}|2026-11-27 18:42 UTC>" in headline(reply)
 
 

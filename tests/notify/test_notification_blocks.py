@@ -15,7 +15,7 @@ from bot.blocks.notifications import (
     parent_message,
     thread_reply,
 )
-from bot.ids import ActionId
+from bot.ids import ActionId, CallRef, CallsRef
 from bot.nlpearl import Call
 from bot.notify.snapshot import LeadSnapshot
 from tests.blocks.slack_limits import (
@@ -69,6 +69,75 @@ def rendered(message: dict[str, Any]) -> str:
 def assert_sound(message: dict[str, Any], allowed_urls: tuple[str, ...] = ()) -> None:
     assert_valid_message(message)
     assert_no_injection(message, allowed_urls=allowed_urls)
+    assert not [b for b in message["blocks"] if "accessory" in b], "buttons go in actions blocks"
+
+
+def footer(message: dict[str, Any]) -> str:
+    """The parent's footer: its last context block, followed by nothing but buttons."""
+    blocks = message["blocks"]
+    at = max(i for i, block in enumerate(blocks) if block["type"] == "context")
+    assert [b["type"] for b in blocks[at + 1 :]] in ([], ["actions"]), blocks[at + 1 :]
+    (element,) = blocks[at]["elements"]
+    return str(element["text"])
+
+
+def parent_buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The parent's buttons by action_id: the actions block after its footer, if any."""
+    blocks = message["blocks"]
+    actions = [b for b in blocks if b["type"] == "actions"]
+    if not actions:
+        return {}
+    (block,) = actions
+    assert block is blocks[-1], "the parent's buttons come last"
+    found = {button["action_id"]: button for button in block["elements"]}
+    assert len(found) == len(block["elements"])
+    return found
+
+
+CALL_ACTIONS = (ActionId.TRANSCRIPT, ActionId.OPEN_RECORDING)
+
+
+def reply_calls(reply: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Each call's blocks in a reply: its section, then answers and buttons when it has them."""
+    calls: list[list[dict[str, Any]]] = []
+    for block in reply["blocks"]:
+        if block["type"] == "section" and block.get("text", {}).get("text", "").startswith(
+            "*📞 Call ended*"
+        ):
+            calls.append([block])
+        elif calls and block["type"] in {"section", "actions"} and "text" not in block:
+            calls[-1].append(block)
+    for blocks in calls:
+        kinds = [("fields" if "fields" in b else b["type"]) for b in blocks[1:]]
+        assert kinds in ([], ["fields"], ["actions"], ["fields", "actions"]), kinds
+    return calls
+
+
+def call_buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A call's buttons by kind (`…transcript`, `…recording`), Transcript first."""
+    actions = [b for b in blocks if b["type"] == "actions"]
+    if not actions:
+        return {}
+    (block,) = actions
+    found: dict[str, dict[str, Any]] = {}
+    indexes = set()
+    for button in block["elements"]:
+        kind, _, index = button["action_id"].rpartition(".")
+        assert kind in CALL_ACTIONS, button["action_id"]
+        assert index.isdigit(), button["action_id"]
+        indexes.add(index)
+        found[kind] = button
+    assert len(found) == len(block["elements"]), "one button of each kind"
+    assert len(indexes) == 1, "a call's buttons share its index"
+    assert list(found) == [k for k in CALL_ACTIONS if k in found], "Transcript before Recording"
+    return found
+
+
+def action_ids(message: dict[str, Any]) -> list[str]:
+    """Every button's action_id in the message, in order."""
+    return [
+        e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
 
 
 # The parent message
@@ -82,10 +151,9 @@ def test_the_parent_shows_who_the_status_and_the_campaign() -> None:
     assert headline.startswith("*Maria Gonzalez*")
     assert "✅ Success" in headline
     assert message["text"] == "Maria Gonzalez: ✅ Success"
-    footer = message["blocks"][-1]
-    assert footer["type"] == "context"
-    assert "📣 Brightline Solar" in footer["elements"][0]["text"]
-    assert f"Lead `{LEAD_ID}`" in footer["elements"][0]["text"]
+    assert "📣 Brightline Solar" in footer(message)
+    assert f"Lead `{LEAD_ID}`" in footer(message)
+    assert [b["type"] for b in message["blocks"]] == ["section", "section", "context", "actions"]
 
 
 def test_a_masked_parent_shows_only_the_last_four_digits() -> None:
@@ -143,7 +211,8 @@ def test_without_a_campaign_name_the_parent_shows_its_id() -> None:
     message = parent_message(snapshot(campaign_name=None), mask=True)
 
     assert_sound(message)
-    assert f"Campaign `{CAMPAIGN_ID}`" in message["blocks"][-1]["elements"][0]["text"]
+    assert f"Campaign `{CAMPAIGN_ID}`" in footer(message)
+    assert "📣" not in footer(message)
 
 
 def test_the_parent_shows_the_latest_key_answers_and_the_call_count() -> None:
@@ -174,10 +243,51 @@ def test_a_parent_with_nothing_to_list_has_no_fields_block() -> None:
 def test_the_parent_says_when_it_was_updated_in_each_viewers_zone() -> None:
     message = parent_message(snapshot(), mask=True)
 
-    footer = message["blocks"][-1]["elements"][0]["text"]
     assert f"Updated <!date^{EPOCH}^{{date_short_pretty}} at {{time}}|2026-11-27 18:42 UTC>" in (
-        footer
+        footer(message)
     )
+
+
+def test_a_parent_with_calls_ends_with_an_all_calls_button_for_its_lead() -> None:
+    message = parent_message(snapshot(), mask=True)
+
+    assert_sound(message)
+    button = parent_buttons(message)[ActionId.ALL_CALLS]
+    assert list(parent_buttons(message)) == [ActionId.ALL_CALLS]
+    assert button["text"]["type"] == "plain_text"
+    assert button["text"]["text"] == "📞 All calls"
+    assert "url" not in button
+    ref = CallsRef.model_validate_json(button["value"])
+    assert ref == CallsRef(campaign_id=CAMPAIGN_ID, lead_id=LEAD_ID, page=0)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"calls": 0}, {"lead_id": None}, {"lead_id": ""}, {"lead_id": None, "calls": 0}],
+    ids=["no calls", "no lead id", "empty lead id", "neither"],
+)
+def test_no_all_calls_button_without_a_lead_id_and_calls(fields: dict[str, Any]) -> None:
+    message = parent_message(snapshot(**fields), mask=True)
+
+    assert_sound(message)
+    assert parent_buttons(message) == {}
+    assert message["blocks"][-1]["type"] == "context"
+    assert ActionId.ALL_CALLS not in everything(message)
+
+
+def test_the_all_calls_button_carries_each_leads_own_ids() -> None:
+    other = parent_message(snapshot(campaign_id="c" * 24, lead_id="d" * 24, calls=1), mask=False)
+
+    assert_sound(other)
+    ref = CallsRef.model_validate_json(parent_buttons(other)[ActionId.ALL_CALLS]["value"])
+    assert ref == CallsRef(campaign_id="c" * 24, lead_id="d" * 24)
+
+
+def test_an_all_calls_value_over_slacks_limit_is_left_out() -> None:
+    message = parent_message(snapshot(lead_id="a" * 2000), mask=True)
+
+    assert_sound(message)
+    assert parent_buttons(message) == {}
 
 
 @pytest.mark.parametrize("status", [None, 1, 40, 999, -5])
@@ -262,13 +372,19 @@ def test_an_ended_call_shows_duration_outcome_summary_answers_and_recording() ->
 
     assert reply is not None
     assert_sound(reply)
-    section, answers = reply["blocks"]
+    section, answers, actions = reply["blocks"]
+    assert [b["type"] for b in reply["blocks"]] == ["section", "section", "actions"]
     text = section["text"]["text"]
     assert text.startswith("*📞 Call ended* · 2m 22s · ✅ Success")
     assert "\n> Maria wants a site survey next Tuesday morning" in text
-    assert section["accessory"]["url"] == RECORDING
-    assert section["accessory"]["action_id"] == f"{ActionId.OPEN_RECORDING}.0"
-    assert section["accessory"]["text"]["text"] == "▶️ Recording"
+    assert [b["action_id"] for b in actions["elements"]] == [
+        f"{ActionId.TRANSCRIPT}.0",
+        f"{ActionId.OPEN_RECORDING}.0",
+    ]
+    recording = call_buttons(reply["blocks"])[ActionId.OPEN_RECORDING]
+    assert recording["url"] == RECORDING
+    assert recording["text"]["text"] == "▶️ Recording"
+    assert "value" not in recording
     assert [f["text"] for f in answers["fields"]] == [
         "*Interested*\n✅ Yes",
         "*Roof age*\n12",
@@ -278,10 +394,18 @@ def test_an_ended_call_shows_duration_outcome_summary_answers_and_recording() ->
 
 
 def test_an_unanswered_call_says_how_it_went() -> None:
-    reply = thread_reply(
-        [],
-        [call(status=7, conversationStatus=150, duration=0, summary=None, collectedInfo=[])],
+    # Nobody answered: nothing was said, collected or recorded, so there are no buttons either.
+    unanswered = call(
+        status=7,
+        conversationStatus=150,
+        duration=0,
+        summary=None,
+        collectedInfo=[],
+        transcript=[],
+        recording=None,
     )
+
+    reply = thread_reply([], [unanswered])
 
     assert reply is not None
     assert_sound(reply)
@@ -301,10 +425,78 @@ def test_an_unanswered_call_says_how_it_went() -> None:
 )
 def test_no_recording_button_without_a_usable_link(recording: str | None) -> None:
     reply = thread_reply([], [call(recording=recording)])
+    no_transcript = thread_reply([], [call(recording=recording, transcript=[])])
+
+    assert reply is not None
+    assert no_transcript is not None
+    assert_sound(reply)
+    assert_sound(no_transcript)
+    ((*_, actions),) = reply_calls(reply)
+    assert [b["action_id"] for b in actions["elements"]] == [f"{ActionId.TRANSCRIPT}.0"]
+    assert "Recording" not in everything(reply)
+    # With neither button the call has no actions block at all (Slack refuses an empty one).
+    assert [b["type"] for b in no_transcript["blocks"]] == ["section", "section"]
+
+
+TRANSCRIPT = [{"role": 3, "content": "Hi Maria, is now a good time?", "startTime": 0}]
+
+
+def test_a_call_with_a_transcript_has_a_transcript_button_for_that_call() -> None:
+    reply = thread_reply([], [call(id="call-one", transcript=TRANSCRIPT, recording=None)])
 
     assert reply is not None
     assert_sound(reply)
-    assert "accessory" not in reply["blocks"][0]
+    (blocks,) = reply_calls(reply)
+    buttons = call_buttons(blocks)
+    assert list(buttons) == [ActionId.TRANSCRIPT]
+    transcript = buttons[ActionId.TRANSCRIPT]
+    assert transcript["action_id"] == f"{ActionId.TRANSCRIPT}.0"
+    assert transcript["text"]["text"] == "📝 Transcript"
+    assert "url" not in transcript
+    ref = CallRef.model_validate_json(transcript["value"])
+    assert ref == CallRef(call_id="call-one", page=0)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"transcript": []}, {"transcript": None}, {"id": None}, {"id": ""}, {"id": "c" * 2000}],
+    ids=["empty transcript", "no transcript", "no call id", "empty call id", "id too long"],
+)
+def test_no_transcript_button_without_a_transcript_and_a_usable_call_id(
+    fields: dict[str, Any],
+) -> None:
+    reply = thread_reply([], [call(**fields)])
+
+    assert reply is not None
+    assert_sound(reply, allowed_urls=(RECORDING,))
+    (blocks,) = reply_calls(reply)
+    assert list(call_buttons(blocks)) == [ActionId.OPEN_RECORDING]
+    assert "Transcript" not in everything(reply)
+
+
+def test_each_call_in_a_reply_gets_its_own_buttons() -> None:
+    calls = [
+        call(id="with-both"),
+        call(id="no-transcript", transcript=[]),
+        call(id="no-recording", recording=None),
+        call(id="neither", transcript=[], recording=None),
+    ]
+
+    reply = thread_reply([StatusChange(40, 100, AT)], calls)
+
+    assert reply is not None
+    assert_sound(reply)
+    found = [call_buttons(blocks) for blocks in reply_calls(reply)]
+    assert [list(f) for f in found] == [
+        [ActionId.TRANSCRIPT, ActionId.OPEN_RECORDING],
+        [ActionId.OPEN_RECORDING],
+        [ActionId.TRANSCRIPT],
+        [],
+    ]
+    refs = [CallRef.model_validate_json(f[ActionId.TRANSCRIPT]["value"]) for f in found[::2]]
+    assert refs == [CallRef(call_id="with-both"), CallRef(call_id="no-recording")]
+    ids = action_ids(reply)
+    assert len(ids) == len(set(ids)) == 4
 
 
 def test_changes_and_calls_share_one_reply() -> None:
@@ -330,8 +522,16 @@ def test_more_calls_than_a_reply_holds_show_the_latest_and_count_the_rest() -> N
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": "+ 3 earlier calls", "verbatim": True}],
     }
-    buttons = [b["accessory"]["action_id"] for b in reply["blocks"] if "accessory" in b]
-    assert len(set(buttons)) == 4
+    shown = reply_calls(reply)
+    assert len(shown) == CALLS_PER_REPLY
+    found = [call_buttons(blocks) for blocks in shown]
+    ids = action_ids(reply)
+    assert len(ids) == len(set(ids)) == 2 * CALLS_PER_REPLY
+    assert [sorted(b["action_id"] for b in f.values()) for f in found] == [
+        [f"{ActionId.OPEN_RECORDING}.{i}", f"{ActionId.TRANSCRIPT}.{i}"] for i in range(4)
+    ]
+    refs = [CallRef.model_validate_json(f[ActionId.TRANSCRIPT]["value"]) for f in found]
+    assert refs == [CallRef(call_id=f"call{i}") for i in range(3, 7)]
 
 
 def test_a_full_reply_of_calls_needs_no_earlier_note() -> None:
@@ -388,6 +588,16 @@ def test_a_parent_from_hostile_data_is_valid_and_mentions_no_one(text: str, mask
     message = parent_message(hostile_snapshot(text), mask=mask)
 
     assert_sound(message)
+    assert "Lead `" in footer(message)
+    button = parent_buttons(message).get(ActionId.ALL_CALLS)
+    value = CallsRef(campaign_id=text, lead_id=text).model_dump_json()
+    if len(value) <= 2000:
+        assert button is not None
+        assert CallsRef.model_validate_json(button["value"]) == CallsRef(
+            campaign_id=text, lead_id=text
+        )
+    else:
+        assert button is None
 
 
 @pytest.mark.parametrize("text", [HOSTILE, "<!channel>", "<@U1> <https://evil.example|x>"])
@@ -407,6 +617,15 @@ def test_a_reply_from_hostile_data_is_valid_and_mentions_no_one(text: str) -> No
     assert reply is not None
     assert_sound(reply)
     assert "<!channel>" not in rendered(reply)
+    (blocks,) = reply_calls(reply)
+    buttons = call_buttons(blocks)
+    assert buttons[ActionId.OPEN_RECORDING]["url"].startswith("https://recordings.example-cdn")
+    transcript = buttons.get(ActionId.TRANSCRIPT)
+    if len(CallRef(call_id=f"{text} 0").model_dump_json()) <= 2000:
+        assert transcript is not None
+        assert CallRef.model_validate_json(transcript["value"]) == CallRef(call_id=f"{text} 0")
+    else:
+        assert transcript is None
 
 
 def test_a_5000_character_summary_is_cut() -> None:
@@ -429,3 +648,4 @@ def test_the_fullest_possible_reply_fits_in_one_slack_message() -> None:
 
     assert reply is not None
     assert_sound(reply)
+    assert len(reply_calls(reply)) == CALLS_PER_REPLY
