@@ -25,7 +25,7 @@ typecheck: .venv
 	$(UV) run --frozen mypy
 
 unit: .venv
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n auto
 
 test: lint typecheck unit
 
