@@ -18,8 +18,8 @@ run: .venv
 	$(UV) run --frozen lead-bot serve
 
 lint: .venv
-	$(UV) run --frozen ruff check bot tests bench
-	$(UV) run --frozen ruff format --check bot tests bench
+	$(UV) run --frozen ruff check bot tests bench scripts
+	$(UV) run --frozen ruff format --check bot tests bench scripts
 
 typecheck: .venv
 	$(UV) run --frozen mypy

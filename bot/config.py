@@ -187,5 +187,7 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # Alembic announces every plugin it loads; only the migrations themselves matter.
+    # Alembic announces every plugin it loads and httpx every request (six per lookup);
+    # what matters is logged by Lead Bot itself.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

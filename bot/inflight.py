@@ -40,6 +40,16 @@ class InFlight:
             if task is not None:
                 self._tasks.add(task)
             holding = False
+            answered = False
+            respond = kwargs.get("respond")
+            if respond is not None:
+
+                async def respond_and_note(*args: Any, **respond_kwargs: Any) -> Any:
+                    nonlocal answered
+                    answered = True
+                    return await respond(*args, **respond_kwargs)
+
+                kwargs["respond"] = respond_and_note
             ack = kwargs.get("ack")
             if ack is not None:
 
@@ -54,7 +64,8 @@ class InFlight:
             try:
                 return await listener(**kwargs)
             except asyncio.CancelledError:
-                await self._apologise(kwargs.get("respond"))
+                if not answered:
+                    await self._apologise(respond)
                 raise
             finally:
                 if holding:
