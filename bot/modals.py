@@ -63,6 +63,11 @@ def card_view(answer: CardAnswer) -> dict[str, Any]:
     return views.notice_modal("Look up a lead", answer.message)
 
 
+async def card_view_for(services: Services, ref: CardRef) -> dict[str, Any]:
+    """The card modal for a lead (or the problem)."""
+    return card_view(await card_in_modal(services, ref))
+
+
 async def remember(
     services: Services,
     ws: Workspace,

@@ -14,6 +14,7 @@ from bot.blocks import messages, views
 from bot.cards import lead_card_answer
 from bot.ids import ActionId, CardRef
 from bot.inflight import Track
+from bot.listeners.dig_in import in_modal
 from bot.modals import card_in_modal, card_view
 from bot.services import Services
 
@@ -43,7 +44,7 @@ async def handle_refresh(
     """Fetch the lead again and replace the card in place, in a message or a modal."""
     await ack()
     ref = _card_ref(action)
-    if (body.get("container") or {}).get("type") == "view":
+    if in_modal(body):
         view = body["view"]
         answer = await card_in_modal(services, ref) if ref else None
         content = card_view(answer) if answer else views.notice_modal("Lead", BAD_BUTTON)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -14,7 +16,7 @@ from bot.blocks import messages, views
 from bot.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.inflight import Track
 from bot.listeners.shortcuts import lookup_form
-from bot.modals import calls_view, card_in_modal, card_view, fill, open_loading, transcript_view
+from bot.modals import calls_view, card_view_for, fill, open_loading, transcript_view
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -34,8 +36,29 @@ def _ref(model: type[_Ref], action: dict[str, Any]) -> _Ref | None:
         return None
 
 
-def _in_modal(body: dict[str, Any]) -> bool:
-    return (body.get("container") or {}).get("type") == "view"
+def in_modal(body: dict[str, Any]) -> bool:
+    """Whether a button was pressed in a modal (not a message, nor the Home tab)."""
+    return (body.get("view") or {}).get("type") == "modal"
+
+
+async def _show(
+    client: AsyncWebClient,
+    view_id: str,
+    ref: _Ref | None,
+    view_of: Callable[[_Ref], Awaitable[dict[str, Any]]],
+) -> None:
+    """Fill a view with what a button's ref names, or say the button didn't work."""
+    if ref is None:
+        await client.views_update(view_id=view_id, view=UNREADABLE)
+        return
+    await fill(client, view_id, view_of(ref))
+
+
+async def _open(body: dict[str, Any], client: AsyncWebClient, title: str, what: str) -> str:
+    """A loading modal, opened (or pushed onto the modal the button is in) at once."""
+    return await open_loading(
+        client, body["trigger_id"], push=in_modal(body), title=title, what=what
+    )
 
 
 async def handle_transcript(
@@ -47,14 +70,8 @@ async def handle_transcript(
 ) -> None:
     """Open a call's transcript, privately: a modal (pushed when asked from a modal)."""
     await ack()
-    view_id = await open_loading(
-        client, body["trigger_id"], push=_in_modal(body), title="Transcript", what="Loading…"
-    )
-    ref = _ref(CallRef, action)
-    if ref is None:
-        await client.views_update(view_id=view_id, view=UNREADABLE)
-        return
-    await fill(client, view_id, transcript_view(services, ref))
+    view_id = await _open(body, client, "Transcript", "Loading…")
+    await _show(client, view_id, _ref(CallRef, action), partial(transcript_view, services))
 
 
 async def handle_all_calls(
@@ -66,14 +83,8 @@ async def handle_all_calls(
 ) -> None:
     """Open the list of every call of the lead, newest first."""
     await ack()
-    view_id = await open_loading(
-        client, body["trigger_id"], push=_in_modal(body), title="All calls", what="Loading calls…"
-    )
-    ref = _ref(CallsRef, action)
-    if ref is None:
-        await client.views_update(view_id=view_id, view=UNREADABLE)
-        return
-    await fill(client, view_id, calls_view(services, ref))
+    view_id = await _open(body, client, "All calls", "Loading calls…")
+    await _show(client, view_id, _ref(CallsRef, action), partial(calls_view, services))
 
 
 async def handle_transcript_page(
@@ -86,11 +97,7 @@ async def handle_transcript_page(
     """Turn a page of a transcript."""
     await ack()
     ref = _ref(CallRef, action)
-    view_id = body["view"]["id"]
-    if ref is None:
-        await client.views_update(view_id=view_id, view=UNREADABLE)
-        return
-    await fill(client, view_id, transcript_view(services, ref))
+    await _show(client, body["view"]["id"], ref, partial(transcript_view, services))
 
 
 async def handle_calls_page(
@@ -102,12 +109,7 @@ async def handle_calls_page(
 ) -> None:
     """Turn a page of the call list."""
     await ack()
-    ref = _ref(CallsRef, action)
-    view_id = body["view"]["id"]
-    if ref is None:
-        await client.views_update(view_id=view_id, view=UNREADABLE)
-        return
-    await fill(client, view_id, calls_view(services, ref))
+    await _show(client, body["view"]["id"], _ref(CallsRef, action), partial(calls_view, services))
 
 
 async def handle_home_lookup(
@@ -133,15 +135,8 @@ async def handle_home_recent(
 ) -> None:
     """Reopen a recent lookup's card in a modal."""
     await ack()
-    view_id = await open_loading(
-        client, body["trigger_id"], push=False, title="Lead", what="Looking up the lead…"
-    )
-    ref = _ref(CardRef, action)
-    if ref is None:
-        await client.views_update(view_id=view_id, view=UNREADABLE)
-        return
-    answer = await card_in_modal(services, ref)
-    await client.views_update(view_id=view_id, view=card_view(answer))
+    view_id = await _open(body, client, "Lead", "Looking up the lead…")
+    await _show(client, view_id, _ref(CardRef, action), partial(card_view_for, services))
 
 
 def _numbered(action_id: str) -> re.Pattern[str]:

@@ -66,15 +66,7 @@ async def subscribe(
 ) -> Subscribed:
     """Subscribe a channel (or change its filter, or clear a delivery problem)."""
     async with engine.begin() as conn:
-        existing = (
-            await conn.execute(
-                select(subscriptions.c.id).where(
-                    *in_workspace(subscriptions, ws),
-                    subscriptions.c.channel_id == channel_id,
-                    subscriptions.c.campaign_id == campaign_id,
-                )
-            )
-        ).scalar_one_or_none()
+        existing = await _subscription_id(conn, ws, channel_id, campaign_id)
         endpoint_id, token, received = await _endpoint(
             conn, ws, campaign_id, now, may_reissue=existing is not None
         )
@@ -101,6 +93,21 @@ async def subscribe(
                 update(subscriptions).where(subscriptions.c.id == existing).values(**values)
             )
     return Subscribed(token, existing is not None, received)
+
+
+async def _subscription_id(
+    conn: AsyncConnection, ws: Workspace, channel_id: str, campaign_id: str
+) -> int | None:
+    """The id of the channel's subscription to the campaign, if it has one."""
+    found = await conn.execute(
+        select(subscriptions.c.id).where(
+            *in_workspace(subscriptions, ws),
+            subscriptions.c.channel_id == channel_id,
+            subscriptions.c.campaign_id == campaign_id,
+        )
+    )
+    sub_id = found.scalar_one_or_none()
+    return int(sub_id) if sub_id is not None else None
 
 
 async def _endpoint(
@@ -150,15 +157,7 @@ async def unsubscribe(
 ) -> bool:
     """End a channel's subscription; False if there was none."""
     async with engine.begin() as conn:
-        sub_id = (
-            await conn.execute(
-                select(subscriptions.c.id).where(
-                    *in_workspace(subscriptions, ws),
-                    subscriptions.c.channel_id == channel_id,
-                    subscriptions.c.campaign_id == campaign_id,
-                )
-            )
-        ).scalar_one_or_none()
+        sub_id = await _subscription_id(conn, ws, channel_id, campaign_id)
         if sub_id is None:
             return False
         # Its outbox rows go with it: nothing more is posted to the channel.
