@@ -1,4 +1,4 @@
-"""`/lead`: help, lookups and (later) channel subscriptions."""
+"""`/lead`: help, lookups, and channel subscriptions."""
 
 from __future__ import annotations
 
