@@ -63,6 +63,7 @@ PARENT_EVENT = "lead_bot_parent"
 REPLY_EVENT = "lead_bot_reply"
 MAX_BACKOFF_SECONDS = 300.0
 MIN_IDLE_SECONDS = 0.02
+WAKE_DEBOUNCE_SECONDS = 0.03
 
 CampaignNames = Callable[[str], Awaitable[str | None]]
 
@@ -158,7 +159,7 @@ class Deliverer:
         woken = asyncio.ensure_future(self._wake.wait())
         stopped = asyncio.ensure_future(stopping.wait())
         try:
-            await asyncio.wait(
+            done, _ = await asyncio.wait(
                 {woken, stopped},
                 timeout=self._timing.idle_wait,
                 return_when=asyncio.FIRST_COMPLETED,
@@ -166,7 +167,10 @@ class Deliverer:
         finally:
             for waiter in (woken, stopped):
                 waiter.cancel()
-            self._wake.clear()
+        if woken in done and not stopping.is_set():
+            # A burst of webhooks wakes us once per webhook: gather them into one claim round.
+            await asyncio.sleep(WAKE_DEBOUNCE_SECONDS)
+        self._wake.clear()
 
     async def run_once(self) -> int:
         """Claim one round of batches and deliver them; returns how many were claimed."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 # libpq's sslmode values that asyncpg's `ssl` accepts as they are.
+READ_ONLY = "lead_bot_read_only"
 _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
@@ -61,8 +64,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _begin_immediate(connection: Any) -> None:
     # Take the write lock up front: a read that later writes could otherwise fail with
-    # "database is locked" instead of waiting its turn.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # "database is locked" instead of waiting its turn. Pure reads need no lock in WAL mode.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@contextlib.asynccontextmanager
+async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads only: on SQLite it does not take the write lock."""
+    async with engine.connect() as conn:
+        yield await conn.execution_options(**{READ_ONLY: True})
 
 
 async def ping(engine: AsyncEngine) -> None:

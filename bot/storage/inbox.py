@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.engine import read_only
 from bot.storage.subscriptions import hash_token
 from bot.storage.tables import deliveries, events, subscriptions, webhook_endpoints
+
+# "Last webhook" is shown to people; to the minute is plenty.
+LAST_RECEIVED_PRECISION = timedelta(seconds=10)
 
 
 class Outcome(Enum):
@@ -59,25 +63,35 @@ def _insert(conn: AsyncConnection) -> Any:
 async def store_webhook(
     engine: AsyncEngine, token: str, event: IncomingEvent, now: datetime
 ) -> Stored:
-    """Commit the event and a delivery per matching subscription, unless it was seen before."""
-    async with engine.begin() as conn:
-        endpoint_id = (
+    """Commit the event and a delivery per matching subscription, unless it was seen before.
+
+    The reads come first, outside the write transaction, so that the transaction (which on
+    SQLite holds the one write lock) is two inserts long; a redelivery racing its twin still
+    collides on the unique dedupe key.
+    """
+    async with read_only(engine) as conn:
+        endpoint = (
             await conn.execute(
-                select(webhook_endpoints.c.id).where(
+                select(webhook_endpoints.c.id, webhook_endpoints.c.last_received_at).where(
                     webhook_endpoints.c.token_hash == hash_token(token)
                 )
             )
-        ).scalar_one_or_none()
-        if endpoint_id is None:
+        ).one_or_none()
+        if endpoint is None:
             return Stored(Outcome.UNKNOWN_TOKEN)
-        await conn.execute(
-            update(webhook_endpoints)
-            .where(webhook_endpoints.c.id == endpoint_id)
-            .values(last_received_at=now)
-        )
+        endpoint_id = int(endpoint.id)
         key = await _dedupe_key(conn, endpoint_id, event)
-        if key is None:
-            return Stored(Outcome.DUPLICATE)
+        rows = await _deliveries_for(conn, endpoint_id, event, now) if key else []
+    if key is None:
+        return Stored(Outcome.DUPLICATE)
+    async with engine.begin() as conn:
+        if _stale(endpoint.last_received_at, now):
+            # Updating it for every webhook would serialise them all on this one row.
+            await conn.execute(
+                update(webhook_endpoints)
+                .where(webhook_endpoints.c.id == endpoint_id)
+                .values(last_received_at=now)
+            )
         inserted = await conn.execute(
             _insert(conn)(events)
             .values(
@@ -94,10 +108,13 @@ async def store_webhook(
         event_id = inserted.scalar_one_or_none()
         if event_id is None:
             return Stored(Outcome.DUPLICATE)
-        rows = await _deliveries_for(conn, endpoint_id, event, event_id, now)
         if rows:
-            await conn.execute(deliveries.insert(), rows)
+            await conn.execute(deliveries.insert(), [{**row, "event_id": event_id} for row in rows])
     return Stored(Outcome.STORED, len(rows))
+
+
+def _stale(last_received_at: datetime | None, now: datetime) -> bool:
+    return last_received_at is None or now - last_received_at >= LAST_RECEIVED_PRECISION
 
 
 async def _dedupe_key(conn: AsyncConnection, endpoint_id: int, event: IncomingEvent) -> str | None:
@@ -120,18 +137,17 @@ async def _dedupe_key(conn: AsyncConnection, endpoint_id: int, event: IncomingEv
             select(events.c.dedupe_key).where(*of_lead).order_by(events.c.id.desc()).limit(1)
         )
     ).scalar_one_or_none()
-    if latest is not None and latest.rsplit("#", 1)[0] == base:
+    if latest is None:
+        return f"{base}#0"
+    latest_base, _, number = latest.rpartition("#")
+    if latest_base == base:
         return None
-    count = (await conn.execute(select(func.count()).where(*of_lead))).scalar_one()
-    return f"{base}#{count}"
+    # Keys are numbered along the lead's history, so the latest one tells the next number.
+    return f"{base}#{int(number) + 1 if number.isdigit() else 0}"
 
 
 async def _deliveries_for(
-    conn: AsyncConnection,
-    endpoint_id: int,
-    event: IncomingEvent,
-    event_id: int,
-    now: datetime,
+    conn: AsyncConnection, endpoint_id: int, event: IncomingEvent, now: datetime
 ) -> list[dict[str, Any]]:
     subs = (
         await conn.execute(
@@ -142,7 +158,6 @@ async def _deliveries_for(
     ).all()
     return [
         {
-            "event_id": event_id,
             "subscription_id": sub.id,
             "team_id": sub.team_id,
             "enterprise_id": sub.enterprise_id,

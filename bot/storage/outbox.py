@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.engine import read_only
 from bot.storage.tables import channel_pacing, deliveries, events, lead_threads, subscriptions
 
 OPEN_STATES = ("pending", "claimed")
@@ -82,6 +83,12 @@ async def claim_batches(
     limit: int = 8,
 ) -> list[Batch]:
     """Claim up to `limit` batches, at most one per channel, and pace those channels."""
+    if engine.dialect.name == "sqlite":
+        # Look without the write lock (the scan grows with the backlog and would stall every
+        # webhook behind it); only a round that found work takes the lock, and re-checks.
+        async with read_only(engine) as conn:
+            if not await _ready_heads(conn, now, limit):
+                return []
     async with engine.begin() as conn:
         heads = await _ready_heads(conn, now, limit)
         batches = []
