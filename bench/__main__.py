@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from bench import ack_throughput, lookup_latency, memory
+from bench import ack_throughput, feed_latency, feed_memory, ingest, lookup_latency, memory
 from bench.common import REPO_ROOT, Machine, Outcome, log, machine
 from bench.report import render_markdown, render_text
 
@@ -20,6 +20,9 @@ BENCHMARKS: dict[str, Callable[[], Outcome]] = {
     "ack": ack_throughput.run,
     "latency": lookup_latency.run,
     "memory": memory.run,
+    "ingest": ingest.run,
+    "feed_latency": feed_latency.run,
+    "feed_memory": feed_memory.run,
 }
 DOCUMENT = REPO_ROOT / "docs" / "benchmarks.md"
 

@@ -203,9 +203,14 @@ class BenchEnvironment:
     workdir: Path
     servers: list[ServerProcess] = field(default_factory=list)
 
-    def start_app(self) -> ServerProcess:
-        """The real app (`python -m bot serve`), healthy; stopped when the environment closes."""
-        server = start_server({}, slack=self.slack, nlpearl=self.nlpearl, workdir=self.workdir)
+    def start_app(self, overrides: dict[str, str | None] | None = None) -> ServerProcess:
+        """The real app (`python -m bot serve`), healthy; stopped when the environment closes.
+
+        `overrides` changes its environment (e.g. DATABASE_URL); None removes a variable.
+        """
+        server = start_server(
+            overrides or {}, slack=self.slack, nlpearl=self.nlpearl, workdir=self.workdir
+        )
         self.servers.append(server)
         return server
 

@@ -12,6 +12,11 @@ comes first; each request gives up after REQUEST_TIMEOUT.
 It speaks HTTP/1.1 over asyncio streams rather than through httpx: on this 2-core machine an
 httpx AsyncClient needed more CPU per request than the baseline server does, so it, not the
 server, set the baseline's throughput, and the app/baseline ratio came out too kind.
+
+Two more kinds of load, chosen by `kind`: `"get"` sends `GET url` (e.g. `/healthz`), and
+`"webhook"` POSTs NLPearl Lead Webhooks as JSON, the `n`-th one built by `WebhookPlan.event(n)`
+(so the bodies are made here, not passed in); an answer counts as `200` only when the app says
+it stored the event, and as `200 not stored` otherwise (a duplicate).
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from urllib.parse import urlsplit
 import psutil
 
 from bench.common import REPO_ROOT, signed_command
+from bench.webhook_plan import JSON_HEADERS, WebhookPlan
 
 REQUEST_TIMEOUT = 10.0  # seconds
+STORED = b'"stored"'  # in the app's answer to a webhook it committed
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,14 @@ class LoadConfig:
     concurrency: int
     time_limit: float
     server_pid: int
+    kind: str = "command"  # "command" (signed /lead), "get" (GET url) or "webhook" (plan)
+    plan: WebhookPlan | None = None  # for "webhook": which bodies go to which paths
+
+    @classmethod
+    def from_json(cls, text: str) -> LoadConfig:
+        fields = json.loads(text)
+        plan = fields.pop("plan", None)
+        return cls(**fields, plan=WebhookPlan(**plan) if plan else None)
 
 
 @dataclass(frozen=True)
@@ -74,18 +89,26 @@ class Connection:
         parts = urlsplit(url)
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 80
-        self._path = parts.path or "/"
+        self.path = parts.path or "/"
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     async def post(self, body: bytes, headers: dict[str, str]) -> int:
         """Sends one request and returns the status; reconnects first when needed."""
+        status, _ = await self.request("POST", self.path, body, headers)
+        return status
+
+    async def request(
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        """Sends one request to `path` on the same host; returns the status and the body."""
         if self._writer is None or self._writer.is_closing():
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
         assert self._reader is not None
-        lines = [f"POST {self._path} HTTP/1.1", f"Host: {self._host}:{self._port}"]
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self._host}:{self._port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        lines.append(f"Content-Length: {len(body)}")
+        if body or method == "POST":
+            lines.append(f"Content-Length: {len(body)}")
         self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         head = await self._reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
@@ -99,10 +122,10 @@ class Connection:
             answer[name.strip().lower()] = value.strip()
         if "content-length" not in answer:
             raise HttpError("answer without Content-Length")
-        await self._reader.readexactly(int(answer["content-length"]))
+        content = await self._reader.readexactly(int(answer["content-length"]))
         if answer.get("connection", "").lower() == "close":
             self.close()
-        return status
+        return status, content
 
     def close(self) -> None:
         if self._writer is not None:
@@ -118,6 +141,21 @@ class _Phase:
     timed_out: bool = False
 
 
+def _request(
+    config: LoadConfig, connection: Connection, number: int
+) -> tuple[str, str, bytes, dict[str, str]]:
+    """The method, path, body and headers of the `number`-th request of this load."""
+    if config.kind == "get":
+        return "GET", connection.path, b"", {}
+    if config.kind == "webhook":
+        if config.plan is None:
+            raise ValueError("a webhook load needs a plan")
+        path, body = config.plan.event(number)
+        return "POST", path, body, JSON_HEADERS
+    body, headers = signed_command(config.text, f"{config.response_url}/{number}")
+    return "POST", connection.path, body, headers
+
+
 async def _phase(
     connections: list[Connection], config: LoadConfig, total: int, numbers: Iterator[int]
 ) -> _Phase:
@@ -130,11 +168,14 @@ async def _phase(
         nonlocal issued
         while issued < total and time.perf_counter() < deadline:
             issued += 1
-            body, headers = signed_command(config.text, f"{config.response_url}/{next(numbers)}")
+            method, path, body, headers = _request(config, connection, next(numbers))
             sent = time.perf_counter()
             try:
                 async with asyncio.timeout(REQUEST_TIMEOUT):
-                    status = str(await connection.post(body, headers))
+                    code, content = await connection.request(method, path, body, headers)
+                status = str(code)
+                if config.kind == "webhook" and code == 200 and STORED not in content:
+                    status = "200 not stored"
             except (OSError, TimeoutError, HttpError, asyncio.IncompleteReadError) as error:
                 status = type(error).__name__
                 connection.close()
@@ -174,7 +215,7 @@ async def run(config: LoadConfig) -> LoadResult:
 
 
 def main(argv: list[str]) -> int:
-    config = LoadConfig(**json.loads(argv[0]))
+    config = LoadConfig.from_json(argv[0])
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it

@@ -45,7 +45,8 @@ Ground rules:
 - Benchmarks never run inside the test suite (`pytest` collects `tests/` only).
 - All traffic stays on 127.0.0.1: Slack, NLPearl and the response_url are local stand-ins
   (`tests/standins/`, plus a small response_url receiver in `bench/common.py` that timestamps
-  arrivals).
+  arrivals); the PostgreSQL runs use a temporary database on the local PostgreSQL server
+  (`tests/postgres.py`), dropped afterwards.
 - Every loop is bounded in count and in time and stops by itself.
 """
 
@@ -53,13 +54,16 @@ HOW_TO_RUN = """\
 ## Re-running
 
 ```sh
-make bench                                   # all three; rewrites this file
+make bench                                   # all of them; rewrites this file
 .tools/bin/uv run --frozen python -m bench   # the same
 .tools/bin/uv run --frozen python -m bench latency memory   # some; prints only
 ```
 
-A full run takes about two to three minutes on 2 cores. The command exits 1 when a goal is
-missed (and 2 for an unknown benchmark name), so a missed goal fails `make bench`.
+Names: `ack`, `latency`, `memory` (the lookup path), `ingest`, `feed_latency`, `feed_memory`
+(channel notifications). A full run takes about five to six minutes on 2 cores, most of it
+the feed benchmarks, whose length is set by how fast the app stores and delivers webhooks.
+The command exits 1 when a goal is missed (and 2 for an unknown benchmark name), so a missed
+goal fails `make bench`.
 
 ## Reading the figures
 
@@ -84,6 +88,17 @@ missed (and 2 for an unknown benchmark name), so a missed goal fails `make bench
   under concurrent load but not one at a time is work queued behind the cards (a backlog that
   drains), not a leak; CPython rarely hands freed memory back to the OS, so RSS stays at its
   high-water mark either way.
+- **Webhooks.** The load generator also sends NLPearl Lead Webhooks (`kind: "webhook"`),
+  building each body itself from a small plan (`bench/webhook_plan.py`): distinct leads and
+  statuses, so none is a duplicate, and a webhook counts only when the app answers 200 with
+  `"status": "stored"`. Channels are subscribed exactly as the end-to-end tests do it, with a
+  signed `/lead subscribe` whose reply shows the webhook URL, each channel to a campaign of
+  its own so channels never share Slack's per-channel pacing.
+- **The outbox.** A webhook is committed with one delivery row per subscribed channel before
+  it is answered; the delivery loop in the same process claims up to 8 batches a round, at
+  most one per channel, and coalesces a lead's queued events into one post. The feed
+  benchmarks read the outbox's state from the database (read-only) to know when delivery has
+  finished: with nothing pending or claimed.
 - **Stand-in sockets.** The stand-ins are `socketserver` servers. The benchmarks set two class
   attributes at run time (`tests/` is not changed): a listen backlog of 1,024 instead of 5 (a
   SYN dropped on a full accept queue costs a 1 s retransmit), and `TCP_NODELAY`, because with
