@@ -112,7 +112,7 @@ def create_app(settings: Settings) -> Starlette:
             # Everything built so far lives as long as the process: keep the garbage
             # collector from scanning it again and again (long pauses under load).
             gc.freeze()
-            async with _socket_mode(settings, slack_app), _delivering(deliverer):
+            async with _socket_mode(settings, slack_app), delivering(deliverer):
                 yield
                 # Requests are answered; let work acknowledged before SIGTERM finish too, and
                 # tell whoever is still waiting to try again.
@@ -131,8 +131,8 @@ def create_app(settings: Settings) -> Starlette:
 
 
 @contextlib.asynccontextmanager
-async def _delivering(deliverer: Deliverer) -> AsyncIterator[None]:
-    """Run the delivery loop beside the web app; on shutdown let in-flight posts finish."""
+async def delivering(deliverer: Deliverer) -> AsyncIterator[None]:
+    """Run the delivery loop while the block runs; then let in-flight posts finish."""
     stopping = asyncio.Event()
     task = asyncio.create_task(deliverer.run(stopping))
     try:

@@ -8,27 +8,23 @@ import signal
 
 from bot.config import Settings
 from bot.storage.engine import create_engine
-from bot.web import DELIVERY_STOP_SECONDS, build_deliverer, build_nlpearl_client, new_http_client
+from bot.web import build_deliverer, build_nlpearl_client, delivering, new_http_client
 
 logger = logging.getLogger(__name__)
 
 
 async def run_worker(settings: Settings) -> None:
     """Deliver until SIGTERM or SIGINT, then finish what is in flight."""
-    stopping = asyncio.Event()
+    signalled = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
+        loop.add_signal_handler(signum, signalled.set)
     engine = create_engine(settings.database_url)
     try:
         async with new_http_client() as http:
             deliverer = build_deliverer(settings, engine, build_nlpearl_client(settings, http))
-            task = asyncio.create_task(deliverer.run(stopping))
-            await stopping.wait()
-            logger.info("Stopping: finishing deliveries in flight")
-            try:
-                await asyncio.wait_for(task, DELIVERY_STOP_SECONDS)
-            except TimeoutError:
-                logger.warning("Delivery did not stop in time; unfinished posts resume on restart")
+            async with delivering(deliverer):
+                await signalled.wait()
+                logger.info("Stopping: finishing deliveries in flight")
     finally:
         await engine.dispose()
