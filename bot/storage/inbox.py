@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,6 +26,7 @@ class Outcome(Enum):
 
     UNKNOWN_TOKEN = "unknown_token"
     DUPLICATE = "duplicate"
+    STALE = "stale"
     STORED = "stored"
 
 
@@ -37,6 +39,10 @@ class IncomingEvent:
     lead_key: str
     lead_status: int | None
     payload: dict[str, Any]
+    # Dedupe keys of events that, once stored, make this one stale (a call's end, for its start).
+    stale_after: tuple[str, ...] = ()
+    # Events sharing it are stored one at a time, so a stale check cannot miss a twin in flight.
+    serial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,10 @@ async def store_webhook(
 ) -> Stored:
     """Commit the event and a delivery per matching subscription, unless it was seen before.
 
-    The reads come first, outside the write transaction, so that the transaction (which on
-    SQLite holds the one write lock) is two inserts long; a redelivery racing its twin still
-    collides on the unique dedupe key.
+    An event is seen before when its dedupe key was ever stored: a late redelivery of
+    something the lead already had is not posted again. The reads come first, outside the
+    write transaction, so that the transaction (which on SQLite holds the one write lock) is
+    two inserts long; a redelivery racing its twin still collides on the unique dedupe key.
     """
     async with read_only(engine) as conn:
         endpoint = (
@@ -80,12 +87,14 @@ async def store_webhook(
         if endpoint is None:
             return Stored(Outcome.UNKNOWN_TOKEN)
         endpoint_id = int(endpoint.id)
-        key = await _dedupe_key(conn, endpoint_id, event)
-        rows = await _deliveries_for(conn, endpoint_id, event, now) if key else []
-    if key is None:
-        return Stored(Outcome.DUPLICATE)
+        if await _seen(conn, endpoint_id, event):
+            return Stored(Outcome.DUPLICATE)
+        rows = await _deliveries_for(conn, endpoint_id, event, now)
     async with engine.begin() as conn:
-        if _stale(endpoint.last_received_at, now):
+        await _one_at_a_time(conn, endpoint_id, event.serial)
+        if event.stale_after and await _stored(conn, endpoint_id, event.stale_after):
+            return Stored(Outcome.STALE)
+        if _outdated(endpoint.last_received_at, now):
             # Updating it for every webhook would serialise them all on this one row.
             await conn.execute(
                 update(webhook_endpoints)
@@ -97,7 +106,7 @@ async def store_webhook(
             .values(
                 endpoint_id=endpoint_id,
                 kind=event.kind,
-                dedupe_key=key,
+                dedupe_key=event.dedupe_key,
                 lead_key=event.lead_key,
                 payload=event.payload,
                 received_at=now,
@@ -113,37 +122,39 @@ async def store_webhook(
     return Stored(Outcome.STORED, len(rows))
 
 
-def _stale(last_received_at: datetime | None, now: datetime) -> bool:
+def _outdated(last_received_at: datetime | None, now: datetime) -> bool:
     return last_received_at is None or now - last_received_at >= LAST_RECEIVED_PRECISION
 
 
-async def _dedupe_key(conn: AsyncConnection, endpoint_id: int, event: IncomingEvent) -> str | None:
-    """The key that makes a redelivery collide; None when it is plainly a redelivery.
+async def _seen(conn: AsyncConnection, endpoint_id: int, event: IncomingEvent) -> bool:
+    """Whether the event's dedupe key was ever stored for this endpoint.
 
-    A lead's status can recur (retry, queue, call, retry again), so a lead event repeats
-    only the lead's latest event; it is numbered by its place in the lead's history, and
-    two copies arriving at once still collide on the unique key.
+    Lead events stored by earlier versions carry a `#n` suffix (their place in the lead's
+    history); they are the same event.
     """
-    base = event.dedupe_key[:200]
-    if event.kind != "lead":
-        return base
-    of_lead = (
-        events.c.endpoint_id == endpoint_id,
-        events.c.lead_key == event.lead_key,
-        events.c.kind == "lead",
-    )
-    latest = (
-        await conn.execute(
-            select(events.c.dedupe_key).where(*of_lead).order_by(events.c.id.desc()).limit(1)
+    same = events.c.dedupe_key == event.dedupe_key
+    if event.kind == "lead":
+        legacy = (events.c.lead_key == event.lead_key) & events.c.dedupe_key.startswith(
+            event.dedupe_key + "#", autoescape=True
         )
-    ).scalar_one_or_none()
-    if latest is None:
-        return f"{base}#0"
-    latest_base, _, number = latest.rpartition("#")
-    if latest_base == base:
-        return None
-    # Keys are numbered along the lead's history, so the latest one tells the next number.
-    return f"{base}#{int(number) + 1 if number.isdigit() else 0}"
+        same = or_(same, legacy)
+    query = select(events.c.id).where(events.c.endpoint_id == endpoint_id, same).limit(1)
+    return (await conn.execute(query)).first() is not None
+
+
+async def _stored(conn: AsyncConnection, endpoint_id: int, keys: tuple[str, ...]) -> bool:
+    query = select(events.c.id).where(
+        events.c.endpoint_id == endpoint_id, events.c.dedupe_key.in_(keys)
+    )
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def _one_at_a_time(conn: AsyncConnection, endpoint_id: int, serial: str | None) -> None:
+    """Hold a lock on `serial` until the transaction ends (SQLite's write lock already does)."""
+    if serial is None or conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"{endpoint_id}:{serial}".encode()).digest()
+    await conn.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], signed=True))))
 
 
 async def _deliveries_for(

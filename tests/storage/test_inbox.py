@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.notify.payloads import parse_webhook
+from bot.notify.receive import incoming
 from bot.storage import inbox, outbox
 from bot.storage.engine import create_engine
 from bot.storage.inbox import IncomingEvent, Outcome, store_webhook
@@ -80,25 +82,109 @@ async def test_the_same_dedupe_key_again_is_a_duplicate_and_queues_nothing(
     assert await rows(engine, deliveries) == before
 
 
-async def test_a_lead_status_that_comes_back_later_is_not_a_duplicate(
+async def test_a_lead_event_the_lead_had_at_any_point_before_is_a_duplicate(
     engine: AsyncEngine,
 ) -> None:
-    # Retry, called, retry again: the lead is back in status 10 with the same key NLPearl
-    # would give a redelivery; only a repeat of the lead's latest event is one.
+    # Queued, on a call, then the queued webhook once more, late (NLPearl keeps no order):
+    # not only a repeat of the lead's latest event is a redelivery.
+    token = await subscribe_channels(engine, "C1")
+    queued = IncomingEvent("lead", "lead:42:20:", LEAD_A, 20, {"status": 20, "n": 1})
+    on_call = IncomingEvent("lead", "lead:42:40:", LEAD_A, 40, {"status": 40})
+    late = IncomingEvent("lead", "lead:42:20:", LEAD_A, 20, {"status": 20, "n": 2})
+
+    assert (await store_webhook(engine, token, queued, NOW)).outcome is Outcome.STORED
+    assert (await store_webhook(engine, token, on_call, NOW)).outcome is Outcome.STORED
+    assert (await store_webhook(engine, token, late, NOW)).outcome is Outcome.DUPLICATE
+
+    assert [r["payload"] for r in await rows(engine, events)] == [queued.payload, on_call.payload]
+    assert len(await rows(engine, deliveries)) == 2
+
+
+async def test_a_lead_back_in_a_status_after_a_call_is_a_new_event(engine: AsyncEngine) -> None:
+    # Retry, called, retry again: the call count in the key tells the return from a repeat.
     token = await subscribe_channels(engine, "C1")
     first = IncomingEvent("lead", "lead:42:10:", LEAD_A, 10, {"status": 10, "n": 1})
-    called = IncomingEvent("lead", "lead:42:20:", LEAD_A, 20, {"status": 20})
-    back = IncomingEvent("lead", "lead:42:10:", LEAD_A, 10, {"status": 10, "n": 2})
+    called = IncomingEvent("lead", "lead:42:40:", LEAD_A, 40, {"status": 40})
+    back = IncomingEvent("lead", "lead:42:10:1", LEAD_A, 10, {"status": 10, "n": 2})
 
-    assert (await store_webhook(engine, token, first, NOW)).outcome is Outcome.STORED
-    assert (await store_webhook(engine, token, first, NOW)).outcome is Outcome.DUPLICATE
-    assert (await store_webhook(engine, token, called, NOW)).outcome is Outcome.STORED
-    assert (await store_webhook(engine, token, back, NOW)).outcome is Outcome.STORED
+    for event in (first, called, back):
+        assert (await store_webhook(engine, token, event, NOW)).outcome is Outcome.STORED
     assert (await store_webhook(engine, token, back, NOW)).outcome is Outcome.DUPLICATE
+    assert (await store_webhook(engine, token, first, NOW)).outcome is Outcome.DUPLICATE
 
     stored = await rows(engine, events)
     assert [r["payload"] for r in stored] == [first.payload, called.payload, back.payload]
     assert len(await rows(engine, deliveries)) == 3
+
+
+async def test_a_lead_event_stored_with_an_old_numbered_key_is_still_a_duplicate(
+    engine: AsyncEngine,
+) -> None:
+    # Earlier versions numbered a lead's keys along its history ("…#3").
+    token = await subscribe_channels(engine, "C1")
+    old = IncomingEvent("lead", "lead:42:20:1#3", LEAD_A, 20, {"status": 20})
+    other_lead = IncomingEvent("lead", "lead:42:20:1#4", LEAD_B, 20, {"status": 20})
+    assert (await store_webhook(engine, token, old, NOW)).outcome is Outcome.STORED
+    assert (await store_webhook(engine, token, other_lead, NOW)).outcome is Outcome.STORED
+
+    again = IncomingEvent("lead", "lead:42:20:1", LEAD_A, 20, {"status": 20})
+    assert (await store_webhook(engine, token, again, NOW)).outcome is Outcome.DUPLICATE
+    # A key that only begins the same way is another event.
+    shorter = IncomingEvent("lead", "lead:42:20:", LEAD_A, 20, {"status": 20})
+    assert (await store_webhook(engine, token, shorter, NOW)).outcome is Outcome.STORED
+
+
+def call_phase(call_id: str, phase: str) -> IncomingEvent:
+    """A call's start or end, keyed as the receiver keys them."""
+    end = f"call:{call_id}:end"
+    return IncomingEvent(
+        "call",
+        f"call:{call_id}:{phase}",
+        LEAD_A,
+        None,
+        {"id": call_id, "phase": phase},
+        stale_after=(end,) if phase == "start" else (),
+        serial=f"call:{call_id}",
+    )
+
+
+async def test_a_calls_start_after_its_end_is_stale_and_writes_nothing(
+    engine: AsyncEngine,
+) -> None:
+    token = await subscribe_channels(engine, "C1")
+    assert (await store_webhook(engine, token, call_phase("c1", "end"), NOW)).queued == 1
+    before = (await rows(engine, events), await rows(engine, deliveries))
+
+    late = await store_webhook(engine, token, call_phase("c1", "start"), NOW)
+
+    assert late == inbox.Stored(Outcome.STALE, 0)
+    assert (await rows(engine, events), await rows(engine, deliveries)) == before
+    # Another call's start is not affected, and a start before its end is stored as ever.
+    assert (await store_webhook(engine, token, call_phase("c2", "start"), NOW)).queued == 1
+    assert (await store_webhook(engine, token, call_phase("c2", "end"), NOW)).queued == 1
+
+
+async def test_a_calls_start_and_end_at_once_never_queue_the_start_after_the_end(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    token = await subscribe_channels(engine, "C1")
+    second_engine = create_engine(database_url)
+    try:
+        for n in range(12):
+            start, end = call_phase(f"race{n}", "start"), call_phase(f"race{n}", "end")
+            pair = (start, end) if n % 2 else (end, start)
+            await asyncio.gather(
+                store_webhook(engine, token, pair[0], NOW),
+                store_webhook(second_engine, token, pair[1], NOW),
+            )
+    finally:
+        await second_engine.dispose()
+
+    order = [r["dedupe_key"] for r in await rows(engine, events)]
+    for n in range(12):
+        start, end = f"call:race{n}:start", f"call:race{n}:end"
+        assert end in order
+        assert start not in order or order.index(start) < order.index(end), order
 
 
 async def test_the_same_webhook_twice_at_once_is_stored_once(
@@ -135,12 +221,14 @@ async def test_dedupe_keys_are_per_endpoint(engine: AsyncEngine) -> None:
     assert len(await rows(engine, deliveries)) == 3
 
 
-async def test_a_very_long_dedupe_key_still_dedupes(engine: AsyncEngine) -> None:
+async def test_the_keys_of_a_very_long_call_id_fit_and_still_dedupe(engine: AsyncEngine) -> None:
     token = await subscribe_channels(engine, "C1")
-    key = "call:" + "x" * 400
+    event = incoming(parse_webhook({"id": "x" * 400, "status": 4, "conversationStatus": 100}))
+    assert len(event.dedupe_key) <= 250
+    assert len(event.lead_key) <= 120
 
-    assert (await store_webhook(engine, token, call_event(key=key), NOW)).outcome is Outcome.STORED
-    again = await store_webhook(engine, token, call_event(key=key), NOW)
+    assert (await store_webhook(engine, token, event, NOW)).outcome is Outcome.STORED
+    again = await store_webhook(engine, token, event, NOW)
 
     assert again.outcome is Outcome.DUPLICATE
     assert len(await rows(engine, events)) == 1
@@ -252,12 +340,12 @@ async def test_the_event_and_its_deliveries_commit_together(
     )
 
 
-async def test_token_exists_only_for_current_tokens(engine: AsyncEngine) -> None:
-    old = await subscribe_channels(engine, "C1")
-    assert await inbox.token_exists(engine, old)
-    # Subscribing C1 again before NLPearl ever used the URL re-issues it.
-    new = await subscribe_channels(engine, "C1")
+async def test_token_exists_only_for_issued_tokens(engine: AsyncEngine) -> None:
+    token = await subscribe_channels(engine, "C1")
+    assert await inbox.token_exists(engine, token)
+    # Subscribing C1 again keeps the URL: the same token, still valid.
+    assert await subscribe_channels(engine, "C1") == token
 
-    assert await inbox.token_exists(engine, new)
-    assert not await inbox.token_exists(engine, old)
+    assert await inbox.token_exists(engine, token)
+    assert not await inbox.token_exists(engine, token + "x")
     assert not await inbox.token_exists(engine, "")
