@@ -50,6 +50,29 @@ def _http_url(value: str) -> str:
     return value
 
 
+# What a template's stand-in looks like; no real token, secret or key contains these.
+_PLACEHOLDER_MARKS = ("<", ">", "...", "…")
+_PLACEHOLDER_WORDS = frozenset({"your", "placeholder", "changeme"})
+
+
+def _is_placeholder(value: str) -> bool:
+    """Whether a secret was copied from a template: `<token>`, `xoxb-…`, `your-token`."""
+    if any(mark in value for mark in _PLACEHOLDER_MARKS):
+        return True
+    words = "".join(c if c.isalnum() else " " for c in value.lower()).split()
+    return not _PLACEHOLDER_WORDS.isdisjoint(words)
+
+
+def _slack_token(value: SecretStr | None, prefix: str) -> SecretStr | None:
+    """A Slack token with this prefix and more than the prefix, or None."""
+    if value is None:
+        return None
+    token = value.get_secret_value()
+    if not token.startswith(prefix) or not token[len(prefix) :].strip() or _is_placeholder(token):
+        raise ValueError(f"not a {prefix} token")
+    return value
+
+
 class Settings(BaseSettings):
     """Every setting of the interface contract; secrets stay `SecretStr`."""
 
@@ -122,26 +145,33 @@ class Settings(BaseSettings):
     def _public_url(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value).rstrip("/")
 
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _signing_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and _is_placeholder(value.get_secret_value()):
+            raise ValueError("a placeholder, not a signing secret")
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xoxb-"):
-            raise ValueError("not a bot token")
-        return value
+        return _slack_token(value, "xoxb-")
 
     @field_validator("slack_app_token")
     @classmethod
     def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xapp-"):
-            raise ValueError("not an app-level token")
-        return value
+        return _slack_token(value, "xapp-")
 
     @field_validator("nlpearl_api_key")
     @classmethod
     def _api_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
-        account, sep, secret = value.get_secret_value().strip().partition(":")
+        key = value.get_secret_value().strip()
+        # .env.example's own stand-in, in any case.
+        if key.lower() == "accountid:secretkey" or _is_placeholder(key):
+            raise ValueError("a placeholder, not AccountId:SecretKey")
+        account, sep, secret = key.partition(":")
         if not (sep and account and secret) or any(c.isspace() for c in account + secret):
             raise ValueError("not AccountId:SecretKey")
         return SecretStr(f"{account}:{secret}")
@@ -182,11 +212,16 @@ def require_slack_credentials(settings: Settings) -> None:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log to stderr at the configured level, as Heroku-like hosts expect."""
+    """Log to stderr at the configured level, as Heroku-like hosts expect, never a secret."""
+    from bot.log_redaction import install, secrets_of
+
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # On the handlers, not a logger: every logger's records pass them (uvicorn's too, as it
+    # is run with no logging set-up of its own).
+    install(logging.getLogger().handlers, secrets_of(settings))
     # Alembic announces every plugin it loads and httpx every request (six per lookup);
     # what matters is logged by Lead Bot itself.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

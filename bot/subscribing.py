@@ -7,13 +7,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import subscriptions as replies
 from bot.nlpearl import NLPearlError, NotFound
 from bot.nlpearl.statuses import lead_status_by_name
 from bot.services import Services
+from bot.slack_errors import INVITE, REINSTALL, SLACK_FAILURES, Kind, classify
 from bot.storage.subscriptions import (
     Workspace,
     list_subscriptions,
@@ -24,7 +24,6 @@ from bot.storage.subscriptions import (
 logger = logging.getLogger(__name__)
 
 CAMPAIGN_CHECK_SECONDS = 2.5
-INVITE = "Invite me with `/invite @Lead Bot`, then subscribe again."
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,7 @@ class Where:
     workspace: Workspace
     channel_id: str
     user_id: str | None
+    # The base URL Slack reached the app at, when PUBLIC_URL does not say (None over Socket Mode).
     public_url: str | None
 
 
@@ -56,12 +56,15 @@ async def channel_problem(client: AsyncWebClient, channel_id: str) -> str | None
         return "Direct messages can't be subscribed. Run this in a channel."
     try:
         info = (await client.conversations_info(channel=channel_id)).get("channel") or {}
-    except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response is not None else None
-        if error == "channel_not_found":
+    except SLACK_FAILURES as exc:
+        failure = classify(exc)
+        if failure.kind is Kind.CHANNEL_GONE:
             return f"This looks like a private channel I'm not in. {INVITE}"
-        # Without the read scope we cannot tell; the first post will say.
-        logger.warning("conversations.info failed for %s: %s", channel_id, error)
+        if failure.kind is Kind.AUTH_REVOKED:
+            return REINSTALL
+        # Without the read scope, or with Slack having a moment, we cannot tell: the first
+        # post will say.
+        logger.warning("conversations.info failed for %s: %s", channel_id, failure.describe())
         return None
     if info.get("is_archived"):
         return "This channel is archived."
@@ -109,10 +112,12 @@ async def subscribe_here(
         user_id=where.user_id,
         now=services.now(),
     )
+    # Shown, always the same, until NLPearl uses it; after that nobody needs to paste it.
+    show = result.token if result.last_received_at is None else None
+    base = services.settings.public_url or where.public_url
     url = None
-    if result.token:
-        path = f"/nlpearl/webhooks/{result.token}"
-        base = services.settings.public_url or where.public_url
+    if show:
+        path = f"/nlpearl/webhooks/{show}"
         url = f"{base}{path}" if base else replies.webhook_url_needs_public_url(path)
     return replies.subscribed(
         campaign=replies.campaign_text(campaign_id, name),
@@ -120,6 +125,7 @@ async def subscribe_here(
         webhook_url=url,
         last_received_at=result.last_received_at,
         changed=result.already_subscribed,
+        public_url_unset=services.settings.public_url is None and base is not None,
     )
 
 

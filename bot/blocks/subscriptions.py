@@ -6,11 +6,17 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks.messages import notice
-from bot.blocks.text import date_token, mrkdwn, safe
+from bot.blocks.text import date_token, mrkdwn, prose, safe
 from bot.nlpearl.statuses import LEAD_STATUSES, lead_status
+from bot.slack_errors import why_stopped
 from bot.storage.subscriptions import SubscriptionInfo
 
 MAX_LISTED = 20  # per group, so a list stays under 50 blocks
+PUBLIC_URL_UNSET = (
+    "ℹ️ `PUBLIC_URL` is not set, so this address is the one Slack used to reach the app: "
+    "if it is not the app's public address, set `PUBLIC_URL` to that address "
+    "(such as https://lead-bot.example.com) and restart the app."
+)
 
 
 def filter_text(statuses: tuple[int, ...] | None) -> str:
@@ -23,7 +29,7 @@ def filter_text(statuses: tuple[int, ...] | None) -> str:
 def campaign_text(campaign_id: str, name: str | None) -> str:
     """*Name* (`id`), or just `id`."""
     if name:
-        return f"*{safe(name, 150)}* (`{safe(campaign_id, 100)}`)"
+        return f"*{prose(name, 150)}* (`{safe(campaign_id, 100)}`)"
     return f"`{safe(campaign_id, 100)}`"
 
 
@@ -34,6 +40,7 @@ def subscribed(
     webhook_url: str | None,
     last_received_at: datetime | None,
     changed: bool,
+    public_url_unset: bool = False,
 ) -> dict[str, Any]:
     """What a channel gets after subscribing: the webhook URL and how to paste it, if needed."""
     title = "Subscription updated" if changed else "This channel is subscribed"
@@ -58,26 +65,19 @@ def subscribed(
                 "elements": [
                     mrkdwn(
                         "🔒 Treat this URL like a password: anyone with it can post updates. "
-                        "It is shown only once. Until NLPearl first uses it, subscribing again "
-                        "here gives a new one and the old one stops working."
+                        "It never changes: subscribing again shows this same URL until NLPearl "
+                        "first uses it."
                     )
                 ],
             },
         ]
-    else:
-        blocks.append({"type": "context", "elements": [mrkdwn(_connected(last_received_at))]})
-    return {"text": f"{title}: {filter_text(statuses)}", "blocks": blocks}
-
-
-def _connected(last_received_at: datetime | None) -> str:
-    if last_received_at:
+        if public_url_unset:
+            blocks.append({"type": "context", "elements": [mrkdwn(PUBLIC_URL_UNSET)]})
+    elif last_received_at:
         since = date_token(last_received_at)
-        return f"NLPearl is already sending this campaign's webhooks (last {since})."
-    return (
-        "This campaign's webhook URL was issued when it was first subscribed; its updates "
-        "will be posted here too. If that URL was lost before it was pasted into NLPearl, "
-        "run this command again here for a new one (the old one then stops working)."
-    )
+        connected = f"NLPearl is already sending this campaign's webhooks (last {since})."
+        blocks.append({"type": "context", "elements": [mrkdwn(connected)]})
+    return {"text": f"{title}: {filter_text(statuses)}", "blocks": blocks}
 
 
 def webhook_url_needs_public_url(path: str) -> str:
@@ -150,8 +150,8 @@ def _item(info: SubscriptionInfo, *, show_channel: bool) -> dict[str, Any]:
     if info.problem:
         when = f" since {date_token(info.problem_at)}" if info.problem_at else ""
         line += (
-            f"\n⚠️ Delivery stopped{when}: Slack said `{safe(info.problem, 80)}`. "
-            "Fix it and run `/lead subscribe` here again."
+            f"\n⚠️ Delivery stopped{when}: {why_stopped(info.problem)} "
+            f"_(Slack: `{safe(info.problem, 80)}`)_"
         )
     return {"type": "section", "text": mrkdwn(line)}
 

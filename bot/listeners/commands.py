@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -27,6 +28,8 @@ from bot.storage.subscriptions import Workspace
 from bot.subscribing import Where, list_here, subscribe_here, unsubscribe_here
 
 MAX_COMMAND_TEXT = 1000
+# A host name or IP address (IPv6 in brackets), with an optional port.
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 
 def _where(command: dict[str, Any], request: AsyncBoltRequest) -> Where:
@@ -43,12 +46,13 @@ def _where(command: dict[str, Any], request: AsyncBoltRequest) -> Where:
 
 def public_url_of(request: AsyncBoltRequest) -> str | None:
     """The app's public base URL as Slack reached it (None over Socket Mode)."""
-    hosts = request.headers.get("x-forwarded-host") or request.headers.get("host") or []
+    # Only Host: a request reaches the app through its router only for a host the app
+    # serves, while a client sets X-Forwarded-Host and -Proto to anything. Slack calls https.
+    hosts = request.headers.get("host") or []
     if not hosts or request.mode == "socket_mode":
         return None
-    host = hosts[0]
-    scheme = (request.headers.get("x-forwarded-proto") or ["https"])[0]
-    return f"{scheme}://{host}"
+    host = hosts[0].strip()
+    return f"https://{host}" if _HOST.fullmatch(host) else None
 
 
 async def handle_lead_command(
@@ -84,7 +88,12 @@ async def handle_lead_command(
         case Lookup(campaign_id=campaign_id, key=key):
             await ack()
             ref = CardRef(campaign_id=campaign_id, kind=key.kind, key=key.value)
-            answer = await lead_card_answer(services.nlpearl, ref, now=services.now(), mask=False)
+            answer = await lead_card_answer(
+                services.nlpearl,
+                ref,
+                now=services.now(),
+                mask_shared=services.settings.mask_shared_phone_numbers,
+            )
             await respond(**answer.message, response_type="ephemeral", replace_original=False)
             where = _where(command, request)
             name = answer.report.campaign_name if answer.report else None

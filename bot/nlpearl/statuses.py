@@ -89,10 +89,12 @@ def call_status(code: int | None) -> Status:
 
 
 def lead_status_by_name(name: str) -> int | None:
-    """The lead status code for a name such as `success` or `NotSuccessful`, any casing."""
+    """The lead status code for a name such as `success` or `NotSuccessful`, or a known code."""
     text = name.strip()
     if text.isascii() and text.isdigit():
-        return int(text)
+        # Only codes a lead can have: a filter on any other would never match anything.
+        code = int(text)
+        return code if code in LEAD_STATUSES else None
     wanted = _squash(text)
     if wanted in _STATUS_ALIASES:
         return _STATUS_ALIASES[wanted]

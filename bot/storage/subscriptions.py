@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Table, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.tables import deliveries, subscriptions, webhook_endpoints
 
 TOKEN_BYTES = 24  # 192 bits
+# Marks a token wherever it appears (a URL, a database driver's debug log) so logs can redact it.
+TOKEN_PREFIX = "lbwh_"
+# Racing subscribes can each lose twice at most: once on the endpoint, once on the subscription.
+RACE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ class Workspace:
 
 @dataclass(frozen=True)
 class Subscribed:
-    """What subscribing did; `token` is set only when a new webhook URL must be pasted."""
+    """What subscribing did, and the campaign's webhook token (None on rows that never kept it)."""
 
     token: str | None
     already_subscribed: bool
@@ -65,11 +71,27 @@ async def subscribe(
     now: datetime,
 ) -> Subscribed:
     """Subscribe a channel (or change its filter, or clear a delivery problem)."""
+    # The campaign's token is made once and never replaced: a URL once shown stays valid.
+    for _ in range(RACE_ATTEMPTS - 1):
+        # A concurrent subscribe of the same campaign or channel committed its row first; now
+        # that it is there, doing it again joins it (and shows its URL) instead of failing.
+        with contextlib.suppress(IntegrityError):
+            return await _subscribe(engine, ws, channel_id, campaign_id, statuses, user_id, now)
+    return await _subscribe(engine, ws, channel_id, campaign_id, statuses, user_id, now)
+
+
+async def _subscribe(
+    engine: AsyncEngine,
+    ws: Workspace,
+    channel_id: str,
+    campaign_id: str,
+    statuses: tuple[int, ...] | None,
+    user_id: str | None,
+    now: datetime,
+) -> Subscribed:
     async with engine.begin() as conn:
         existing = await _subscription_id(conn, ws, channel_id, campaign_id)
-        endpoint_id, token, received = await _endpoint(
-            conn, ws, campaign_id, now, may_reissue=existing is not None
-        )
+        endpoint_id, token, received = await _endpoint(conn, ws, campaign_id, now)
         values = {
             "statuses": list(statuses) if statuses else None,
             "problem": None,
@@ -111,32 +133,35 @@ async def _subscription_id(
 
 
 async def _endpoint(
-    conn: AsyncConnection, ws: Workspace, campaign_id: str, now: datetime, *, may_reissue: bool
+    conn: AsyncConnection, ws: Workspace, campaign_id: str, now: datetime
 ) -> tuple[int, str | None, datetime | None]:
-    """The campaign's endpoint, with a token to show when one is issued.
-
-    A token is issued when the campaign has none, and re-issued only when a channel that is
-    already subscribed asks again before NLPearl ever used it (its URL was lost); another
-    channel joining never breaks the URL someone may have pasted already.
-    """
+    """The campaign's endpoint, its token and when NLPearl last used it; made on first use."""
     row = (
         await conn.execute(
-            select(webhook_endpoints.c.id, webhook_endpoints.c.last_received_at).where(
+            select(
+                webhook_endpoints.c.id,
+                webhook_endpoints.c.token,
+                webhook_endpoints.c.last_received_at,
+            ).where(
                 *in_workspace(webhook_endpoints, ws), webhook_endpoints.c.campaign_id == campaign_id
             )
         )
     ).one_or_none()
-    if row is not None and (row.last_received_at is not None or not may_reissue):
-        # The token is stored only hashed: it cannot be shown again, and needn't be.
-        return int(row.id), None, row.last_received_at
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+    if row is not None and (row.token is not None or row.last_received_at is not None):
+        return int(row.id), row.token, row.last_received_at
     if row is not None:
-        # Never used, so nothing depends on it: issue a fresh one we can show.
-        await conn.execute(
+        # Made before tokens were kept, and never used: its URL cannot be shown again, and a
+        # campaign without a URL anyone has would be a dead end. Replace it, this once.
+        replaced = await conn.execute(
             update(webhook_endpoints)
-            .where(webhook_endpoints.c.id == row.id)
-            .values(token_hash=hash_token(token))
+            .where(webhook_endpoints.c.id == row.id, webhook_endpoints.c.token.is_(None))
+            .values(token_hash=hash_token(token), token=token)
         )
+        if replaced.rowcount == 0:
+            # A concurrent subscribe replaced it first: show the one it stored.
+            stored = select(webhook_endpoints.c.token).where(webhook_endpoints.c.id == row.id)
+            token = (await conn.execute(stored)).scalar_one()
         return int(row.id), token, None
     created = await conn.execute(
         webhook_endpoints.insert()
@@ -145,6 +170,7 @@ async def _endpoint(
             enterprise_id=ws.enterprise_id,
             campaign_id=campaign_id,
             token_hash=hash_token(token),
+            token=token,
             created_at=now,
         )
         .returning(webhook_endpoints.c.id)

@@ -60,7 +60,7 @@ def _workspace() -> list[Column[str]]:
     ]
 
 
-# One webhook URL per workspace and campaign; the token itself is never stored.
+# One webhook URL per workspace and campaign, found by its token's hash.
 webhook_endpoints = Table(
     "webhook_endpoints",
     metadata,
@@ -68,6 +68,9 @@ webhook_endpoints = Table(
     *_workspace(),
     Column("campaign_id", String(100), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
+    # Kept so that subscribing again shows the same URL instead of breaking it; NULL on rows
+    # made before it was kept (revision 0003), whose URL cannot be shown again.
+    Column("token", String(64)),
     Column("created_at", Moment(), nullable=False),
     Column("last_received_at", Moment()),
     UniqueConstraint("enterprise_id", "team_id", "campaign_id", name="uq_endpoint_campaign"),

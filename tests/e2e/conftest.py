@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.log_scan import assert_no_leaks, watch
 from tests.e2e.slack_requests import SIGNING_SECRET, assert_no_stack_traces
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import load_sample
@@ -111,15 +112,18 @@ def start_server(
     """Starts `python -m bot serve` in `workdir` and, unless told not to, waits for /healthz."""
     port = free_port()
     log_path = workdir / f"server-{port}.log"
+    env = server_environment(port, workdir, slack, nlpearl, env_overrides)
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"],
-            env=server_environment(port, workdir, slack, nlpearl, env_overrides),
+            env=env,
             cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
+    # Scanned for the secrets it was given when its owner stops it, or at the end of the run.
+    watch(log_path, env)
     server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
     if wait_healthy:
         _wait_until_healthy(server, timeout)
@@ -205,6 +209,7 @@ def server_factory(
     yield start
     for server in started:
         server.terminate()
+    assert_no_leaks(server.log_path for server in started)
 
 
 @pytest.fixture
@@ -258,6 +263,14 @@ def shared_server_factory(
     yield start
     for server in running.values():
         server.terminate()
+    assert_no_leaks(server.log_path for server in running.values())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_secret_in_any_log() -> Iterator[None]:
+    """At the end of the run, scan the logs no fixture scanned (servers tests started)."""
+    yield
+    assert_no_leaks()
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ import httpx
 
 from bot.nlpearl.statuses import LEAD_STATUSES, lead_status
 from tests.e2e.conftest import ServerProcess, free_port, server_environment
+from tests.e2e.log_scan import remember_webhook_token, watch
 from tests.e2e.slack_requests import blocks_text, send_command
 from tests.standins import NLPearlStandIn, SlackStandIn
 
@@ -64,6 +65,7 @@ def subscribe(server: ServerProcess, slack: SlackStandIn, channel: str, campaign
     reply = slack.wait_for_responses(1, name, timeout=15)[0]
     found = WEBHOOK_PATH.search(blocks_text(reply))
     assert found, f"no webhook URL in the subscribe reply: {reply}"
+    remember_webhook_token(found.group(0).rsplit("/", 1)[1])
     return found.group(0)
 
 
@@ -505,6 +507,7 @@ def start_worker(env: Mapping[str, str], workdir: Path, timeout: float = 20) -> 
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
+    watch(log_path, env)  # scanned for secrets at the end of the run
     worker = WorkerProcess(process, log_path)
     deadline = time.monotonic() + timeout
     while "Delivery loop" not in worker.output():

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from tests.e2e.log_scan import remember_webhook_token
 from tests.e2e.slack_requests import message_text
 from tests.standins.nlpearl import SAMPLE_PEARL_ID
 
@@ -38,6 +39,7 @@ def webhook_url(reply: dict[str, Any]) -> re.Match[str]:
     assert any(found[0].group(0) in b["text"]["text"] for b in code_blocks), (
         "the webhook URL is not in a code block"
     )
+    remember_webhook_token(found[0].group(4))
     return found[0]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.nlpearl.statuses import (
     Status,
@@ -153,3 +155,18 @@ def test_lead_status_by_documented_enum_name(name: str, code: int) -> None:
 )
 def test_lead_status_by_name_rejects_nonsense(name: str) -> None:
     assert lead_status_by_name(name) is None
+
+
+@pytest.mark.parametrize("name", ["999", "0", "2", "200", "4", "00", "-100", "+100", "1e2"])
+def test_lead_status_by_name_refuses_codes_that_are_not_lead_statuses(name: str) -> None:
+    # 200 is a conversation status and 4 a call status: neither is ever a lead's status.
+    assert lead_status_by_name(name) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=10**6))
+def test_a_number_is_a_lead_status_only_if_documented(code: int) -> None:
+    # 300 (left the queue) is a lead status too, by NLPearl's enum name QueueAbandon.
+    expected = code if code in {*DOCUMENTED_LEAD_CODES, 300} else None
+    assert lead_status_by_name(str(code)) == expected
+    assert lead_status_by_name(f" {code} ") == expected

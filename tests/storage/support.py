@@ -71,7 +71,7 @@ async def subscribed(
     statuses: tuple[int, ...] | None = None,
     now: datetime = NOW,
 ) -> str | None:
-    """Subscribe a channel; returns the token when one was (re)issued."""
+    """Subscribe a channel; returns the campaign's webhook token."""
     result = await subscribe(
         engine,
         ws,
@@ -92,7 +92,7 @@ async def subscribe_channels(
     statuses: tuple[int, ...] | None = None,
     now: datetime = NOW,
 ) -> str:
-    """Subscribe channels to a campaign; returns the webhook token in force (the last issued)."""
+    """Subscribe channels to a campaign; returns its webhook token (the same for every channel)."""
     token = None
     for channel in channels:
         issued = await subscribed(

@@ -1,4 +1,4 @@
-"""Subscriptions and webhook endpoints: hashed tokens, re-issue rules, filters, isolation."""
+"""Subscriptions and webhook endpoints: stable tokens found by hash, filters, isolation."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from tests.storage.support import (
 )
 
 
-async def test_subscribing_creates_an_endpoint_whose_token_is_stored_only_hashed(
+async def test_subscribing_creates_an_endpoint_found_by_its_tokens_hash(
     engine: AsyncEngine,
 ) -> None:
     result = await subscribe(
@@ -53,6 +53,8 @@ async def test_subscribing_creates_an_endpoint_whose_token_is_stored_only_hashed
     assert endpoint["token_hash"] == hash_token(result.token)
     assert endpoint["token_hash"] != result.token
     assert len(endpoint["token_hash"]) == 64
+    # Kept so that subscribing again can show the same URL.
+    assert endpoint["token"] == result.token
     assert (endpoint["team_id"], endpoint["enterprise_id"], endpoint["campaign_id"]) == (
         "T0001",
         "",
@@ -72,10 +74,9 @@ async def test_subscribing_creates_an_endpoint_whose_token_is_stored_only_hashed
     assert sub["created_by"] == "U0001"
     assert sub["created_at"] == NOW
     assert sub["problem"] is None
-    # The token itself is in no column of any row.
-    for table in (webhook_endpoints, subscriptions):
-        for row in await rows(engine, table):
-            assert result.token not in {str(v) for v in row.values()}
+    # The token itself is in no other column, nor in the subscription.
+    assert result.token not in {str(v) for k, v in endpoint.items() if k != "token"}
+    assert result.token not in {str(v) for v in sub.values()}
     assert await token_exists(engine, result.token)
     assert not await token_exists(engine, result.token + "x")
 
@@ -110,8 +111,8 @@ async def test_another_channel_joins_the_endpoint_without_breaking_its_url(
         now=NOW + timedelta(minutes=1),
     )
 
-    # The URL someone may have pasted already keeps working; there is nothing new to show.
-    assert result.token is None
+    # The URL someone may have pasted already keeps working, and is the one shown again.
+    assert result.token == token
     assert result.already_subscribed is False
     assert result.last_received_at is None
     (endpoint,) = await rows(engine, webhook_endpoints)
@@ -123,31 +124,27 @@ async def test_another_channel_joins_the_endpoint_without_breaking_its_url(
     assert stored.queued == 2
 
 
-async def test_resubscribing_before_the_url_was_used_reissues_it(
+async def test_resubscribing_before_the_url_was_used_keeps_it(
     engine: AsyncEngine,
 ) -> None:
     old = await subscribe_channels(engine, "C1", "C2")
     (before,) = await rows(engine, webhook_endpoints)
 
-    # The URL was lost before NLPearl ever used it: C1 asks again and gets a fresh one.
+    # C1 asks again (the URL was lost, or Slack retried): the same URL, never a new one.
     result = await subscribe(
         engine, TEAM, channel_id="C1", campaign_id=CAMPAIGN, statuses=None, user_id=None, now=NOW
     )
 
     assert result.already_subscribed is True
-    assert result.token is not None
-    assert result.token != old
+    assert result.token == old
     assert result.last_received_at is None
     (after,) = await rows(engine, webhook_endpoints)
-    assert after["id"] == before["id"]
-    assert after["token_hash"] == hash_token(result.token)
-    assert not await token_exists(engine, old)
-    assert (await store_webhook(engine, old, lead_event(), NOW)).outcome is Outcome.UNKNOWN_TOKEN
-    # Both channels hear the new URL.
-    assert (await store_webhook(engine, result.token, lead_event(), NOW)).queued == 2
+    assert after == before
+    assert await token_exists(engine, old)
+    assert (await store_webhook(engine, old, lead_event(), NOW)).queued == 2
 
 
-async def test_a_used_token_is_kept_and_not_shown_again(engine: AsyncEngine) -> None:
+async def test_a_used_token_is_kept(engine: AsyncEngine) -> None:
     token = await subscribed(engine, channel="C1")
     assert token is not None
     received = NOW + timedelta(hours=2)
@@ -164,7 +161,7 @@ async def test_a_used_token_is_kept_and_not_shown_again(engine: AsyncEngine) -> 
         now=NOW + timedelta(hours=3),
     )
 
-    assert result.token is None
+    assert result.token == token
     assert result.already_subscribed is False
     assert result.last_received_at == received
     (after,) = await rows(engine, webhook_endpoints)
@@ -173,11 +170,11 @@ async def test_a_used_token_is_kept_and_not_shown_again(engine: AsyncEngine) -> 
     # The new channel hears the same URL.
     stored = await store_webhook(engine, token, lead_event(), NOW + timedelta(hours=4))
     assert stored.queued == 2
-    # A channel already subscribed asking again is not shown it either: it is in use.
+    # A channel already subscribed asking again keeps it too: it is in use.
     again = await subscribe(
         engine, TEAM, channel_id="C1", campaign_id=CAMPAIGN, statuses=None, user_id=None, now=NOW
     )
-    assert (again.token, again.already_subscribed) == (None, True)
+    assert (again.token, again.already_subscribed) == (token, True)
     assert again.last_received_at == NOW + timedelta(hours=4)
     assert await token_exists(engine, token)
 
@@ -288,7 +285,8 @@ async def test_list_subscriptions_shows_the_workspace_only_in_order(engine: Asyn
     await subscribed(engine, TEAM, channel="C2", campaign="camp-a")
     await subscribed(engine, OTHER_TEAM, channel="C1", campaign="camp-a")
     await subscribed(engine, GRID_TEAM, channel="C3", campaign="camp-a")
-    # Re-issued above; take camp-b's current token and use it, so its endpoint has a last time.
+    # Subscribing again keeps camp-b's token; use it, so its endpoint has a last time.
+    assert await subscribed(engine, TEAM, channel="C2", campaign="camp-b") == token
     token = await subscribed(engine, TEAM, channel="C2", campaign="camp-b", statuses=(10, 150))
     assert token is not None
     received = NOW + timedelta(minutes=7)
@@ -336,11 +334,11 @@ async def test_workspaces_never_share_an_endpoint(engine: AsyncEngine) -> None:
     assert len({ours, theirs, grid}) == 3
     endpoints = await rows(engine, webhook_endpoints)
     assert len(endpoints) == 3
-    # Re-subscribing in one workspace re-issues only that workspace's token.
-    assert await subscribed(engine, OTHER_TEAM, channel="C1") is not None
+    # Re-subscribing in one workspace shows that workspace's token again, and changes none.
+    assert await subscribed(engine, OTHER_TEAM, channel="C1") == theirs
     assert await token_exists(engine, ours)
     assert await token_exists(engine, grid)
-    assert not await token_exists(engine, theirs)
+    assert await token_exists(engine, theirs)
 
     stored = await store_webhook(engine, ours, lead_event(), NOW)
 
