@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.blocks.subscriptions import filter_text
-from bot.blocks.text import date_token, mrkdwn, plain, safe
+from bot.blocks.text import date_token, mrkdwn, plain, prose, safe
 from bot.ids import ActionId, CardRef
+from bot.slack_errors import why_stopped
 from bot.storage.memory import RecentLookup
 from bot.storage.subscriptions import SubscriptionInfo
 
@@ -78,7 +79,7 @@ def _recent_blocks(recent: list[RecentLookup]) -> list[dict[str, Any]]:
     for lookup in recent[:RECENT_SHOWN]:
         ref = CardRef(campaign_id=lookup.campaign_id, kind="id", key=lookup.lead_id)
         value = ref.model_dump_json(exclude_none=True)
-        line = f"*{safe(lookup.label, 150)}* · {date_token(lookup.looked_up_at)}"
+        line = f"*{prose(lookup.label, 150)}* · {date_token(lookup.looked_up_at)}"
         section: dict[str, Any] = {"type": "section", "text": mrkdwn(line)}
         if len(value) <= 2000:
             section["accessory"] = {
@@ -109,7 +110,10 @@ def _subscription_blocks(subscriptions: list[SubscriptionInfo]) -> list[dict[str
             else f"`{safe(info.campaign_id, 100)}` · {filter_text(info.statuses)} · {heard}"
         )
         if info.problem:
-            line += f"\n⚠️ Delivery stopped: Slack said `{safe(info.problem, 80)}`"
+            line += (
+                f"\n⚠️ Delivery stopped: {why_stopped(info.problem)} "
+                f"_(Slack: `{safe(info.problem, 80)}`)_"
+            )
         blocks.append({"type": "section", "text": mrkdwn(line)})
     if len(subscriptions) > SUBSCRIPTIONS_SHOWN:
         blocks.append(_context(f"+ {len(subscriptions) - SUBSCRIPTIONS_SHOWN} more"))

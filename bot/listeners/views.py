@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
+from bot.blocks.text import safe
 from bot.cards import lead_card_answer
 from bot.grammar import OBJECT_ID, LeadKey, LeadKeyKind, parse_lead_key
 from bot.ids import ActionId, BlockId, CardRef, ViewId
@@ -18,12 +18,12 @@ from bot.inflight import Track
 from bot.listeners.shortcuts import workspace_of
 from bot.modals import remember, submit_lookup
 from bot.services import Services
+from bot.slack_errors import REINSTALL, SLACK_FAILURES, Kind, classify
 
 logger = logging.getLogger(__name__)
 
 MAX_KEY = 200
 _KINDS: dict[str, LeadKeyKind] = {"id": "id", "phone": "phone", "external": "external"}
-CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 
 def _value(view: dict[str, Any], block: str, action: str) -> dict[str, Any]:
@@ -129,8 +129,12 @@ async def handle_card_submission(
         return
     await ack(response_action="update", view=views.loading_modal("Lead", "Posting the card…"))
     shared = ref.model_copy(update={"shared_by": (body.get("user") or {}).get("id")})
-    mask = services.settings.mask_shared_phone_numbers
-    answer = await lead_card_answer(services.nlpearl, shared, now=services.now(), mask=mask)
+    answer = await lead_card_answer(
+        services.nlpearl,
+        shared,
+        now=services.now(),
+        mask_shared=services.settings.mask_shared_phone_numbers,
+    )
     result = answer.message if not answer.found else await _post(client, channel, answer.message)
     await client.views_update(view_id=view["id"], view=views.notice_modal("Lead", result))
 
@@ -138,16 +142,20 @@ async def handle_card_submission(
 async def _post(client: AsyncWebClient, channel: str, card: dict[str, Any]) -> dict[str, Any]:
     try:
         await client.chat_postMessage(channel=channel, unfurl_links=False, **card)
-    except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response is not None else "unknown"
-        logger.info("Could not post a card to %s: %s", channel, error)
-        if error in CANNOT_POST:
+    except SLACK_FAILURES as exc:
+        failure = classify(exc)
+        logger.info("Could not post a card to %s: %s", channel, failure.describe())
+        if failure.kind in (Kind.CHANNEL_GONE, Kind.NOT_ALLOWED):
             detail = (
                 f"I can't post in <#{channel}>. If it's a private channel, invite me with "
                 "`/invite @Lead Bot` and try again."
             )
+        elif failure.kind in (Kind.PASSING, Kind.RATE_LIMITED):
+            detail = "Slack didn't answer. Try again in a minute."
+        elif failure.kind is Kind.AUTH_REVOKED:
+            detail = REINSTALL
         else:
-            detail = f"Slack refused the post (`{error}`). Try again in a moment."
+            detail = f"Slack refused the post (`{safe(failure.error, 80)}`). Try again in a moment."
         return messages.notice("⚠️", "Couldn't post the card", detail)
     return messages.notice("✅", "Posted", f"The card is in <#{channel}>.")
 

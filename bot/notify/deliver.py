@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -11,53 +12,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.blocks.notifications import StatusChange, parent_message, thread_reply
+from bot.blocks.privacy import channel_audience
 from bot.nlpearl import Call
+from bot.notify.backoff import BugsShown, FailingRounds
 from bot.notify.payloads import BadPayload, CallUpdate, LeadChange, parse_webhook
+from bot.notify.plain import as_plain_text
 from bot.notify.snapshot import LeadSnapshot, apply
 from bot.services import utc_now
+from bot.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
 from bot.storage import outbox
+from bot.storage.faults import in_few_words, unreachable
 from bot.storage.outbox import Batch, Thread
 
 logger = logging.getLogger(__name__)
 
-# Slack errors that mean the channel (or the whole install) cannot be posted to any more.
-CHANNEL_GONE = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_auth",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "not_authed",
-        "no_permission",
-        "missing_scope",
-        "restricted_action",
-        "team_access_not_granted",
-        "ekm_access_denied",
-    }
-)
-# Slack errors that mean this message can never be posted as it is.
-MESSAGE_REFUSED = frozenset(
-    {
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "msg_too_long",
-        "no_text",
-        "invalid_arguments",
-        "invalid_metadata_format",
-        "invalid_metadata_schema",
-        "metadata_too_large",
-        "msg_blocks_too_long",
-    }
-)
+# Slack failures that stop the channel's subscription: nothing can be posted there as it is.
+STOPS_SUBSCRIPTION = frozenset({Kind.CHANNEL_GONE, Kind.AUTH_REVOKED, Kind.NOT_ALLOWED})
 HISTORY_PAGES = 5
 PARENT_EVENT = "lead_bot_parent"
 REPLY_EVENT = "lead_bot_reply"
@@ -109,11 +83,43 @@ def fold(before: LeadSnapshot, events: list[tuple[LeadChange | CallUpdate, datet
     return Folded(snapshot, changes, calls)
 
 
-class _Retry(Exception):
-    def __init__(self, reason: str, delay: float | None, maybe_posted: bool) -> None:
-        super().__init__(reason)
-        self.delay = delay
-        self.maybe_posted = maybe_posted
+class _Failed(Exception):
+    """A Slack call failed; `failure` says what that means for the batch.
+
+    `keep_marker` when a post of this batch may be in Slack already: the retry looks first.
+    """
+
+    def __init__(self, failure: SlackFailure, keep_marker: bool) -> None:
+        super().__init__(failure.describe())
+        self.failure = failure
+        self.keep_marker = keep_marker
+
+
+class _ParentGone(_Failed):
+    """The lead's parent message is gone (deleted), so its thread cannot be replied in."""
+
+    def __init__(self, failure: SlackFailure, thread_id: int, parent_ts: str) -> None:
+        super().__init__(failure, keep_marker=True)
+        self.thread_id = thread_id
+        self.parent_ts = parent_ts
+
+
+@dataclass
+class _Notes:
+    """What went not quite as meant in a batch that was still delivered; kept as its note."""
+
+    # Failures that had a message posted as plain text instead of with its blocks.
+    plain_text: list[str] = field(default_factory=list)
+    # Why the lead's parent message was left as it was.
+    parent_not_updated: str | None = None
+
+    def text(self) -> str | None:
+        said = []
+        if self.plain_text:
+            said.append(f"Posted as plain text: {'; '.join(self.plain_text)}")
+        if self.parent_not_updated:
+            said.append(f"Parent message not updated: {self.parent_not_updated}")
+        return ". ".join(said) or None
 
 
 class Deliverer:
@@ -132,11 +138,13 @@ class Deliverer:
         self._engine = engine
         self._slack = slack
         self._campaign_names = campaign_names
-        self._mask = mask_phone
+        # The feed is posted to channels, so it is masked as the workspace says.
+        self._mask = channel_audience(mask_phone).masked
         self._timing = timing or DeliveryTiming()
         self._now = now
         self._wake = asyncio.Event()
         self.worker_id = f"worker-{uuid.uuid4().hex[:12]}"
+        self._bugs = BugsShown()
 
     def wake(self) -> None:
         """Look for work now rather than at the next poll (a webhook just arrived)."""
@@ -145,12 +153,14 @@ class Deliverer:
     async def run(self, stopping: asyncio.Event) -> None:
         """Deliver until `stopping` is set; finish what is in flight, start nothing new."""
         logger.info("Delivery loop %s started", self.worker_id)
+        failing = FailingRounds(logger, "Delivery")
         while not stopping.is_set():
             try:
                 delivered = await self.run_once()
-            except Exception:
-                logger.exception("Delivery round failed; trying again shortly")
-                delivered = 0
+            except Exception as exc:
+                await _pause(stopping, failing.failed(exc))
+                continue
+            failing.succeeded()
             if not delivered:
                 await self._idle(stopping)
         logger.info("Delivery loop %s stopped", self.worker_id)
@@ -183,40 +193,66 @@ class Deliverer:
             post_interval=timing.post_interval,
             limit=timing.batches_per_round,
         )
-        await asyncio.gather(*(self._deliver_safely(batch) for batch in batches))
+        outcomes = await asyncio.gather(
+            *(self._deliver_safely(batch) for batch in batches), return_exceptions=True
+        )
+        # Every batch settled first; then the round fails for the loop to back off.
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return len(batches)
 
     async def _deliver_safely(self, batch: Batch) -> None:
         try:
             await self.deliver(batch)
-        except _Rated as rated:
-            until = self._now() + timedelta(seconds=rated.delay or 1.0)
-            await outbox.hold_channel(self._engine, batch, until)
-            await self._retry(batch, rated)
-        except _Retry as retry:
-            await self._retry(batch, retry)
-        except _ChannelGone as gone:
-            logger.warning("Stopping subscription %s: Slack said %s", batch.subscription_id, gone)
-            await outbox.stop_subscription(self._engine, batch, problem=str(gone), now=self._now())
-        except _Refused as refused:
-            logger.error("Slack refused batch %s: %s", batch.marker, refused)
-            await outbox.fail_batch(self._engine, batch, error=str(refused), now=self._now())
+        except _Failed as failed:
+            await self._settle(batch, failed.failure, failed.keep_marker)
         except Exception as exc:
-            logger.exception("Delivery of batch %s failed unexpectedly", batch.marker)
-            await self._retry(batch, _Retry(f"{type(exc).__name__}: {exc}", None, True))
+            if unreachable(exc) is not None:
+                # The loop reports it and backs off; the claim runs out and the batch resumes.
+                raise
+            if self._bugs.first_time(exc):
+                logger.exception("Delivery of batch %s failed unexpectedly", batch.marker)
+            else:
+                logger.error(
+                    "Delivery of batch %s failed again (%s)", batch.marker, in_few_words(exc)
+                )
+            await self._retry(batch, in_few_words(exc), None, keep_marker=True)
 
-    async def _retry(self, batch: Batch, retry: _Retry) -> None:
-        delay = retry.delay
+    async def _settle(self, batch: Batch, failure: SlackFailure, keep_marker: bool) -> None:
+        """Act on the Slack failure that ended this attempt at the batch."""
+        kind = failure.kind
+        if kind is Kind.RATE_LIMITED:
+            wait = failure.retry_after or 1.0
+            await outbox.hold_channel(self._engine, batch, self._now() + timedelta(seconds=wait))
+            await self._retry(batch, failure.describe(), wait, keep_marker=keep_marker)
+        elif failure.retryable or kind is Kind.MESSAGE_GONE:
+            delay = failure.retry_after
+            await self._retry(batch, failure.describe(), delay, keep_marker=keep_marker)
+        elif kind in STOPS_SUBSCRIPTION:
+            logger.warning(
+                "Stopping subscription %s: %s", batch.subscription_id, failure.describe()
+            )
+            await outbox.stop_subscription(
+                self._engine, batch, problem=failure.error, now=self._now()
+            )
+        else:
+            logger.error("Slack refused batch %s: %s", batch.marker, failure.describe())
+            await outbox.fail_batch(self._engine, batch, error=failure.describe(), now=self._now())
+
+    async def _retry(
+        self, batch: Batch, reason: str, delay: float | None, *, keep_marker: bool
+    ) -> None:
         if delay is None:
             ceiling = min(MAX_BACKOFF_SECONDS, 2.0 ** min(batch.attempts, 12))
             delay = random.uniform(ceiling / 2, ceiling)
-        logger.warning("Batch %s will be retried in %.1fs: %s", batch.marker, delay, retry)
+        logger.warning("Batch %s will be retried in %.1fs: %s", batch.marker, delay, reason)
         await outbox.retry_later(
             self._engine,
             batch,
             at=self._now() + timedelta(seconds=delay),
-            error=str(retry),
-            keep_marker=retry.maybe_posted,
+            error=reason,
+            keep_marker=keep_marker,
         )
 
     async def deliver(self, batch: Batch) -> None:
@@ -252,28 +288,27 @@ class Deliverer:
         folded: Folded,
     ) -> None:
         parent = parent_message(after, mask=self._mask)
-        if thread is not None and thread.parent_ts is not None:
-            thread_id, parent_ts, fresh = thread.id, thread.parent_ts, False
-        else:
-            thread_id, parent_ts, fresh = await self._create_parent(batch, thread, before, parent)
-        reply = thread_reply(folded.changes, folded.ended_calls)
-        # Slack allows about one post per second per channel, bursts included: space them.
-        spacing = self._timing.post_interval.total_seconds()
-        replied = False
-        if reply is not None:
-            if fresh:
-                await asyncio.sleep(spacing)
-            replied = await self._reply_once(batch, parent_ts, reply)
-        if not fresh:
-            if replied:
-                await asyncio.sleep(spacing)
-            await self._call(
-                self._slack.chat_update,
-                channel=batch.channel_id,
-                ts=parent_ts,
-                maybe_posted=False,
-                **parent,
+        reply = thread_reply(folded.changes, folded.ended_calls, mask=self._mask)
+        notes = _Notes()
+        try:
+            thread_id = await self._in_thread(batch, thread, before, parent, reply, notes)
+        except _ParentGone as gone:
+            # Someone deleted the lead's parent message: start a new one, this batch's reply
+            # under it. Once per attempt; if that one goes too, the batch is retried.
+            logger.warning(
+                "The parent message of batch %s is gone (%s); posting a new one",
+                batch.marker,
+                gone.failure.error,
             )
+            await outbox.forget_parent(
+                self._engine, batch, gone.thread_id, gone.parent_ts, self._now()
+            )
+            lost = Thread(gone.thread_id, None, None, before.model_dump(mode="json"))
+            batch = batch.without_reply()
+            thread_id = await self._in_thread(batch, lost, before, parent, reply, notes)
+        note = notes.text()
+        if note:
+            logger.warning("Batch %s: %s", batch.marker, note)
         # The thread moves on to the new snapshot only with the batch, so a retry starts over
         # from what the channel has seen.
         await outbox.finish(
@@ -281,7 +316,65 @@ class Deliverer:
             batch,
             self._now(),
             thread=(thread_id, after.model_dump(mode="json")),
+            note=note,
         )
+
+    async def _in_thread(
+        self,
+        batch: Batch,
+        thread: Thread | None,
+        before: LeadSnapshot,
+        parent: dict[str, Any],
+        reply: dict[str, Any] | None,
+        notes: _Notes,
+    ) -> int:
+        """Have a parent, reply under it, bring it up to date; returns the thread's id."""
+        if thread is not None and thread.parent_ts is not None:
+            thread_id, parent_ts, fresh = thread.id, thread.parent_ts, False
+        else:
+            thread_id, parent_ts, fresh = await self._create_parent(
+                batch, thread, before, parent, notes
+            )
+        # Slack allows about one post per second per channel, bursts included: space them.
+        spacing = self._timing.post_interval.total_seconds()
+        try:
+            replied = False
+            if reply is not None:
+                if fresh:
+                    await asyncio.sleep(spacing)
+                replied = await self._reply_once(batch, parent_ts, reply, notes)
+            if not fresh:
+                if replied:
+                    await asyncio.sleep(spacing)
+                await self._update_parent(batch, parent_ts, parent, notes)
+        except _Failed as failed:
+            if failed.failure.kind is Kind.MESSAGE_GONE:
+                raise _ParentGone(failed.failure, thread_id, parent_ts) from failed
+            raise
+        return thread_id
+
+    async def _update_parent(
+        self, batch: Batch, parent_ts: str, parent: dict[str, Any], notes: _Notes
+    ) -> None:
+        """Bring the parent up to date, unless Slack no longer lets it be edited."""
+        noted = len(notes.plain_text)
+        try:
+            await self._send(
+                self._slack.chat_update,
+                notes,
+                channel=batch.channel_id,
+                ts=parent_ts,
+                maybe_posted=False,
+                editing=True,
+                **parent,
+            )
+        except _Failed as failed:
+            if failed.failure.kind is not Kind.UNEDITABLE:
+                raise
+            # The parent is still in the channel (too old to edit, say): a new one would show
+            # the lead twice. Its thread goes on; the batch's reply says what changed.
+            del notes.plain_text[noted:]  # a refused plain-text edit showed nothing either
+            notes.parent_not_updated = failed.failure.describe()
 
     async def _create_parent(
         self,
@@ -289,6 +382,7 @@ class Deliverer:
         thread: Thread | None,
         before: LeadSnapshot,
         parent: dict[str, Any],
+        notes: _Notes,
     ) -> tuple[int, str, bool]:
         """The thread's id and parent ts, and whether the parent shows this batch already."""
         if thread is not None and thread.parent_marker:
@@ -302,8 +396,9 @@ class Deliverer:
         thread_id = await outbox.start_thread(
             self._engine, batch, before.model_dump(mode="json"), self._now()
         )
-        response = await self._call(
+        response = await self._send(
             self._slack.chat_postMessage,
+            notes,
             channel=batch.channel_id,
             metadata=_marker(PARENT_EVENT, batch.marker),
             unfurl_links=False,
@@ -315,7 +410,9 @@ class Deliverer:
         await outbox.set_parent(self._engine, thread_id, ts, self._now())
         return thread_id, ts, True
 
-    async def _reply_once(self, batch: Batch, parent_ts: str, reply: dict[str, Any]) -> bool:
+    async def _reply_once(
+        self, batch: Batch, parent_ts: str, reply: dict[str, Any], notes: _Notes
+    ) -> bool:
         """Post the batch's reply unless it already was; True if it was posted now."""
         if batch.reply_ts:
             return False
@@ -323,8 +420,9 @@ class Deliverer:
             batch.channel_id, parent_ts, REPLY_EVENT, batch.marker
         ):
             return False
-        response = await self._call(
+        response = await self._send(
             self._slack.chat_postMessage,
+            notes,
             channel=batch.channel_id,
             thread_ts=parent_ts,
             metadata=_marker(REPLY_EVENT, batch.marker),
@@ -353,9 +451,16 @@ class Deliverer:
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-            # Without history we cannot tell; posting again risks a duplicate, losing it is worse.
-            logger.warning("Could not look for an earlier post in %s: %s", channel, exc)
+        except SLACK_FAILURES as exc:
+            failure = classify(exc)
+            if failure.kind in (Kind.RATE_LIMITED, Kind.PASSING):
+                # Slack may have the post: asking again later beats posting it twice.
+                raise _Failed(failure, keep_marker=True) from exc
+            # Without history (no scope, thread gone) we cannot tell; posting again risks a
+            # duplicate, losing it is worse.
+            logger.warning(
+                "Could not look for an earlier post in %s: %s", channel, failure.describe()
+            )
         return None
 
     async def _history_page(self, channel: str, thread_ts: str | None, cursor: str | None) -> Any:
@@ -367,30 +472,39 @@ class Deliverer:
             return await self._slack.conversations_replies(ts=thread_ts, **common)
         return await self._slack.conversations_history(**common)
 
+    async def _send(
+        self,
+        method: Callable[..., Awaitable[Any]],
+        notes: _Notes,
+        *,
+        maybe_posted: bool,
+        editing: bool = False,
+        **message: Any,
+    ) -> Any:
+        """Post (or edit) a message; if Slack refuses its blocks, the same words as plain text."""
+        try:
+            return await self._call(method, maybe_posted=maybe_posted, **message)
+        except _Failed as failed:
+            if failed.failure.kind is not Kind.BLOCKS_REFUSED:
+                raise
+            notes.plain_text.append(failed.failure.describe())
+        plain = {key: value for key, value in message.items() if key != "blocks"}
+        plain["text"] = as_plain_text(message)
+        if editing:
+            # chat.update keeps the old blocks unless told to drop them.
+            plain["blocks"] = []
+        return await self._call(method, maybe_posted=maybe_posted, **plain)
+
     async def _call(
         self, method: Callable[..., Awaitable[Any]], *, maybe_posted: bool, **kwargs: Any
     ) -> Any:
-        """Call Slack, turning failures into a retry, a stopped subscription or a refused batch."""
+        """Call Slack; a failure ends the attempt, saying what it means (see bot.slack_errors)."""
         try:
             return await method(**kwargs)
-        except SlackApiError as exc:
-            raise self._classify(exc) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise _Retry(f"Slack unreachable: {type(exc).__name__}", None, maybe_posted) from exc
-
-    def _classify(self, exc: SlackApiError) -> Exception:
-        response = exc.response
-        error = str(response.get("error") or "") if response is not None else ""
-        status = getattr(response, "status_code", 0)
-        if status == 429 or error == "ratelimited":
-            headers = getattr(response, "headers", {}) or {}
-            wait = _seconds(headers.get("Retry-After") or headers.get("retry-after"))
-            return _Rated(wait)
-        if error in CHANNEL_GONE:
-            return _ChannelGone(error)
-        if error in MESSAGE_REFUSED:
-            return _Refused(error)
-        return _Retry(f"Slack error {status} {error}".strip(), None, False)
+        except SLACK_FAILURES as exc:
+            failure = classify(exc)
+            # A 5xx or a lost connection may come after Slack made the post; a refusal not.
+            raise _Failed(failure, maybe_posted and failure.kind is Kind.PASSING) from exc
 
     async def _with_campaign_name(self, snapshot: LeadSnapshot) -> LeadSnapshot:
         if snapshot.campaign_name:
@@ -399,24 +513,10 @@ class Deliverer:
         return snapshot.model_copy(update={"campaign_name": name}) if name else snapshot
 
 
-class _Rated(_Retry):
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"Slack rate limited the channel for {wait:.0f}s", wait, False)
-
-
-class _ChannelGone(Exception):
-    """Slack will never accept posts to this channel (as things stand)."""
-
-
-class _Refused(Exception):
-    """Slack refused this message's content."""
-
-
-def _seconds(header: str | None) -> float:
-    try:
-        return max(1.0, float(header)) if header else 1.0
-    except ValueError:
-        return 1.0
+async def _pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if the loop is told to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
 
 
 def _marker(event_type: str, marker: str) -> dict[str, Any]:

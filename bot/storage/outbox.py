@@ -9,6 +9,7 @@ and its marker survives a crash so the post can be found again instead of repeat
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,6 +58,11 @@ class Batch:
     def reply_ts(self) -> str | None:
         """The reply already posted for this batch before an interruption, if recorded."""
         return next((i.reply_ts for i in self.items if i.reply_ts), None)
+
+    def without_reply(self) -> Batch:
+        """The batch as if its reply had never been posted: the thread it went to is gone."""
+        items = tuple(dataclasses.replace(item, reply_ts=None) for item in self.items)
+        return dataclasses.replace(self, items=items, resumed=False)
 
 
 @dataclass(frozen=True)
@@ -236,8 +242,15 @@ async def finish(
     now: datetime,
     state: str = "done",
     thread: tuple[int, dict[str, Any]] | None = None,
+    note: str | None = None,
 ) -> None:
-    """Close the batch's rows as done (or skipped), and store what the parent now shows."""
+    """Close the batch's rows as done (or skipped), and store what the parent now shows.
+
+    `note` records a problem the batch got past (Slack refused its blocks), as `last_error`.
+    """
+    values: dict[str, Any] = {"state": state, "finished_at": now, "claimed_until": None}
+    if note is not None:
+        values["last_error"] = note[:2000]
     async with engine.begin() as conn:
         if thread is not None:
             thread_id, snapshot = thread
@@ -249,7 +262,7 @@ async def finish(
         await conn.execute(
             update(deliveries)
             .where(deliveries.c.batch == batch.marker, deliveries.c.state == "claimed")
-            .values(state=state, finished_at=now, claimed_until=None)
+            .values(**values)
         )
 
 
@@ -370,4 +383,23 @@ async def set_parent(engine: AsyncEngine, thread_id: int, parent_ts: str, now: d
             update(lead_threads)
             .where(lead_threads.c.id == thread_id)
             .values(parent_ts=parent_ts, updated_at=now)
+        )
+
+
+async def forget_parent(
+    engine: AsyncEngine, batch: Batch, thread_id: int, parent_ts: str, now: datetime
+) -> None:
+    """The lead's parent message is gone from Slack: the next post starts a new one.
+
+    The batch's reply went to the lost thread, if anywhere; it is posted again under the new
+    parent. Only the parent named is forgotten, never one another attempt put in its place.
+    """
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(lead_threads)
+            .where(lead_threads.c.id == thread_id, lead_threads.c.parent_ts == parent_ts)
+            .values(parent_ts=None, parent_batch=None, updated_at=now)
+        )
+        await conn.execute(
+            update(deliveries).where(deliveries.c.batch == batch.marker).values(reply_ts=None)
         )

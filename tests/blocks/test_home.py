@@ -141,13 +141,34 @@ def test_a_subscription_that_never_heard_from_nlpearl() -> None:
     assert row["text"]["text"].endswith(" · every status change · no webhook yet")
 
 
-def test_a_subscription_with_a_problem() -> None:
+def test_a_subscription_with_a_problem_says_what_to_do_in_words() -> None:
     view = checked(
-        subscriptions=[subscription(problem="channel_not_found", problem_at=NOW), subscription(2)]
+        subscriptions=[subscription(problem="not_in_channel", problem_at=NOW), subscription(2)]
     )
     first, second = subscription_rows(view)
-    assert first["text"]["text"].endswith("\n⚠️ Delivery stopped: Slack said `channel_not_found`")
+    # A sentence people can act on; Slack's code only in a quiet suffix, for support.
+    assert first["text"]["text"].endswith(
+        "\n⚠️ Delivery stopped: I was removed from the channel. Invite me with "
+        "`/invite @Lead Bot`, then run `/lead subscribe` again. _(Slack: `not_in_channel`)_"
+    )
     assert "Delivery stopped" not in second["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("channel_not_found", "I can't find the channel any more"),
+        ("is_archived", "The channel was archived."),
+        ("token_revoked", "Slack no longer accepts my token. Ask an admin to reinstall"),
+        ("something_new_from_slack", "Slack refused my posts there."),
+    ],
+)
+def test_each_kind_of_stopped_delivery_reads_as_a_sentence(code: str, words: str) -> None:
+    (row,) = subscription_rows(checked(subscriptions=[subscription(problem=code)]))
+    text = row["text"]["text"]
+    assert f"⚠️ Delivery stopped: {words}" in text
+    assert text.endswith(f" _(Slack: `{code}`)_")
+    assert "Slack said" not in text
 
 
 def test_200_subscriptions_show_30_and_count_the_rest() -> None:

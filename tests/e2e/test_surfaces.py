@@ -627,6 +627,30 @@ def test_card_modal_explains_how_to_invite_the_bot_when_it_is_not_in_the_channel
     assert [p for p in posted if p.get("channel") == channel] == []
 
 
+def test_card_modal_says_to_try_again_when_slack_does_not_answer(
+    shared_server: ServerProcess, shared_slack: SlackStandIn
+) -> None:
+    user_id = new_user()
+    channel = new_channel()
+    view = card_modal(shared_server, shared_slack, user_id)
+    # More 503s than the app's client retries: the post fails for now, not for good.
+    shared_slack.fail_next("chat.postMessage", status=503, times=3)
+
+    after = mark(shared_slack)
+    response = submit(shared_server, view, post_values(channel), view_id="V0NOANS", user_id=user_id)
+    updated_view(response)
+
+    update = wait_for_call(shared_slack, "views.update", after, view_id="V0NOANS")
+    text = view_text(update["view"])
+    assert "Couldn't post the card" in text
+    assert "Slack didn't answer. Try again in a minute." in text
+    assert "/invite" not in text
+    tried = [p for p in shared_slack.calls("chat.postMessage") if p.get("channel") == channel]
+    assert len(tried) == 3  # every programmed failure was used up: none is left for others
+    posted = shared_slack.calls("chat.postMessage", ok_only=True)
+    assert [p for p in posted if p.get("channel") == channel] == []
+
+
 # The message shortcut
 
 

@@ -16,7 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ids import ActionId, CallRef, CallsRef
-from bot.notify.deliver import PARENT_EVENT, REPLY_EVENT, Deliverer, DeliveryTiming, fold
+from bot.notify.deliver import (
+    MAX_BACKOFF_SECONDS,
+    PARENT_EVENT,
+    REPLY_EVENT,
+    Deliverer,
+    DeliveryTiming,
+    fold,
+)
 from bot.notify.payloads import LeadChange, lead_key, parse_webhook
 from bot.notify.snapshot import LeadSnapshot
 from bot.storage import outbox
@@ -596,7 +603,7 @@ async def test_a_missing_channel_stops_the_subscription_and_fails_its_rows(feed:
     assert feed.posts() == []
 
 
-@pytest.mark.parametrize("error", ["invalid_blocks", "msg_too_long", "msg_blocks_too_long"])
+@pytest.mark.parametrize("error", ["msg_too_long", "no_text", "metadata_too_large"])
 async def test_a_refused_message_fails_only_its_batch(feed: Feed, error: str) -> None:
     await feed.queue(queued_lead(20))
     await feed.queue(other_lead(20))
@@ -633,6 +640,379 @@ async def test_an_unreadable_stored_event_fails_alone(feed: Feed) -> None:
     assert row.state == "failed"
     assert "neither" in row.last_error
     assert feed.slack.records("chat.postMessage") == []
+
+
+async def test_an_unexpected_error_is_stored_in_a_few_words(feed: Feed) -> None:
+    async def campaign_names(campaign_id: str) -> str | None:
+        raise RuntimeError("names broke " + "x" * 5000 + '\n  File "names.py", line 1\n')
+
+    feed.deliverer = Deliverer(
+        feed.engine, feed.client, campaign_names=campaign_names, timing=NO_PACING, now=feed.clock
+    )
+    await feed.queue(queued_lead(20))
+
+    assert await feed.run_once() == 1
+
+    (row,) = await feed.rows()
+    assert row.state == "pending"
+    assert row.last_error.startswith("RuntimeError: names broke xxx")
+    assert "\n" not in row.last_error
+    assert "names.py" not in row.last_error
+    assert len(row.last_error) <= 200
+    assert feed.posts() == []
+
+
+# Slack misbehaves: a refused layout, a deleted parent, a proxy's page
+
+
+BLOCKS_REFUSED = ["invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"]
+PROXY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+def plain_text_notes(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "Posted as plain text" in r.getMessage()]
+
+
+@pytest.mark.parametrize("error", BLOCKS_REFUSED)
+async def test_a_parent_refused_for_its_blocks_is_posted_as_plain_text(
+    feed: Feed, error: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await feed.queue(queued_lead(20))
+    feed.slack.fail_next("chat.postMessage", status=200, error=error)
+
+    assert await feed.run_once() == 1
+
+    parent, reply = feed.posts()
+    assert "blocks" not in parent
+    lines = parent["text"].split("\n")
+    assert lines[0] == "*Maria Gonzalez*  ·  ⏳ In call queue"
+    assert "*Phone* •••• 0137" in lines
+    assert f"📣 {CAMPAIGN_NAME}" in parent["text"]
+    assert_no_injection({"text": parent["text"], "blocks": []})
+    (row,) = await feed.rows()
+    assert marker_of(parent, PARENT_EVENT) == row.batch
+    assert reply["thread_ts"] == feed.parent_ts()
+    assert_sound(reply)
+    assert row.state == "done"
+    assert row.last_error.startswith("Posted as plain text: ")
+    assert error in row.last_error
+    assert len(plain_text_notes(caplog)) == 1
+
+    # The plain parent is brought up to date like any other.
+    await feed.queue(queued_lead(100))
+    await feed.drain()
+    assert feed.updates()[-1]["ts"] == feed.parent_ts()
+    assert_sound(feed.updates()[-1])
+
+
+async def test_a_reply_refused_for_its_blocks_is_posted_as_plain_text(feed: Feed) -> None:
+    await feed.queue(queued_lead(20))
+    await feed.drain()
+    await feed.queue(v2_call_end())
+    # The parent's update goes through; the reply's blocks are refused.
+    feed.slack.fail_next("chat.postMessage", status=200, error="invalid_blocks")
+
+    await feed.drain()
+
+    reply = feed.replies()[-1]
+    assert "blocks" not in reply
+    assert reply["thread_ts"] == feed.parent_ts()
+    assert reply["text"].startswith("*📞 Call ended* · 2m 22s · ✅ Success")
+    assert f"> {SUMMARY}" in reply["text"]
+    assert marker_of(reply, REPLY_EVENT) == (await feed.rows())[-1].batch
+    assert await feed.states() == ["done", "done"]
+    assert "invalid_blocks" in (await feed.rows())[-1].last_error
+
+
+async def test_an_update_refused_for_its_blocks_drops_them_for_plain_text(feed: Feed) -> None:
+    await feed.queue(queued_lead(20))
+    await feed.drain()
+    await feed.queue(queued_lead(100))
+    feed.slack.fail_next("chat.update", status=200, error="msg_blocks_too_long")
+
+    await feed.drain()
+
+    update = feed.updates()[-1]
+    assert update["ts"] == feed.parent_ts()
+    assert update["blocks"] == []
+    assert update["text"].startswith("*Maria Gonzalez*  ·  ✅ Success")
+    (shown,) = [m for m in feed.slack.messages(CHANNEL) if m["ts"] == feed.parent_ts()]
+    assert shown["blocks"] == []
+    assert await feed.states() == ["done", "done"]
+
+
+async def test_a_plain_text_fallback_keeps_outside_text_harmless(feed: Feed) -> None:
+    hostile = "<!channel> & <https://evil.example|click> *bold*"
+    await feed.queue(
+        queued_lead(20, callData={"firstName": hostile, "lastName": "x" * 5000}, phoneNumber=PHONE)
+    )
+    feed.slack.fail_next("chat.postMessage", status=200, error="invalid_blocks")
+
+    await feed.drain()
+
+    parent = feed.parents()[0]
+    assert "blocks" not in parent
+    assert 0 < len(parent["text"]) <= 3000
+    assert_no_injection({"text": parent["text"], "blocks": []})
+    assert "&lt;!channel&gt; &amp;" in parent["text"]
+
+
+@pytest.mark.parametrize("error", BLOCKS_REFUSED)
+async def test_a_message_refused_as_plain_text_too_fails_only_its_batch(
+    feed: Feed, error: str
+) -> None:
+    await feed.queue(queued_lead(20))
+    await feed.queue(other_lead(20))
+    feed.slack.fail_next("chat.postMessage", status=200, error=error, times=2)
+
+    await feed.run_once()
+
+    first, second = await feed.rows()
+    assert first.state == "failed"
+    assert error in first.last_error
+    assert second.state == "pending"
+    plain_try = feed.slack.calls("chat.postMessage")[1]
+    assert "blocks" not in plain_try
+    feed.clock.advance(minutes=10)
+    await feed.drain()
+    assert [p["text"] for p in feed.parents()] == ["Devon Price: ⏳ In call queue"]
+
+
+async def test_a_deleted_parent_is_replaced_with_the_reply_under_the_new_one(feed: Feed) -> None:
+    await feed.queue(queued_lead(20))
+    await feed.drain()
+    old_ts = feed.parent_ts()
+    # It has a reply, so it stays as a tombstone that can still be replied to, not edited.
+    feed.slack.delete_message(CHANNEL, old_ts)
+    feed.clock.advance(minutes=5)
+    await feed.queue(queued_lead(100))
+
+    assert await feed.drain() == 1
+
+    new_ts = feed.parent_ts(1)
+    assert feed.parents()[1]["text"] == "Maria Gonzalez: ✅ Success"
+    assert_sound(feed.parents()[1])
+    under_new = [r for r in feed.replies() if r["thread_ts"] == new_ts]
+    (reply,) = under_new
+    assert reply["text"] == "⏳ In call queue → ✅ Success"
+    (thread,) = await feed.threads()
+    assert thread.parent_ts == new_ts
+    assert thread.snapshot["status"] == 100
+    rows = await feed.rows()
+    assert [r.state for r in rows] == ["done", "done"]
+    assert marker_of(feed.parents()[1], PARENT_EVENT) == rows[1].batch
+    assert rows[1].reply_ts == feed.slack.records("chat.postMessage")[-1].reply["ts"]  # type: ignore[index]
+
+    # The feed goes on in the new thread.
+    await feed.queue(queued_lead(110))
+    await feed.drain()
+    assert len(feed.parents()) == 2
+    assert feed.replies()[-1]["thread_ts"] == new_ts
+    assert feed.updates()[-1]["ts"] == new_ts
+
+
+async def test_a_parent_deleted_before_any_reply_is_replaced_on_the_next_reply(
+    feed: Feed,
+) -> None:
+    # A call start posts the parent alone; someone deletes it, leaving no thread at all.
+    await feed.queue(v2_call_start())
+    await feed.drain()
+    assert feed.replies() == []
+    feed.slack.delete_message(CHANNEL, feed.parent_ts())
+    await feed.queue(queued_lead(100))
+
+    assert await feed.drain() == 1
+
+    failed = [r for r in feed.slack.records("chat.postMessage") if not r.ok]
+    assert [r.reply["error"] for r in failed] == ["thread_not_found"]  # type: ignore[index]
+    assert len(feed.parents()) == 2
+    (reply,) = feed.replies()
+    assert reply["thread_ts"] == feed.parent_ts(1)
+    assert (await feed.threads())[0].parent_ts == feed.parent_ts(1)
+    assert await feed.states() == ["done", "done"]
+
+
+UNEDITABLE = ["cant_update_message", "edit_window_closed"]
+
+
+@pytest.mark.parametrize("error", UNEDITABLE)
+async def test_a_parent_slack_will_not_edit_keeps_its_thread(
+    feed: Feed, error: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await feed.queue(queued_lead(20))
+    await feed.drain()
+    old_ts = feed.parent_ts()
+    await feed.queue(queued_lead(100))
+    # The parent is still in the channel; Slack only refuses to edit it (too old, say).
+    feed.slack.fail_next("chat.update", status=200, error=error)
+
+    assert await feed.drain() == 1
+
+    assert len(feed.parents()) == 1
+    assert feed.replies()[-1]["thread_ts"] == old_ts
+    assert feed.replies()[-1]["text"] == "⏳ In call queue → ✅ Success"
+    assert feed.updates() == []
+    assert [m["ts"] for m in feed.slack.messages(CHANNEL) if "thread_ts" not in m] == [old_ts]
+    (thread,) = await feed.threads()
+    assert thread.parent_ts == old_ts
+    assert thread.snapshot["status"] == 100
+    rows = await feed.rows()
+    assert [r.state for r in rows] == ["done", "done"]
+    assert rows[1].last_error.startswith("Parent message not updated: ")
+    assert error in rows[1].last_error
+    said = [r.getMessage() for r in caplog.records if "not updated" in r.getMessage()]
+    assert len(said) == 1
+    assert rows[1].batch in said[0]
+
+    # Every later batch too: its reply in the same thread, never a second parent.
+    await feed.queue(queued_lead(110))
+    feed.slack.fail_next("chat.update", status=200, error=error)
+    await feed.drain()
+    assert len(feed.parents()) == 1
+    assert [r["thread_ts"] for r in feed.replies()] == [old_ts] * 3
+    assert await feed.states() == ["done", "done", "done"]
+
+
+async def test_a_parent_refused_for_its_blocks_and_then_too_old_to_edit_notes_only_that(
+    feed: Feed,
+) -> None:
+    await feed.queue(queued_lead(20))
+    await feed.drain()
+    await feed.queue(queued_lead(100))
+    feed.slack.fail_next("chat.update", status=200, error="invalid_blocks")
+    feed.slack.fail_next("chat.update", status=200, error="edit_window_closed")
+
+    await feed.drain()
+
+    assert len(feed.parents()) == 1
+    assert feed.replies()[-1]["thread_ts"] == feed.parent_ts()
+    row = (await feed.rows())[-1]
+    assert row.state == "done"
+    # Nothing was shown as plain text: the plain edit was refused too.
+    assert row.last_error.startswith("Parent message not updated: ")
+    assert "edit_window_closed" in row.last_error
+    assert "plain text" not in row.last_error
+
+
+@pytest.mark.parametrize("posted", [True, False], ids=["new-parent-posted", "nothing-posted"])
+async def test_a_replacement_parent_is_posted_once_across_a_crash(feed: Feed, posted: bool) -> None:
+    await feed.queue(queued_lead(20))
+    await feed.drain()
+    old_ts = feed.parent_ts()
+    feed.slack.delete_message(CHANNEL, old_ts)
+    await feed.queue(queued_lead(100))
+    batch = await claim_as_dead_worker(feed)
+    (thread,) = await feed.threads()
+    # The dead worker found the parent gone and forgot it, as deliver does; maybe it posted
+    # the new one too. Then it died.
+    await outbox.forget_parent(feed.engine, batch, thread.id, old_ts, feed.clock())
+    if posted:
+        await outbox.start_thread(feed.engine, batch, thread.snapshot, feed.clock())
+        await feed.client.chat_postMessage(
+            channel=CHANNEL,
+            text="Maria Gonzalez: ✅ Success",
+            metadata={"event_type": PARENT_EVENT, "event_payload": {"marker": batch.marker}},
+        )
+
+    feed.clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await feed.drain() == 1
+
+    (new_parent,) = feed.parents()[1:]
+    assert marker_of(new_parent, PARENT_EVENT) == batch.marker
+    new_ts = feed.parent_ts(1)
+    (reply,) = [r for r in feed.replies() if r["thread_ts"] == new_ts]
+    assert marker_of(reply, REPLY_EVENT) == batch.marker
+    assert (await feed.threads())[0].parent_ts == new_ts
+    assert await feed.states() == ["done", "done"]
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "application/json; charset=utf-8"])
+async def test_a_proxy_page_instead_of_slacks_answer_waits_its_retry_after(
+    feed: Feed, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await feed.queue(queued_lead(20))
+    feed.slack.fail_next(
+        "chat.postMessage",
+        status=502,
+        body=PROXY_PAGE,
+        content_type=content_type,
+        headers={"Retry-After": "42"},
+    )
+
+    assert await feed.run_once() == 1
+
+    (row,) = await feed.rows()
+    assert row.state == "pending"
+    assert aware(row.next_attempt_at) == START + timedelta(seconds=42)
+    assert "HTTP 502" in row.last_error
+    assert "<html>" not in row.last_error
+    assert [r for r in caplog.records if r.exc_info] == []
+    feed.clock.advance(seconds=41)
+    assert await feed.run_once() == 0
+
+    feed.clock.advance(seconds=2)
+    assert await feed.drain() == 1
+
+    assert len(feed.parents()) == 1
+    assert len(feed.replies()) == 1
+    assert await feed.states() == ["done"]
+
+
+async def test_a_proxy_page_without_retry_after_backs_off(feed: Feed) -> None:
+    await feed.queue(queued_lead(20))
+    await feed.drain()
+    await feed.queue(queued_lead(100))
+    feed.slack.fail_next("chat.postMessage", status=503, body=PROXY_PAGE, content_type="text/html")
+
+    assert await feed.run_once() == 1
+
+    row = (await feed.rows())[-1]
+    assert row.state == "pending"
+    next_attempt = aware(row.next_attempt_at)
+    assert next_attempt is not None
+    assert START < next_attempt <= START + timedelta(seconds=MAX_BACKOFF_SECONDS)
+    feed.clock.current = next_attempt + timedelta(seconds=1)
+    assert await feed.drain() == 1
+    assert len(feed.replies()) == 2
+    assert len(feed.updates()) == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 503, "body": PROXY_PAGE, "content_type": "text/html"},
+        {"status": 429, "headers": {"Retry-After": "30"}},
+    ],
+    ids=["proxy-page", "rate-limited"],
+)
+async def test_a_lookup_slack_cannot_answer_now_is_asked_again_not_guessed(
+    feed: Feed, failure: dict[str, Any]
+) -> None:
+    await feed.queue(queued_lead(20))
+    await feed.drain()
+    parent_ts = feed.parent_ts()
+    await feed.queue(queued_lead(100))
+    batch = await claim_as_dead_worker(feed)
+    # The dead worker's reply reached Slack; its ts was never recorded.
+    await feed.client.chat_postMessage(
+        channel=CHANNEL,
+        thread_ts=parent_ts,
+        text="⏳ In call queue → ✅ Success",
+        metadata={"event_type": REPLY_EVENT, "event_payload": {"marker": batch.marker}},
+    )
+    feed.slack.fail_next("conversations.replies", **failure)
+    posts_before = len(feed.posts())
+
+    feed.clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await feed.run_once() == 1
+
+    assert len(feed.posts()) == posts_before
+    assert await feed.states() == ["done", "pending"]
+    feed.clock.advance(seconds=MAX_BACKOFF_SECONDS)
+    assert await feed.drain() == 1
+    assert len(feed.posts()) == posts_before
+    assert feed.updates()[-1]["text"] == "Maria Gonzalez: ✅ Success"
+    assert await feed.states() == ["done", "done"]
 
 
 # Filters

@@ -67,6 +67,9 @@ class _Failure:
     status: int
     error: str
     headers: dict[str, str]
+    # A body that is not Slack's JSON, as a proxy in front of Slack may send.
+    body: bytes | None = None
+    content_type: str = JSON_CONTENT_TYPE
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ class SlackStandIn:
         self._latency = 0.0
         # What Slack would show: every successfully posted message, per channel, in post order.
         self._messages: dict[str, list[dict[str, Any]]] = {}
+        # Messages someone deleted, per channel: their ts.
+        self._deleted: dict[str, set[str]] = {}
         self._server: _Server | None = None
 
     # Lifecycle
@@ -198,15 +203,22 @@ class SlackStandIn:
         error: str | None = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        body: bytes | None = None,
+        content_type: str = JSON_CONTENT_TYPE,
     ) -> None:
-        """Fails the next `times` calls of `method`: HTTP error, or `ok: false` with status 200."""
-        if status == 200 and error is None:
+        """Fails the next `times` calls of `method`: HTTP error, or `ok: false` with status 200.
+
+        `body` replaces Slack's JSON answer with raw bytes (an HTML page from a proxy, say).
+        """
+        if status == 200 and (error is None or body is not None):
             raise ValueError("a failure with status 200 needs an error, e.g. 'channel_not_found'")
         default_headers = {"Retry-After": "1"} if status == 429 else {}
         failure = _Failure(
             status=status,
             error=error or _default_error(status),
             headers={**default_headers, **(headers or {})},
+            body=body,
+            content_type=content_type,
         )
         with self._condition:
             self._failures.setdefault(method, deque()).extend([failure] * times)
@@ -231,9 +243,28 @@ class SlackStandIn:
         with self._condition:
             self._latency = seconds
 
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Deletes a kept message as a person in Slack would.
+
+        A message with replies stays as a tombstone, still taking replies; one without is gone,
+        and replying to it fails with `thread_not_found`. Editing either fails with
+        `message_not_found`.
+        """
+        with self._condition:
+            kept = self._messages.get(channel, [])
+            message = next(m for m in kept if m["ts"] == ts)
+            if any(m.get("thread_ts") == ts != m["ts"] for m in kept):
+                for key in ("blocks", "attachments", "metadata"):
+                    message.pop(key, None)
+                message |= {"subtype": "tombstone", "text": "This message was deleted."}
+            else:
+                kept.remove(message)
+            self._deleted.setdefault(channel, set()).add(ts)
+
     def reset(self) -> None:
         """Forgets requests, failures, overrides, the rate limit, latency and kept messages."""
         with self._condition:
+            self._deleted.clear()
             self._records.clear()
             self._failures.clear()
             self._overrides.clear()
@@ -332,17 +363,20 @@ class SlackStandIn:
         method = parts.path.removeprefix(API_PREFIX)
         body = {key: values[0] for key, values in parse_qs(parts.query).items()}
         extra_headers: dict[str, str] = {}
+        failure = None
         try:
             body |= _parse_body(headers, raw)
         except json.JSONDecodeError:
             status, reply = 200, {"ok": False, "error": "invalid_json"}
         else:
-            status, reply, extra_headers = self._reply(method, headers, body)
+            status, reply, extra_headers, failure = self._reply(method, headers, body)
         self._record(Recorded(method, headers, body, status, reply))
         with self._condition:
             latency = self._latency
         if latency > 0:
             time.sleep(latency)
+        if failure is not None and failure.body is not None:
+            return _Answer(status, failure.body, failure.content_type, extra_headers)
         return _Answer(status, json.dumps(reply).encode(), headers=extra_headers)
 
     def _answer_response_url(self, path: str, headers: dict[str, str], raw: bytes) -> _Answer:
@@ -357,25 +391,43 @@ class SlackStandIn:
 
     def _reply(
         self, method: str, headers: dict[str, str], body: dict[str, Any]
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        """Status, JSON body and extra headers for one Web API call."""
+    ) -> tuple[int, dict[str, Any], dict[str, str], _Failure | None]:
+        """Status, JSON body, extra headers and the programmed failure, for one Web API call."""
         with self._condition:
             if headers.get("authorization") != f"Bearer {self.valid_token}":
-                return 200, {"ok": False, "error": "invalid_auth"}, {}
+                return 200, {"ok": False, "error": "invalid_auth"}, {}, None
             failures = self._failures.get(method)
             if failures:
                 failure = failures.popleft()
-                return failure.status, {"ok": False, "error": failure.error}, failure.headers
+                reply = {"ok": False, "error": failure.error}
+                return failure.status, reply, failure.headers, failure
             retry_after = self._retry_after(method, body)
             if retry_after is not None:
-                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": retry_after}
+                reply = {"ok": False, "error": "ratelimited"}
+                return 429, reply, {"Retry-After": retry_after}, None
+            gone = self._gone(method, body)
+            if gone is not None:
+                return 200, {"ok": False, "error": gone}, {}, None
             if method in self._overrides:
                 reply = self._overrides[method]
             else:
                 reply = self._default_reply(method, body)
             if method in RATE_LIMITED_METHODS and reply.get("ok"):
                 self._last_post[str(body.get("channel"))] = time.monotonic()
-            return 200, reply, {}
+            return 200, reply, {}, None
+
+    def _gone(self, method: str, body: dict[str, Any]) -> str | None:
+        """The error for editing a deleted message, or replying to one that left no thread."""
+        channel = str(body.get("channel"))
+        deleted = self._deleted.get(channel, set())
+        if method == "chat.update" and str(body.get("ts")) in deleted:
+            return "message_not_found"
+        thread_ts = body.get("thread_ts")
+        if method == "chat.postMessage" and thread_ts is not None and str(thread_ts) in deleted:
+            kept = self._messages.get(channel, [])
+            if not any(m["ts"] == str(thread_ts) for m in kept):
+                return "thread_not_found"
+        return None
 
     def _keep(self, channel: str, message: dict[str, Any]) -> None:
         """Keeps a posted message; a reply to a reply joins the thread of its parent."""
