@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
+import logging
+import socket
 import sys
 from collections.abc import Sequence
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from bot.config import ConfigError, Settings, configure_logging, load_settings, problem
 from bot.config import require_slack_credentials as require_slack
@@ -16,6 +19,7 @@ BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder/#"
 # uvicorn waits this long for open requests on SIGTERM, then delivery gets up to 15 s to
 # finish what is in flight: together within the 30 s Heroku gives before SIGKILL.
 GRACEFUL_SHUTDOWN_SECONDS = 10
+LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,8 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--sample", action="store_true", help="a made-up lead; no credentials")
     preview.add_argument("--shared", action="store_true", help="as shared in a channel")
     commands.add_parser("check", help="verify the Slack token, NLPearl key and database")
-    manifest = commands.add_parser("manifest", help="print manifest.yml for your host")
-    manifest.add_argument("--url", required=True, help="the app's public base URL, https://HOST")
+    manifest = commands.add_parser("manifest", help="print the Slack app manifest for your host")
+    target = manifest.add_mutually_exclusive_group()
+    target.add_argument("--url", help="the app's public base URL, https://HOST")
+    target.add_argument(
+        "--socket-mode", action="store_true", help="for Socket Mode (local development): no URL"
+    )
     return parser
 
 
@@ -52,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     command = args.command or "serve"
     if command == "manifest":
-        return _manifest(args.url)
+        return _manifest(args.url, socket_mode=args.socket_mode)
     if command == "preview" and args.sample:
         return _preview_sample(shared=args.shared)
     settings = load_settings()
@@ -83,30 +91,82 @@ def _serve(settings: Settings) -> int:
 
     require_slack(settings)
     require_nlpearl_key(settings)
-    _migrate_sqlite(settings)
-    uvicorn.run(
-        create_app(settings),
+    listener = _listen(settings.port)
+    try:
+        _migrate_sqlite(settings)
+    except BaseException:
+        listener.close()
+        raise
+    gave_up = False
+
+    def give_up() -> None:
+        nonlocal gave_up
+        gave_up = True
+        server.should_exit = True
+
+    config = uvicorn.Config(
+        create_app(settings, give_up),
         host="0.0.0.0",
         port=settings.port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         proxy_headers=True,
         forwarded_allow_ips="*",
+        # uvicorn's own handlers would bypass the root handler and its redacting filter.
+        log_config=None,
     )
-    return 0
+    server = uvicorn.Server(config)
+    logging.getLogger("uvicorn.error").info("Listening on http://0.0.0.0:%d", settings.port)
+    # uvicorn serves on our socket and closes it when it stops.
+    server.run(sockets=[listener])
+    return 2 if gave_up else 0
+
+
+def _listen(port: int) -> socket.socket:
+    """The HTTP socket, taken before any other work so that a busy port stops us at once."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("0.0.0.0", port))
+        # Connections that arrive while the app starts wait in the backlog, not refused.
+        listener.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} is already in use: stop the other process or set PORT to a free port."
+            ) from None
+        raise ConfigError(
+            f"cannot listen on port {port} ({exc.strerror}): set PORT to a port this user may use."
+        ) from None
+    return listener
 
 
 def _migrate_sqlite(settings: Settings) -> None:
     """SQLite needs no release phase: bring it up to date at start-up."""
+    if _database_backend(settings) == "sqlite":
+        _upgrade(settings)
+
+
+def _database_backend(settings: Settings) -> str:
+    """The kind of database DATABASE_URL names, or the one sentence on why it is not valid."""
     from bot.storage.engine import normalize_database_url
-    from bot.storage.migrate import upgrade_to_latest
 
     try:
         url, _ = normalize_database_url(settings.database_url)
     except ValueError:
         raise problem("DATABASE_URL") from None
-    if url.get_backend_name() == "sqlite":
+    return url.get_backend_name()
+
+
+def _upgrade(settings: Settings) -> None:
+    """Migrate to the latest schema; a database that cannot be used is one sentence."""
+    from bot.storage.migrate import DatabaseUnusable, upgrade_to_latest
+
+    try:
         upgrade_to_latest(settings.database_url)
+    except DatabaseUnusable as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _worker(settings: Settings) -> int:
@@ -120,17 +180,27 @@ def _worker(settings: Settings) -> int:
 
 
 def _migrate(settings: Settings) -> int:
-    from bot.storage.migrate import upgrade_to_latest
-
-    upgrade_to_latest(settings.database_url)
+    _database_backend(settings)  # a malformed DATABASE_URL is one sentence, before any work
+    _upgrade(settings)
     print("Database schema is up to date.")
     return 0
 
 
-def _manifest(url: str) -> int:
+def _manifest(url: str | None, *, socket_mode: bool = False) -> int:
     from bot.manifest import manifest_yaml
 
-    if not url.startswith("https://"):
+    if socket_mode:
+        print(manifest_yaml(socket_mode=True), end="")
+        return 0
+    if url is None:
+        print(
+            "lead-bot: give the app's public URL with --url https://HOST, "
+            "or use --socket-mode for local development.",
+            file=sys.stderr,
+        )
+        return 2
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
         print(
             "lead-bot: --url must be the app's public https URL, like https://HOST.",
             file=sys.stderr,
@@ -141,9 +211,11 @@ def _manifest(url: str) -> int:
 
 
 def _print_preview(message: dict[str, object]) -> None:
+    """The JSON on stdout, so it pipes; the Block Kit Builder link on stderr, for a person."""
     payload = json.dumps({"blocks": message["blocks"]}, ensure_ascii=False)
     print(json.dumps(message, indent=2, ensure_ascii=False))
-    print(f"\nOpen in Block Kit Builder:\n{BLOCK_KIT_BUILDER}{quote(payload, safe='')}")
+    link = f"{BLOCK_KIT_BUILDER}{quote(payload, safe='')}"
+    print(f"Open in Block Kit Builder:\n{link}", file=sys.stderr)
 
 
 def _preview_sample(*, shared: bool) -> int:
@@ -174,9 +246,14 @@ async def _preview(
         return 2
     require_nlpearl_key(settings)
     ref = CardRef(campaign_id=campaign, kind=lead_key.kind, key=lead_key.value)
+    if shared:
+        ref = ref.model_copy(update={"shared_by": "U0PREVIEW"})
     async with new_http_client() as http:
         answer = await lead_card_answer(
-            build_nlpearl_client(settings, http), ref, now=utc_now(), mask=shared
+            build_nlpearl_client(settings, http),
+            ref,
+            now=utc_now(),
+            mask_shared=settings.mask_shared_phone_numbers,
         )
     _print_preview(answer.message)
     return 0 if answer.found else 1

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.nlpearl import BadCredentials, NLPearlError
+from bot.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
+from bot.socket_mode import refused_sentence, socket_mode_web_client
 from bot.storage.engine import create_engine, ping
 from bot.web import build_nlpearl_client, new_http_client
 
@@ -25,14 +26,28 @@ async def check_slack(settings: Settings) -> str:
     )
     try:
         auth = await client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error", "unknown_error")
-        raise CheckFailed(
-            f"Slack rejected SLACK_BOT_TOKEN ({error}): reinstall the app and copy the new token."
-        ) from None
-    except Exception as exc:
-        raise CheckFailed(f"could not reach Slack at {settings.slack_api_url} ({exc}).") from None
+    except SLACK_FAILURES as exc:
+        raise CheckFailed(_slack_advice(classify(exc), settings.slack_api_url)) from None
     return f"token works in workspace {auth.get('team')!r} as @{auth.get('user')}"
+
+
+def _slack_advice(failure: SlackFailure, url: str) -> str:
+    """What `auth.test` failing this way means for whoever runs the check."""
+    if not failure.answered:
+        return f"could not reach Slack at {url} ({failure.error})."
+    if failure.kind is Kind.AUTH_REVOKED:
+        return (
+            f"Slack rejected SLACK_BOT_TOKEN ({failure.error}): "
+            "reinstall the app and copy the new token."
+        )
+    advice = {
+        Kind.RATE_LIMITED: "",
+        Kind.PASSING: " Try again in a few minutes.",
+        Kind.NOT_ALLOWED: " Update the app from `lead-bot manifest` and reinstall it.",
+    }.get(failure.kind, " Check the app at api.slack.com/apps.")
+    if failure.kind is Kind.UNKNOWN and failure.error.startswith("http_"):
+        advice = " Check SLACK_API_URL."
+    return f"Slack at {url} did not work: {failure.describe()}.{advice}"
 
 
 async def check_nlpearl(settings: Settings) -> str:
@@ -70,6 +85,28 @@ async def check_database(settings: Settings) -> str:
     return f"{engine.dialect.name} answers"
 
 
+async def check_app_token(settings: Settings) -> str:
+    """Whether Slack opens Socket Mode connections for the app-level token."""
+    if settings.slack_app_token is None:
+        raise CheckFailed("SLACK_APP_TOKEN is not set: Socket Mode is off.")
+    client = socket_mode_web_client(settings.slack_api_url)
+    try:
+        await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+    except SLACK_FAILURES as exc:
+        failure = classify(exc)
+        if not failure.answered:
+            raise CheckFailed(
+                f"could not reach Slack at {settings.slack_api_url} ({failure.error})."
+            ) from None
+        if not failure.retryable:
+            raise CheckFailed(refused_sentence(failure.error)) from None
+        raise CheckFailed(
+            f"Slack at {settings.slack_api_url} did not open a connection: "
+            f"{failure.describe()}. Try again in a few minutes."
+        ) from None
+    return "SLACK_APP_TOKEN opens Socket Mode connections"
+
+
 class CheckFailed(Exception):
     """A check failed; the message says what to fix."""
 
@@ -78,6 +115,7 @@ async def run_checks(settings: Settings, out: Callable[[str], None] = print) -> 
     """Run every check, print one line each, and return 0 only if all pass."""
     checks: list[tuple[str, Callable[[Settings], Awaitable[str]]]] = [
         ("Slack", check_slack),
+        *([("Socket Mode", check_app_token)] if settings.socket_mode else []),
         ("NLPearl", check_nlpearl),
         ("Database", check_database),
     ]

@@ -5,24 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.bodies import read_limited
 from bot.campaigns import CampaignDirectory
 from bot.config import Settings
 from bot.home_tab import SetupCheck
@@ -31,6 +28,8 @@ from bot.notify.deliver import Deliverer, DeliveryTiming
 from bot.notify.receive import receive_webhook
 from bot.services import Services, utc_now
 from bot.slack_app import build_slack_app, build_slack_client
+from bot.slack_gate import admit, signing_secret_for
+from bot.socket_mode import socket_mode
 from bot.storage.engine import create_engine, ping
 
 logger = logging.getLogger(__name__)
@@ -49,7 +48,9 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 class Runtime:
     """What the lifespan builds and the routes use."""
 
-    slack: AsyncSlackRequestHandler
+    bolt: AsyncApp
+    # None in Socket Mode: Slack's traffic then comes over the WebSocket, not HTTP.
+    signing_secret: str | None
     engine: AsyncEngine
     deliverer: Deliverer
 
@@ -78,7 +79,7 @@ def build_deliverer(settings: Settings, engine: AsyncEngine, nlpearl: NLPearlCli
     )
     return Deliverer(
         engine,
-        build_slack_client(settings, retry_rate_limits=False),
+        build_slack_client(settings, retries=False),
         campaign_names=campaign_name,
         mask_phone=settings.mask_shared_phone_numbers,
         timing=timing,
@@ -91,8 +92,8 @@ def new_http_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=limits)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The web app for these settings."""
+def create_app(settings: Settings, give_up: Callable[[], None] = lambda: None) -> Starlette:
+    """The web app for these settings; `give_up` asks the server to stop (a refused token)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -108,11 +109,11 @@ def create_app(settings: Settings) -> Starlette:
             )
             slack_app = build_slack_app(services)
             deliverer = build_deliverer(settings, engine, nlpearl)
-            app.state.runtime = Runtime(AsyncSlackRequestHandler(slack_app), engine, deliverer)
+            app.state.runtime = Runtime(slack_app, signing_secret_for(settings), engine, deliverer)
             # Everything built so far lives as long as the process: keep the garbage
             # collector from scanning it again and again (long pauses under load).
             gc.freeze()
-            async with _socket_mode(settings, slack_app), delivering(deliverer):
+            async with _socket_mode(settings, slack_app, give_up), delivering(deliverer):
                 yield
                 # Requests are answered; let work acknowledged before SIGTERM finish too, and
                 # tell whoever is still waiting to try again.
@@ -146,18 +147,16 @@ async def delivering(deliverer: Deliverer) -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def _socket_mode(settings: Settings, slack_app: AsyncApp) -> AsyncIterator[None]:
+async def _socket_mode(
+    settings: Settings, slack_app: AsyncApp, give_up: Callable[[], None]
+) -> AsyncIterator[None]:
     """Hold a Socket Mode connection for the app's lifetime when an app-level token is set."""
     if settings.slack_app_token is None:
         yield
         return
-    handler = AsyncSocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    logger.info("Connected to Slack over Socket Mode")
-    try:
+    token = settings.slack_app_token.get_secret_value()
+    async with socket_mode(slack_app, token, settings.slack_api_url, give_up):
         yield
-    finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -167,7 +166,10 @@ def _runtime(request: Request) -> Runtime:
 
 async def slack_events(request: Request) -> Response:
     """Every Slack request: commands, shortcuts, buttons, modals, options, events."""
-    return await _runtime(request).slack.handle(request)
+    # Through the gate, not `handle()`: Bolt parses, logs and runs error handlers before
+    # verifying, so it must only ever see requests the gate verified (404 in Socket Mode).
+    runtime = _runtime(request)
+    return await admit(request, runtime.bolt, runtime.signing_secret)
 
 
 async def nlpearl_webhook(request: Request) -> Response:
@@ -175,35 +177,15 @@ async def nlpearl_webhook(request: Request) -> Response:
     token = request.path_params["token"]
     if not _TOKEN.match(token):
         return JSONResponse({"error": "unknown webhook URL"}, status_code=404)
-    body = await _read_limited(request)
+    body = await read_limited(request, MAX_WEBHOOK_BYTES)
     if body is None:
         return JSONResponse({"error": "the body is over 1 MB"}, status_code=413)
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return JSONResponse({"error": "the body is not JSON"}, status_code=400)
     runtime = _runtime(request)
-    try:
-        receipt = await receive_webhook(runtime.engine, token, payload, utc_now())
-    except SQLAlchemyError:
-        logger.exception("Could not store a webhook")
-        return JSONResponse({"error": "storage unavailable, try again"}, status_code=503)
+    # Every other answer, including a database that is down, is the receiver's.
+    receipt = await receive_webhook(runtime.engine, token, body, utc_now())
     if receipt.queued:
         runtime.deliverer.wake()
     return JSONResponse(receipt.body, status_code=receipt.status_code)
-
-
-async def _read_limited(request: Request) -> bytes | None:
-    """The request body, or None as soon as it passes the size limit."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return None
-    return bytes(body)
 
 
 async def healthz(request: Request) -> Response:
