@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import messages
-from bot.blocks.lead_card import Surface, lead_card, lead_title
+from bot.blocks.lead_card import lead_card, lead_title
+from bot.blocks.privacy import Surface, card_audience
 from bot.grammar import LeadKey
 from bot.ids import CardRef
 from bot.lookup import LeadReport, look_up_lead
@@ -51,10 +52,15 @@ async def lead_card_answer(
     ref: CardRef,
     *,
     now: datetime,
-    mask: bool,
+    mask_shared: bool,
     surface: Surface = "message",
 ) -> CardAnswer:
-    """Look the lead up and render its card, or the message that says what went wrong."""
+    """Look the lead up and render its card, or the message that says what went wrong.
+
+    `mask_shared` is the workspace's choice to mask numbers that a channel sees
+    (MASK_SHARED_PHONE_NUMBERS); `card_audience` decides from the ref and surface whether this
+    card is one a channel sees.
+    """
     try:
         report = await look_up_lead(nlpearl, ref.campaign_id, LeadKey(ref.kind, ref.key))
     except NotFound:
@@ -73,5 +79,6 @@ async def lead_card_answer(
     # Buttons refer to the lead by its NLPearl ID, whatever key found it.
     if report.lead.id:
         ref = ref.model_copy(update={"kind": "id", "key": report.lead.id})
-    card = lead_card(report, ref, now=now, mask=mask, surface=surface)
+    masked = card_audience(ref, surface, mask_shared=mask_shared).masked
+    card = lead_card(report, ref, now=now, mask=masked, surface=surface)
     return CardAnswer(card, ref, report)

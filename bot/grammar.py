@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -152,7 +153,8 @@ def looks_like_phone(text: str) -> bool:
 
 def normalize_phone(text: str) -> str | None:
     """The number in E.164 form; 10 bare digits are read as a North American number."""
-    digits = "".join(ch for ch in text if ch.isdigit())
+    # Any script's decimal digits, as ASCII; superscripts and the like are not digits here.
+    digits = "".join(str(unicodedata.decimal(ch)) for ch in text if ch.isdecimal())
     international = text.strip().startswith("+")
     if not international and digits.startswith("00"):
         # 00 is the international dialling prefix in most of the world.
@@ -161,6 +163,9 @@ def normalize_phone(text: str) -> str | None:
         return None
     if not international and len(digits) == 10:
         return f"+1{digits}"
+    if digits.startswith("0"):
+        # No country code starts with 0: this is a national number without its country.
+        return None
     try:
         number = phonenumbers.parse(f"+{digits}", None)
     except phonenumbers.NumberParseException:
@@ -193,4 +198,4 @@ def _link_target(match: re.Match[str]) -> str:
 def _strip(word: str) -> str:
     word = word.strip(_SURROUNDING)
     # Keep a leading + (phone numbers) but drop stray angle brackets from half-pasted links.
-    return word.strip("<>")
+    return word.strip("<>").strip()

@@ -11,7 +11,8 @@ from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
-from bot.blocks.values import format_phone, lead_name, mask_phone
+from bot.blocks.privacy import channel_audience
+from bot.blocks.values import lead_name
 from bot.cards import CardAnswer, lead_card_answer
 from bot.grammar import LeadKey
 from bot.ids import CallRef, CallsRef, CardRef
@@ -52,7 +53,11 @@ async def open_loading(
 async def card_in_modal(services: Services, ref: CardRef) -> CardAnswer:
     """The lead's card for a modal (full phone number: only the viewer sees it)."""
     return await lead_card_answer(
-        services.nlpearl, ref, now=services.now(), mask=False, surface="modal"
+        services.nlpearl,
+        ref,
+        now=services.now(),
+        mask_shared=services.settings.mask_shared_phone_numbers,
+        surface="modal",
     )
 
 
@@ -140,6 +145,6 @@ async def calls_view(services: Services, ref: CallsRef) -> dict[str, Any]:
     page_ids = newest_first[start : start + views.CALLS_PER_PAGE]
     slots = await fetch_calls(services.nlpearl, page_ids, lead)
     # The button also sits on cards everyone in a channel sees: keep the number masked there.
-    phone = mask_phone if services.settings.mask_shared_phone_numbers else format_phone
-    label = lead_name(lead) or phone(lead.phone_number) or lead.external_id or ref.lead_id
+    audience = channel_audience(services.settings.mask_shared_phone_numbers)
+    label = lead_name(lead) or audience.phone(lead.phone_number) or lead.external_id or ref.lead_id
     return views.calls_modal(ref, slots, len(newest_first), lead_label=label)

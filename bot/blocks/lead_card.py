@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from bot.blocks.privacy import Audience, Surface
 from bot.blocks.text import (
     MAX_BUTTON_VALUE,
     MAX_CONTEXT_ELEMENTS,
@@ -17,18 +18,10 @@ from bot.blocks.text import (
     mrkdwn,
     one_line,
     plain,
+    prose,
     safe,
 )
-from bot.blocks.values import (
-    format_duration,
-    format_phone,
-    format_value,
-    humanize_key,
-    lead_name,
-    local_time,
-    mask_phone,
-)
-from bot.grammar import looks_like_phone
+from bot.blocks.values import format_duration, humanize_key, lead_name, local_time
 from bot.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.lookup import CallSlot, LeadReport
 from bot.nlpearl import Call
@@ -53,9 +46,6 @@ TAGS_ON_CALL = 5
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-Surface = Literal["message", "modal"]
-
-
 def lead_card(
     report: LeadReport,
     ref: CardRef,
@@ -64,44 +54,49 @@ def lead_card(
     mask: bool,
     surface: Surface = "message",
 ) -> dict[str, Any]:
-    """The card as `{"text", "blocks"}`; `mask` hides all but the phone's last four digits.
+    """The card as `{"text", "blocks"}`; `mask` hides every phone number but its last four digits.
 
-    In a message the card can be shared; in a modal it cannot (there is no channel).
+    Whether to mask is the caller's to say (`bot.blocks.privacy.card_audience` decides it). In a
+    message the card can be shared; in a modal it cannot (there is no channel).
     """
+    audience = Audience(masked=mask)
     lead = report.lead
     status = lead_status_of(lead.status)
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(f"👤 {lead_title(report, mask)}", MAX_HEADER_TEXT)},
-        {"type": "section", "fields": _facts(report, status, now, mask)},
+        {"type": "header", "text": plain(f"👤 {_title(report, audience)}", MAX_HEADER_TEXT)},
+        {"type": "section", "fields": _facts(report, status, now, audience)},
     ]
-    blocks += _answers(report, mask)
-    blocks += _calls(report)
-    blocks += _inputs(report, mask)
-    blocks.append(_footer(report, ref))
+    blocks += _answers(report, audience)
+    blocks += _calls(report, audience)
+    blocks += _inputs(report, audience)
+    blocks.append(_footer(report, ref, audience))
     blocks += _buttons(report, ref, surface)
-    return {"text": _fallback(report, status, mask), "blocks": blocks}
-
-
-def _phone(report: LeadReport, mask: bool) -> str | None:
-    number = report.lead.phone_number
-    return mask_phone(number) if mask else format_phone(number)
+    return {"text": _fallback(report, status, audience), "blocks": blocks}
 
 
 def lead_title(report: LeadReport, mask: bool) -> str:
     """Who the lead is: the name, else the phone number, external ID or lead ID."""
-    lead = report.lead
-    name = lead_name(lead) or _phone(report, mask) or lead.external_id or lead.id or "Lead"
-    return one_line(name)
+    return _title(report, Audience(masked=mask))
 
 
-def _facts(report: LeadReport, status: Status, now: datetime, mask: bool) -> list[dict[str, Any]]:
+def _title(report: LeadReport, audience: Audience) -> str:
     lead = report.lead
+    name = lead_name(lead) or audience.phone(lead.phone_number) or lead.external_id or lead.id
+    return one_line(audience.text(name or "Lead"))
+
+
+def _facts(
+    report: LeadReport, status: Status, now: datetime, audience: Audience
+) -> list[dict[str, Any]]:
+    lead = report.lead
+    phone = audience.phone(lead.phone_number)
+    external = lead.external_id and prose(one_line(audience.text(lead.external_id)), 200)
     facts: list[tuple[str, str | None]] = [
-        ("Status", safe(status.text, 200)),
-        ("Phone", safe(p, 100) if (p := _phone(report, mask)) else None),
+        ("Status", prose(status.text, 200)),
+        ("Phone", prose(phone, 100) if phone else None),
         ("Local time", local_time(lead.time_zone, now)),
         ("Calls", str(report.total_calls)),
-        ("External ID", safe(one_line(lead.external_id), 200) if lead.external_id else None),
+        ("External ID", external),
         ("Added", date_token(lead.created) if lead.created else None),
     ]
     return [mrkdwn(f"*{label}*\n{value}") for label, value in facts if value]
@@ -131,23 +126,15 @@ def _collected(report: LeadReport) -> list[tuple[str, Any]]:
     return [(i.name or humanize_key(i.id or "answer"), i.value) for i in infos]
 
 
-def _shown_value(value: Any, mask: bool) -> str:
-    """A value as text; with `mask`, anything that reads as a phone number is masked too."""
-    text = format_value(value)
-    if mask and isinstance(value, str | int) and looks_like_phone(str(value).strip()):
-        return mask_phone(text) or text
-    return text
-
-
-def _answers(report: LeadReport, mask: bool) -> list[dict[str, Any]]:
+def _answers(report: LeadReport, audience: Audience) -> list[dict[str, Any]]:
     answers = _collected(report)
     if not answers:
         return []
     shown = answers[:ANSWERS_ON_CARD]
     fields = [
         mrkdwn(
-            f"*{safe(one_line(label), ANSWER_LABEL_CHARS)}*\n"
-            f"{safe(_shown_value(value, mask), ANSWER_VALUE_CHARS)}"
+            f"*{prose(one_line(audience.text(label)), ANSWER_LABEL_CHARS)}*\n"
+            f"{prose(audience.value(value), ANSWER_VALUE_CHARS)}"
         )
         for label, value in shown
     ]
@@ -163,13 +150,13 @@ def _answers(report: LeadReport, mask: bool) -> list[dict[str, Any]]:
     return blocks
 
 
-def _calls(report: LeadReport) -> list[dict[str, Any]]:
+def _calls(report: LeadReport, audience: Audience) -> list[dict[str, Any]]:
     if not report.calls:
         return [{"type": "divider"}, _context("No calls yet.")]
     blocks: list[dict[str, Any]] = [{"type": "divider"}]
     shown = report.calls[:MAX_CALLS_ON_CARD]
     for index, slot in enumerate(shown):
-        blocks += _call_blocks(slot, index)
+        blocks += _call_blocks(slot, index, audience)
     if (n := report.total_calls - len(shown)) > 0:
         blocks.append(_context(f"+ {n} earlier {_plural(n, 'call')}"))
     return blocks
@@ -186,7 +173,7 @@ def call_outcome(call: Call) -> str:
     return outcome
 
 
-def _call_blocks(slot: CallSlot, index: int) -> list[dict[str, Any]]:
+def _call_blocks(slot: CallSlot, index: int, audience: Audience) -> list[dict[str, Any]]:
     call = slot.call
     if call is None:
         text = "*📞 Call unavailable*\nNLPearl could not load it."
@@ -197,12 +184,14 @@ def _call_blocks(slot: CallSlot, index: int) -> list[dict[str, Any]]:
     if call.status == IN_PROGRESS_CALL and call.conversation_status is None:
         heading.append("📞 On the call now")
     else:
-        heading.append(safe(call_outcome(call), 100))
+        heading.append(prose(call_outcome(call), 100))
     lines = [" · ".join(heading)]
     if call.summary:
-        lines.append(f"> {safe(one_line(call.summary), SUMMARY_CHARS)}")
+        lines.append(f"> {prose(one_line(audience.text(call.summary)), SUMMARY_CHARS)}")
     if call.tags:
-        tags = ", ".join(safe(one_line(tag), 40) for tag in call.tags[:TAGS_ON_CALL])
+        tags = ", ".join(
+            prose(one_line(audience.text(tag)), 40) for tag in call.tags[:TAGS_ON_CALL]
+        )
         lines.append(f"🏷️ {tags}")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn("\n".join(lines))}]
     if buttons := call_buttons(call, index):
@@ -228,14 +217,15 @@ def call_buttons(call: Call, index: int) -> list[dict[str, Any]]:
     return buttons
 
 
-def _inputs(report: LeadReport, mask: bool) -> list[dict[str, Any]]:
+def _inputs(report: LeadReport, audience: Audience) -> list[dict[str, Any]]:
     inputs = list(report.lead.call_data.items())
     if not inputs:
         return []
     room = MAX_CONTEXT_ELEMENTS - 1
     elements = [
         mrkdwn(
-            f"*{safe(humanize_key(k), 40)}:* {safe(one_line(_shown_value(v, mask)), INPUT_CHARS)}"
+            f"*{prose(audience.text(humanize_key(k)), 40)}:* "
+            f"{prose(one_line(audience.value(v)), INPUT_CHARS)}"
         )
         for k, v in inputs[:room]
     ]
@@ -244,10 +234,10 @@ def _inputs(report: LeadReport, mask: bool) -> list[dict[str, Any]]:
     return [{"type": "context", "elements": [mrkdwn("📋 *Inputs*"), *elements]}]
 
 
-def _footer(report: LeadReport, ref: CardRef) -> dict[str, Any]:
+def _footer(report: LeadReport, ref: CardRef, audience: Audience) -> dict[str, Any]:
     parts = []
     if report.campaign_name:
-        parts.append(f"📣 {safe(one_line(report.campaign_name), 150)}")
+        parts.append(f"📣 {prose(one_line(audience.text(report.campaign_name)), 150)}")
     parts.append(f"Campaign `{safe(report.campaign_id, 60)}`")
     if report.lead.id:
         parts.append(f"Lead `{safe(report.lead.id, 60)}`")
@@ -275,14 +265,14 @@ def _button(action_id: str, text: str, value: str) -> list[dict[str, Any]]:
     return [{"type": "button", "action_id": action_id, "text": plain(text), "value": value}]
 
 
-def _fallback(report: LeadReport, status: Status, mask: bool) -> str:
-    name = lead_title(report, mask)
-    campaign = f" · {report.campaign_name}" if report.campaign_name else ""
-    return safe(f"{name}: {status.text}{campaign}", MAX_FALLBACK_TEXT)
+def _fallback(report: LeadReport, status: Status, audience: Audience) -> str:
+    name = _title(report, audience)
+    campaign = f" · {audience.text(report.campaign_name)}" if report.campaign_name else ""
+    return prose(f"{name}: {status.text}{campaign}", MAX_FALLBACK_TEXT)
 
 
 def _context(text: str, *, escaped: bool = False) -> dict[str, Any]:
-    return {"type": "context", "elements": [mrkdwn(text if escaped else safe(text, 3000))]}
+    return {"type": "context", "elements": [mrkdwn(text if escaped else prose(text, 3000))]}
 
 
 def _plural(n: int, word: str) -> str:

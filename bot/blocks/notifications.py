@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks.lead_card import call_buttons, call_outcome
+from bot.blocks.privacy import Audience
 from bot.blocks.text import (
     MAX_BUTTON_VALUE,
     MAX_FALLBACK_TEXT,
@@ -15,9 +16,10 @@ from bot.blocks.text import (
     mrkdwn,
     one_line,
     plain,
+    prose,
     safe,
 )
-from bot.blocks.values import format_duration, format_phone, format_value, mask_phone
+from bot.blocks.values import format_duration
 from bot.ids import ActionId, CallsRef
 from bot.nlpearl import Call
 from bot.nlpearl.statuses import lead_status
@@ -35,22 +37,31 @@ STATUS_LINES_CHARS = 2000
 
 def lead_label(snapshot: LeadSnapshot, mask: bool) -> str:
     """Who the lead is, in as few words as we know."""
-    phone = mask_phone(snapshot.phone) if mask else format_phone(snapshot.phone)
-    return one_line(snapshot.name or phone or snapshot.external_id or snapshot.lead_id or "A lead")
+    return _label(snapshot, Audience(masked=mask))
+
+
+def _label(snapshot: LeadSnapshot, audience: Audience) -> str:
+    phone = audience.phone(snapshot.phone)
+    who = snapshot.name or phone or snapshot.external_id or snapshot.lead_id or "A lead"
+    return one_line(audience.text(who))
 
 
 def parent_message(snapshot: LeadSnapshot, *, mask: bool) -> dict[str, Any]:
-    """The lead's parent message: current status, who, where, and its key answers."""
+    """The lead's parent message: current status, who, where, and its key answers.
+
+    `mask` hides every phone number but its last four digits (the feed's audience decides it).
+    """
+    audience = Audience(masked=mask)
     status = lead_status(snapshot.status)
-    who = safe(lead_label(snapshot, mask), 150)
-    headline = f"*{who}*  ·  {safe(status.text, 100)}"
+    label = _label(snapshot, audience)
+    headline = f"*{prose(label, 150)}*  ·  {prose(status.text, 100)}"
     if snapshot.on_call:
         headline += "\n📞 *On a call now*"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(headline)}]
-    facts = _facts(snapshot, mask)
+    facts = _facts(snapshot, audience)
     if facts:
         blocks.append({"type": "section", "fields": facts[:MAX_FIELDS]})
-    blocks.append({"type": "context", "elements": [mrkdwn(_footer(snapshot))]})
+    blocks.append({"type": "context", "elements": [mrkdwn(_footer(snapshot, audience))]})
     if snapshot.lead_id and snapshot.calls:
         calls = CallsRef(campaign_id=snapshot.campaign_id, lead_id=snapshot.lead_id)
         value = calls.model_dump_json()
@@ -62,29 +73,28 @@ def parent_message(snapshot: LeadSnapshot, *, mask: bool) -> dict[str, Any]:
                 "value": value,
             }
             blocks.append({"type": "actions", "elements": [button]})
-    text = f"{lead_label(snapshot, mask)}: {status.text}"
-    return {"text": safe(text, MAX_FALLBACK_TEXT), "blocks": blocks}
+    text = f"{label}: {status.text}"
+    return {"text": prose(text, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
-def _facts(snapshot: LeadSnapshot, mask: bool) -> list[dict[str, Any]]:
-    phone = mask_phone(snapshot.phone) if mask else format_phone(snapshot.phone)
+def _facts(snapshot: LeadSnapshot, audience: Audience) -> list[dict[str, Any]]:
     facts: list[tuple[str, str | None]] = [
-        ("Phone", phone if snapshot.name else None),
+        ("Phone", audience.phone(snapshot.phone) if snapshot.name else None),
         ("Calls", str(snapshot.calls) if snapshot.calls else None),
     ]
     answers = list(snapshot.answers.items())[-ANSWERS_ON_PARENT:]
-    facts += [(label, format_value(value)) for label, value in answers]
+    facts += [(audience.text(label), audience.value(value)) for label, value in answers]
     return [
-        mrkdwn(f"*{safe(one_line(label), 60)}*\n{safe(one_line(value), VALUE_CHARS)}")
+        mrkdwn(f"*{prose(one_line(label), 60)}*\n{prose(one_line(value), VALUE_CHARS)}")
         for label, value in facts
         if value
     ]
 
 
-def _footer(snapshot: LeadSnapshot) -> str:
+def _footer(snapshot: LeadSnapshot, audience: Audience) -> str:
     parts = []
     if snapshot.campaign_name:
-        parts.append(f"📣 {safe(one_line(snapshot.campaign_name), 150)}")
+        parts.append(f"📣 {prose(one_line(audience.text(snapshot.campaign_name)), 150)}")
     # The IDs let the message shortcut find this lead again.
     parts.append(f"Campaign `{safe(snapshot.campaign_id, 60)}`")
     if snapshot.lead_id:
@@ -113,23 +123,23 @@ class StatusChange:
     @property
     def line(self) -> str:
         """The change with its time as a date token, shown in each viewer's zone."""
-        return f"{safe(self.words, 200)} · {date_token(self.at, '{time}')}"
+        return f"{prose(self.words, 200)} · {date_token(self.at, '{time}')}"
 
 
-def call_ended_blocks(call: Call, index: int) -> list[dict[str, Any]]:
+def call_ended_blocks(call: Call, index: int, audience: Audience) -> list[dict[str, Any]]:
     """A finished call: duration, outcome, summary, answers, Transcript and Recording buttons."""
     heading = ["*📞 Call ended*"]
     if duration := format_duration(call.duration):
         heading.append(duration)
-    heading.append(safe(call_outcome(call), 100))
+    heading.append(prose(call_outcome(call), 100))
     lines = [" · ".join(heading)]
     if call.summary:
-        lines.append(f"> {safe(one_line(call.summary), SUMMARY_CHARS)}")
+        lines.append(f"> {prose(one_line(audience.text(call.summary)), SUMMARY_CHARS)}")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn("\n".join(lines))}]
     answers = [
         mrkdwn(
-            f"*{safe(one_line(info.name or info.id or 'Answer'), 60)}*\n"
-            f"{safe(one_line(format_value(info.value)), VALUE_CHARS)}"
+            f"*{prose(one_line(audience.text(info.name or info.id or 'Answer')), 60)}*\n"
+            f"{prose(one_line(audience.value(info.value)), VALUE_CHARS)}"
         )
         for info in call.collected_info[:ANSWERS_ON_REPLY]
     ]
@@ -140,19 +150,25 @@ def call_ended_blocks(call: Call, index: int) -> list[dict[str, Any]]:
     return blocks
 
 
-def thread_reply(changes: list[StatusChange], ended_calls: list[Call]) -> dict[str, Any] | None:
-    """One reply for a batch of a lead's events; None when there is nothing to say."""
+def thread_reply(
+    changes: list[StatusChange], ended_calls: list[Call], *, mask: bool = True
+) -> dict[str, Any] | None:
+    """One reply for a batch of a lead's events; None when there is nothing to say.
+
+    `mask` hides every phone number in summaries and answers but its last four digits.
+    """
+    audience = Audience(masked=mask)
     blocks: list[dict[str, Any]] = []
     if changes:
         blocks.append({"type": "section", "text": mrkdwn(_joined([c.line for c in changes]))})
     for index, call in enumerate(ended_calls[-CALLS_PER_REPLY:]):
-        blocks += call_ended_blocks(call, index)
+        blocks += call_ended_blocks(call, index, audience)
     if (more := len(ended_calls) - CALLS_PER_REPLY) > 0:
         blocks.append({"type": "context", "elements": [mrkdwn(f"+ {more} earlier calls")]})
     if not blocks:
         return None
     text = changes[-1].words if changes else "Call ended"
-    return {"text": safe(text, MAX_FALLBACK_TEXT), "blocks": blocks}
+    return {"text": prose(text, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
 def _joined(lines: list[str]) -> str:

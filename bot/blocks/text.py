@@ -32,9 +32,29 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(0, limit - 1)].rstrip() + ELLIPSIS
 
 
+# Slack has no escape for its formatting markers, so outside text swaps them for look-alikes
+# that no Slack client reads as markers: * _ ~ ` become ∗ ˍ ∼ ˋ (U+2217, U+02CD, U+223C,
+# U+02CB). They look the same, can never pair with each other or with the markers we write, and
+# a cut can never split a pair. Invisible characters between markers were the alternative, but
+# Slack treats zero-width spaces as word breaks, which can start formatting rather than stop it.
+_MARKERS = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+# Inside a code span nothing formats, but a backtick would end the span early.
+_BACKTICK = str.maketrans({"`": "\u02cb"})
+# Bidi embeddings, overrides and isolates would reverse the text that follows the outside text.
+_BIDI_CONTROLS = str.maketrans(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+
+
 def safe(text: str, limit: int) -> str:
-    """Outside text made safe for mrkdwn and cut to fit, escaping first so entities stay whole."""
-    escaped = escape(text)
+    """Text escaped and cut to fit, markers kept but for backticks: for IDs in code spans."""
+    return _cut(escape(text.translate(_BIDI_CONTROLS)), limit).translate(_BACKTICK)
+
+
+def prose(text: str, limit: int) -> str:
+    """Outside text for mrkdwn: shown as typed, it cannot mention, link or format; cut to fit."""
+    return _cut(escape(text.translate(_BIDI_CONTROLS)), limit).translate(_MARKERS)
+
+
+def _cut(escaped: str, limit: int) -> str:
     if len(escaped) <= limit:
         return escaped
     cut = escaped[: max(0, limit - 1)]

@@ -13,6 +13,9 @@ import phonenumbers
 
 from bot.nlpearl.models import Lead
 
+# An IANA zone name such as `America/Argentina/Buenos_Aires`; anything else is never looked up,
+# since zoneinfo imports a package per part and a name of hundreds of parts overflows the stack.
+_ZONE_NAME = re.compile(r"^[A-Za-z][\w+\-]{0,40}(?:/[\w+\-]{1,40}){0,2}$", re.ASCII)
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-]?)\s*(\d{1,2}(?:\.\d+)?)(?::(\d{2}))?$", re.IGNORECASE)
 _NAME_KEYS = (("firstname", "lastname"), ("first_name", "last_name"))
 _FULL_NAME_KEYS = ("name", "fullname", "full_name", "leadname", "contactname")
@@ -66,6 +69,8 @@ def lead_zone(time_zone: str | None) -> tzinfo | None:
             return None
         delta = timedelta(minutes=-offset if sign == "-" else offset)
         return UTC if not delta else timezone(delta)
+    if not _ZONE_NAME.match(text):
+        return None
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):

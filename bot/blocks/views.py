@@ -13,7 +13,7 @@ from bot.blocks.text import (
     mrkdwn,
     one_line,
     plain,
-    safe,
+    prose,
     truncate,
 )
 from bot.blocks.values import format_duration
@@ -199,7 +199,7 @@ def transcript_modal(call: Call, page: int) -> dict[str, Any]:
 
 def _turn(turn: TranscriptMessage) -> dict[str, Any]:
     text = (
-        f"*{_speaker(turn.role)}*{_clock(turn.start_time)}\n{safe(turn.content or '', TURN_CHARS)}"
+        f"*{_speaker(turn.role)}*{_clock(turn.start_time)}\n{prose(turn.content or '', TURN_CHARS)}"
     )
     return {"type": "section", "text": mrkdwn(text)}
 
@@ -208,7 +208,7 @@ def _call_heading(call: Call) -> str:
     parts = [f"📞 {date_token(call.start_time)}" if call.start_time else "📞 Call"]
     if duration := format_duration(call.duration):
         parts.append(duration)
-    parts.append(safe(call_outcome(call), 100))
+    parts.append(prose(call_outcome(call), 100))
     return " · ".join(parts)
 
 
@@ -230,7 +230,7 @@ def calls_modal(
 ) -> dict[str, Any]:
     """One page of a lead's calls, newest first, each with its transcript and recording."""
     pages = max(1, -(-total // CALLS_PER_PAGE))
-    heading = f"*{safe(lead_label, 150)}* · {total} {'call' if total == 1 else 'calls'}"
+    heading = f"*{prose(lead_label, 150)}* · {total} {'call' if total == 1 else 'calls'}"
     if pages > 1:
         heading += f" · page {ref.page + 1} of {pages}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(heading)}]
@@ -258,7 +258,7 @@ def _call_entry(slot: CallSlot, index: int) -> list[dict[str, Any]]:
         ]
     text = _call_heading(call)
     if call.summary:
-        text += f"\n> {safe(one_line(call.summary), SUMMARY_CHARS)}"
+        text += f"\n> {prose(one_line(call.summary), SUMMARY_CHARS)}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(text)}]
     if buttons := call_buttons(call, index):
         blocks.append({"type": "actions", "elements": buttons})

@@ -55,8 +55,12 @@ async def handle_refresh(
     if ref is None:
         await respond(**BAD_BUTTON, replace_original=False)
         return
-    mask = ref.shared_by is not None and services.settings.mask_shared_phone_numbers
-    answer = await lead_card_answer(services.nlpearl, ref, now=services.now(), mask=mask)
+    answer = await lead_card_answer(
+        services.nlpearl,
+        ref,
+        now=services.now(),
+        mask_shared=services.settings.mask_shared_phone_numbers,
+    )
     if answer.found:
         await respond(**answer.message, replace_original=True)
     else:
@@ -77,8 +81,12 @@ async def handle_share(
         await respond(**BAD_BUTTON, replace_original=False)
         return
     shared = ref.model_copy(update={"shared_by": body.get("user", {}).get("id")})
-    mask = services.settings.mask_shared_phone_numbers
-    answer = await lead_card_answer(services.nlpearl, shared, now=services.now(), mask=mask)
+    answer = await lead_card_answer(
+        services.nlpearl,
+        shared,
+        now=services.now(),
+        mask_shared=services.settings.mask_shared_phone_numbers,
+    )
     if not answer.found:
         await respond(**answer.message, response_type="ephemeral", replace_original=False)
         return

@@ -72,7 +72,12 @@ async def handle_message_shortcut(
     if len(found.leads) == 1:
         campaign_id, key = found.leads[0]
         ref = CardRef(campaign_id=campaign_id, kind=key.kind, key=key.value)
-        answer = await lead_card_answer(services.nlpearl, ref, now=services.now(), mask=False)
+        answer = await lead_card_answer(
+            services.nlpearl,
+            ref,
+            now=services.now(),
+            mask_shared=services.settings.mask_shared_phone_numbers,
+        )
         await respond(**answer.message, response_type="ephemeral", replace_original=False)
         user_id = (body.get("user") or {}).get("id")
         await remember(services, workspace_of(body), user_id, answer, None)

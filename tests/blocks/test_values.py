@@ -147,6 +147,8 @@ def test_lead_zone_reads_hour_offsets(time_zone: str, offset: timedelta) -> None
 def test_lead_zone_reads_zone_names() -> None:
     assert lead_zone("America/New_York") == ZoneInfo("America/New_York")
     assert lead_zone("Asia/Kolkata") == ZoneInfo("Asia/Kolkata")
+    assert lead_zone("America/Argentina/Buenos_Aires") == ZoneInfo("America/Argentina/Buenos_Aires")
+    assert lead_zone("Etc/GMT+5") == ZoneInfo("Etc/GMT+5")
 
 
 @pytest.mark.parametrize(
@@ -166,6 +168,9 @@ def test_lead_zone_reads_zone_names() -> None:
         "UTC+99",
         "Europe/London\x00",
         "x" * 500,
+        # zoneinfo imports a package per part: this name once overflowed the stack.
+        "a/" * 400 + "b",
+        "Europe/Paris" + "/x" * 300,
     ],
 )
 def test_lead_zone_none_for_unreadable_or_out_of_range(time_zone: str | None) -> None:
