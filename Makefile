@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint typecheck unit bench
+.PHONY: install run test lint typecheck unit bench
 
 $(UV):
 	python3 -m venv .tools
@@ -13,6 +13,9 @@ $(UV):
 .venv: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen
 	@touch .venv
+
+# Only installs: the command line is then .venv/bin/lead-bot.
+install: .venv
 
 run: .venv
 	$(UV) run --frozen lead-bot serve

@@ -9,6 +9,16 @@ import yaml
 from bot.ids import ViewId
 
 PLACEHOLDER_URL = "https://YOUR-APP-HOST"
+EVENTS_PATH = "/slack/events"
+HTTP_HEADER = (
+    "# Slack app manifest for Lead Bot.\n"
+    "# Print it with your host's URLs filled in: lead-bot manifest --url https://HOST\n"
+)
+SOCKET_MODE_HEADER = (
+    "# Slack app manifest for Lead Bot over Socket Mode, for local development.\n"
+    "# Slack traffic comes over a WebSocket: set SLACK_APP_TOKEN to an app-level token\n"
+    "# (xapp-) with the connections:write scope, from Basic Information > App-Level Tokens.\n"
+)
 BOT_SCOPES = [
     "commands",
     "chat:write",
@@ -20,9 +30,19 @@ BOT_SCOPES = [
 ]
 
 
-def build_manifest(base_url: str = PLACEHOLDER_URL) -> dict[str, Any]:
-    """The manifest as a dict; every Slack request goes to `/slack/events`."""
-    events_url = f"{base_url.rstrip('/')}/slack/events"
+def events_url(base_url: str) -> str:
+    """Where Slack sends requests, from the app's base URL or from that events URL itself."""
+    base = base_url.rstrip("/").removesuffix(EVENTS_PATH).rstrip("/")
+    return base + EVENTS_PATH
+
+
+def build_manifest(base_url: str = PLACEHOLDER_URL, *, socket_mode: bool = False) -> dict[str, Any]:
+    """The manifest as a dict: Slack requests go to `/slack/events`, or over Socket Mode."""
+    url = events_url(base_url)
+    # Over Socket Mode Slack needs no request URLs, and a stale one would only mislead.
+    command_url = {} if socket_mode else {"url": url}
+    request_url = {} if socket_mode else {"request_url": url}
+    menu_url = {} if socket_mode else {"message_menu_options_url": url}
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
@@ -62,7 +82,7 @@ def build_manifest(base_url: str = PLACEHOLDER_URL) -> dict[str, Any]:
             "slash_commands": [
                 {
                     "command": "/lead",
-                    "url": events_url,
+                    **command_url,
                     "description": "Look up an NLPearl lead: status, calls, answers",
                     "usage_hint": "CAMPAIGN_ID LEAD_ID | +PHONE | EXTERNAL_ID  (or: help)",
                     "should_escape": False,
@@ -71,25 +91,17 @@ def build_manifest(base_url: str = PLACEHOLDER_URL) -> dict[str, Any]:
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
-            "event_subscriptions": {"request_url": events_url, "bot_events": ["app_home_opened"]},
-            "interactivity": {
-                "is_enabled": True,
-                "request_url": events_url,
-                "message_menu_options_url": events_url,
-            },
+            "event_subscriptions": {**request_url, "bot_events": ["app_home_opened"]},
+            "interactivity": {"is_enabled": True, **request_url, **menu_url},
             "org_deploy_enabled": False,
-            "socket_mode_enabled": False,
+            "socket_mode_enabled": socket_mode,
             "token_rotation_enabled": False,
         },
     }
 
 
-def manifest_yaml(base_url: str = PLACEHOLDER_URL) -> str:
+def manifest_yaml(base_url: str = PLACEHOLDER_URL, *, socket_mode: bool = False) -> str:
     """The manifest as YAML, ready to paste into api.slack.com/apps."""
-    header = (
-        "# Slack app manifest for Lead Bot.\n"
-        "# Print it with your host's URLs filled in: lead-bot manifest --url https://HOST\n"
-    )
-    return header + yaml.safe_dump(
-        build_manifest(base_url), sort_keys=False, allow_unicode=True, width=100
-    )
+    header = SOCKET_MODE_HEADER if socket_mode else HTTP_HEADER
+    manifest = build_manifest(base_url, socket_mode=socket_mode)
+    return header + yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=100)

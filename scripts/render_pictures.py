@@ -1,14 +1,15 @@
-"""Render the README's pictures of the card and messages with shared/tools/render-blocks.
+"""Write the Block Kit JSON of each of the README's pictures into docs/images/NAME.json.
 
-Usage: uv run python scripts/render_pictures.py [PATH/TO/render-blocks]
+The PNGs beside them are rendered from these JSON files with any Block Kit renderer (or pasted
+into Slack's Block Kit Builder and captured), so a picture only changes when its JSON does.
+
+Usage: .venv/bin/python scripts/render_pictures.py [FOLDER]   (FOLDER defaults to docs/images)
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,19 +24,9 @@ from bot.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
 from bot.storage.memory import RecentLookup
 from bot.storage.subscriptions import SubscriptionInfo
 
-ROOT = Path(__file__).resolve().parents[1]
-RENDERER = ROOT.parent / "shared" / "tools" / "render-blocks" / "render-blocks"
+IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 # A fixed moment, so pictures only change when the card does (18:42 UTC is 10:42 for the lead).
 NOW = datetime(2026, 11, 27, 18, 42, tzinfo=UTC)
-
-
-def without_verbatim(value: Any) -> Any:
-    """The renderer shows `verbatim` mrkdwn as raw text; Slack formats it, so drop the flag."""
-    if isinstance(value, dict):
-        return {k: without_verbatim(v) for k, v in value.items() if k != "verbatim"}
-    if isinstance(value, list):
-        return [without_verbatim(v) for v in value]
-    return value
 
 
 def pictures() -> dict[str, dict[str, Any]]:
@@ -68,7 +59,7 @@ def pictures() -> dict[str, dict[str, Any]]:
             [RecentLookup(SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, "Maria Gonzalez", NOW)],
         ),
         "help": messages.help_message(),
-        # Short messages are rendered together: the renderer crops pictures under ~150 px.
+        # Short messages share one picture rather than making four thin ones.
         "errors": stacked(
             messages.usage_problem(
                 "That looks like only one ID. Give the campaign and then the lead."
@@ -114,16 +105,21 @@ def stacked(*notices: dict[str, Any]) -> dict[str, Any]:
     return {"text": "", "blocks": blocks[:-1]}
 
 
+def write_pictures(folder: Path) -> list[Path]:
+    """Write every picture's Block Kit JSON into `folder`; the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, message in pictures().items():
+        target = folder / f"{name}.json"
+        target.write_text(json.dumps(message, indent=2, ensure_ascii=False) + "\n")
+        written.append(target)
+    return written
+
+
 def main() -> None:
-    renderer = Path(sys.argv[1]) if len(sys.argv) > 1 else RENDERER
-    with tempfile.TemporaryDirectory() as scratch:
-        for name, message in pictures().items():
-            source = Path(scratch) / f"{name}.json"
-            source.write_text(json.dumps(without_verbatim(message)))
-            target = ROOT / "docs" / "images" / f"{name}.png"
-            subprocess.run(
-                [str(renderer), str(source), str(target), "--name", "Lead Bot"], check=True
-            )
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else IMAGES
+    for path in write_pictures(folder):
+        print(path)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings, require_slack_credentials
+from bot.config import HINTS, ConfigError, load_settings, require_slack_credentials
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_need_nothing() -> None:
@@ -84,6 +86,74 @@ def test_malformed_value_is_one_sentence_naming_the_variable(
     assert message.startswith(f"{variable} is not valid: set it to ")
     assert message.endswith(".")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-"),
+        ("SLACK_BOT_TOKEN", " xoxb- "),
+        ("SLACK_BOT_TOKEN", "xoxb-..."),
+        ("SLACK_BOT_TOKEN", "xoxb-…"),
+        ("SLACK_BOT_TOKEN", "<xoxb-your-token>"),
+        ("SLACK_BOT_TOKEN", "xoxb-<your-token>"),
+        ("SLACK_BOT_TOKEN", "xoxb-your-token"),
+        ("SLACK_BOT_TOKEN", "your-token"),
+        ("SLACK_APP_TOKEN", "xapp-"),
+        ("SLACK_APP_TOKEN", "xapp-…"),
+        ("SLACK_APP_TOKEN", "xapp-your-app-token"),
+        ("SLACK_SIGNING_SECRET", "<signing secret>"),
+        ("SLACK_SIGNING_SECRET", "..."),
+        ("NLPEARL_API_KEY", "AccountId:SecretKey"),
+        ("NLPEARL_API_KEY", "accountid:secretkey"),
+        ("NLPEARL_API_KEY", " ACCOUNTID:SECRETKEY "),
+        ("NLPEARL_API_KEY", "<AccountId>:<SecretKey>"),
+        ("NLPEARL_API_KEY", "65f0c0ffee1234567890abcd:..."),
+        ("NLPEARL_API_KEY", "your-account-id:your-secret-key"),
+    ],
+)
+def test_placeholder_is_refused_naming_the_variable_and_what_to_set(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message == f"{variable} is not valid: set it to {HINTS[variable]}."
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-1"),
+        ("SLACK_BOT_TOKEN", "xoxb-test-token"),
+        ("SLACK_BOT_TOKEN", "xoxb-1-2"),
+        ("SLACK_BOT_TOKEN", "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"),
+        ("SLACK_APP_TOKEN", "xapp-1"),
+        ("SLACK_APP_TOKEN", "xapp-1-2"),
+        ("SLACK_APP_TOKEN", "xapp-1-A0123456789-4567890123456-0a1b2c3d4e5f"),
+        ("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5"),
+        ("NLPEARL_API_KEY", "acct:secret"),
+        ("NLPEARL_API_KEY", "65f0c0ffee1234567890abcd:Xy7sEcReT-9q"),
+        ("NLPEARL_API_KEY", "account:key"),
+    ],
+)
+def test_real_looking_values_stay_valid(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    settings = load_settings()
+    secret = getattr(settings, variable.lower())
+    assert secret is not None
+    assert secret.get_secret_value() == value
+
+
+def test_env_example_as_it_is_names_the_first_placeholder(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    hint = HINTS["SLACK_BOT_TOKEN"]
+    assert str(caught.value) == f"SLACK_BOT_TOKEN is not valid: set it to {hint}."
 
 
 def test_malformed_secret_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:

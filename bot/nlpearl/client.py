@@ -43,6 +43,8 @@ class RetryPolicy:
     max_delay: float = 2.0
     # A lookup must still answer while the user is looking at Slack.
     deadline: float = 8.0
+    # An attempt with less time than this left would rarely be answered, so it is not started.
+    min_attempt: float = 0.5
 
 
 class _Retryable(Exception):
@@ -149,35 +151,54 @@ class NLPearlClient:
         await self._get("/Account")
 
     async def _get(self, path: str) -> Any:
-        """GET a path, retrying passing failures with back-off and jitter within the deadline."""
-        started = self._clock()
+        """GET a path, retrying passing failures with jittered back-off, all within the deadline."""
         policy = self._retry
+        deadline = self._clock() + policy.deadline
         for attempt in range(1, policy.attempts + 1):
             try:
-                return await self._get_once(path)
+                return await self._get_once(path, deadline - self._clock())
             except _Retryable as failure:
                 delay = failure.retry_after
                 if delay is None:
                     ceiling = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
                     delay = random.uniform(0, ceiling)
-                out_of_time = self._clock() - started + delay > policy.deadline
-                if attempt == policy.attempts or out_of_time:
+                left = deadline - self._clock() - delay
+                if attempt == policy.attempts or left < policy.min_attempt:
                     raise failure.error from None
                 logger.info("NLPearl %s failed (%s); retry in %.2fs", path, failure.error, delay)
                 await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _get_once(self, path: str) -> Any:
+    async def _get_once(self, path: str, seconds: float) -> Any:
+        """One GET that gives up after `seconds`, however slowly NLPearl answers."""
+        timeout = _capped(self._http.timeout, seconds)
         try:
-            async with self._slots:
-                response = await self._http.get(self._base + path, headers=self._headers)
-        except httpx.TimeoutException as exc:
+            # httpx's timeouts bound each phase; this bounds the queue and a trickling answer too.
+            async with asyncio.timeout(seconds), self._slots:
+                response = await self._http.get(
+                    self._base + path, headers=self._headers, timeout=timeout
+                )
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise _Retryable(Unavailable("NLPearl did not answer in time")) from exc
         except httpx.TransportError as exc:
             raise _Retryable(
                 Unavailable(f"could not reach NLPearl ({type(exc).__name__})")
             ) from exc
         return _read(response)
+
+
+def _capped(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
+    """`timeout` with no phase allowed longer than `seconds`."""
+
+    def cap(phase: float | None) -> float:
+        return seconds if phase is None else min(phase, seconds)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect),
+        read=cap(timeout.read),
+        write=cap(timeout.write),
+        pool=cap(timeout.pool),
+    )
 
 
 def _read(response: httpx.Response) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from bot.nlpearl import (
+    DEFAULT_TIMEOUT,
     BadCredentials,
     BadResponse,
     Call,
@@ -26,6 +28,7 @@ from bot.nlpearl import (
     Unavailable,
 )
 from bot.nlpearl.client import retry_after_seconds
+from tests.standins import NLPearlStandIn
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "65f0c0ffee1234567890abcd:Xy7sEcReT-9q"
@@ -592,6 +595,54 @@ async def test_bad_credentials_are_never_retried(connect: Connect, fake_time: Fa
 
     assert len(server.requests) == 1
     assert fake_time.sleeps == []
+
+
+# --- the deadline caps the wait, hanging attempts included --------------------------------------
+# These run against a real server that never answers in time, on the real clock; the bounds are
+# generous and only prove that the deadline, not attempts × timeout, decides when the call ends.
+
+
+async def hanging_call(limits: httpx.Timeout, policy: RetryPolicy) -> tuple[float, int]:
+    """Seconds until `get_call` fails with Unavailable against a hanging NLPearl; requests sent."""
+    with NLPearlStandIn() as standin:
+        standin.hang("/", 60.0)
+        async with httpx.AsyncClient(timeout=limits) as http:
+            client = NLPearlClient(
+                http, api_key=standin.api_key, base_url=standin.url, retry=policy
+            )
+            started = time.monotonic()
+            with pytest.raises(Unavailable):
+                await client.get_call("c1")
+            elapsed = time.monotonic() - started
+        return elapsed, len(standin.requests())
+
+
+async def test_a_hanging_attempt_is_cut_short_by_the_deadline() -> None:
+    # The app's 5 s timeout would let one attempt outlast a 1 s deadline.
+    elapsed, requests = await hanging_call(DEFAULT_TIMEOUT, RetryPolicy(deadline=1.0))
+
+    assert elapsed < 2.5
+    assert requests == 1
+
+
+async def test_a_retry_gets_only_what_is_left_of_the_deadline() -> None:
+    # 2 s for the first attempt, then 0.6 s left: enough to try again, but only for 0.6 s.
+    policy = RetryPolicy(base_delay=0.0, deadline=2.6)
+
+    elapsed, requests = await hanging_call(httpx.Timeout(2.0), policy)
+
+    assert requests == 2
+    assert elapsed < 3.5
+
+
+async def test_no_attempt_starts_with_too_little_time_left() -> None:
+    # After a 1 s attempt only 0.2 s of the deadline is left: not worth another request.
+    policy = RetryPolicy(base_delay=0.0, deadline=1.2)
+
+    elapsed, requests = await hanging_call(httpx.Timeout(1.0), policy)
+
+    assert requests == 1
+    assert elapsed < 2.0
 
 
 # --- retry_after_seconds ----------------------------------------------------------------------
