@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from alembic import command
 from sqlalchemy import text
@@ -156,27 +156,34 @@ async def _until_blocked(
     raise AssertionError("the racing subscribe never reached its insert")
 
 
+async def _engine_with_an_endpoint_from_0002(
+    database_url: str, old_token: str, last_received_at: datetime | None
+) -> AsyncEngine:
+    """A database made at 0002, whose endpoint kept its token only hashed, then upgraded."""
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "0002")
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        # Only the columns 0002 has: the table definition's newer ones are left out.
+        await conn.execute(
+            webhook_endpoints.insert().values(
+                team_id=TEAM.team_id,
+                enterprise_id=TEAM.enterprise_id,
+                campaign_id=CAMPAIGN,
+                token_hash=hash_token(old_token),
+                created_at=NOW,
+                last_received_at=last_received_at,
+            )
+        )
+    await asyncio.to_thread(upgrade_to_latest, database_url)
+    return engine
+
+
 async def test_an_unused_row_from_before_tokens_were_kept_gets_a_url_once(
     database_url: str,
 ) -> None:
-    # A database at 0002, with an endpoint whose token was stored only hashed.
     old_token = "old-token-issued-before-0003-abcdef"
-    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "0002")
-    engine = create_engine(database_url)
+    engine = await _engine_with_an_endpoint_from_0002(database_url, old_token, None)
     try:
-        async with engine.begin() as conn:
-            # Only the columns 0002 has: the table definition's newer ones are left out.
-            await conn.execute(
-                webhook_endpoints.insert().values(
-                    team_id=TEAM.team_id,
-                    enterprise_id=TEAM.enterprise_id,
-                    campaign_id=CAMPAIGN,
-                    token_hash=hash_token(old_token),
-                    created_at=NOW,
-                )
-            )
-        await asyncio.to_thread(upgrade_to_latest, database_url)
-
         (endpoint,) = await rows(engine, webhook_endpoints)
         assert endpoint["token"] is None
         assert await token_exists(engine, old_token)
@@ -196,22 +203,8 @@ async def test_an_unused_row_from_before_tokens_were_kept_gets_a_url_once(
 
 async def test_a_used_row_from_before_tokens_were_kept_keeps_its_url(database_url: str) -> None:
     old_token = "old-token-issued-before-0003-used"
-    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "0002")
-    engine = create_engine(database_url)
+    engine = await _engine_with_an_endpoint_from_0002(database_url, old_token, NOW)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                webhook_endpoints.insert().values(
-                    team_id=TEAM.team_id,
-                    enterprise_id=TEAM.enterprise_id,
-                    campaign_id=CAMPAIGN,
-                    token_hash=hash_token(old_token),
-                    created_at=NOW,
-                    last_received_at=NOW,
-                )
-            )
-        await asyncio.to_thread(upgrade_to_latest, database_url)
-
         subscribed = await _subscribe(engine, "C1")
 
         # NLPearl sends to the old URL: it stays, and there is nothing to show.
