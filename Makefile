@@ -27,8 +27,10 @@ lint: .venv
 typecheck: .venv
 	$(UV) run --frozen mypy
 
+# Most tests wait on server processes and sockets rather than compute: four workers keep two
+# cores busy.
 unit: .venv
-	$(UV) run --frozen pytest -n auto
+	$(UV) run --frozen pytest -n 4
 
 test: lint typecheck unit
 

@@ -154,11 +154,16 @@ def _wait_until_healthy(server: ServerProcess, timeout: float) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks every test that runs the server process as `e2e`."""
+    """Marks every test that runs the server process as `e2e`; puts `slow` tests first.
+
+    A test that runs for minutes, started last, would leave the other workers idle at the
+    end: started first, it runs while they share out the rest.
+    """
     for item in items:
         names = getattr(item, "fixturenames", ())
         if "server_factory" in names or "shared_server_factory" in names:
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture

@@ -271,6 +271,7 @@ BURST_EVENTS_PER_LEAD = 5
 BURST_TIMEOUT = 1200.0
 
 
+@pytest.mark.slow
 def test_a_burst_into_one_rate_limited_channel_is_coalesced_not_lost(
     server_factory: ServerFactory,
     slack: SlackStandIn,

@@ -146,7 +146,8 @@ def test_slack_records_response_url_posts(slack: SlackStandIn) -> None:
     arrived = slack.wait_for_responses(2, timeout=5)
 
     assert answer.text == "ok"
-    assert [body["text"] for body in arrived] == ["now", "late"]
+    # The timer's post may win the race on a loaded machine: which came first is not the point.
+    assert sorted(body["text"] for body in arrived) == ["late", "now"]
     assert slack.responses("r2") == [{"text": "late"}]
 
 
