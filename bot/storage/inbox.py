@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -132,14 +132,18 @@ async def _seen(conn: AsyncConnection, endpoint_id: int, event: IncomingEvent) -
     Lead events stored by earlier versions carry a `#n` suffix (their place in the lead's
     history); they are the same event.
     """
-    same = events.c.dedupe_key == event.dedupe_key
+    of_endpoint = events.c.endpoint_id == endpoint_id
+    # Each test its own EXISTS, so each uses its index (a plain OR makes SQLite scan every
+    # event of the endpoint, and the scan grows with the table).
+    seen = exists().where(of_endpoint, events.c.dedupe_key == event.dedupe_key)
     if event.kind == "lead":
-        legacy = (events.c.lead_key == event.lead_key) & events.c.dedupe_key.startswith(
-            event.dedupe_key + "#", autoescape=True
+        legacy = exists().where(
+            of_endpoint,
+            events.c.lead_key == event.lead_key,
+            events.c.dedupe_key.startswith(event.dedupe_key + "#", autoescape=True),
         )
-        same = or_(same, legacy)
-    query = select(events.c.id).where(events.c.endpoint_id == endpoint_id, same).limit(1)
-    return (await conn.execute(query)).first() is not None
+        seen = or_(seen, legacy)
+    return bool((await conn.execute(select(seen))).scalar())
 
 
 async def _stored(conn: AsyncConnection, endpoint_id: int, keys: tuple[str, ...]) -> bool:
