@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -135,7 +135,7 @@ async def _seen(conn: AsyncConnection, endpoint_id: int, event: IncomingEvent) -
     of_endpoint = events.c.endpoint_id == endpoint_id
     # Each test its own EXISTS, so each uses its index (a plain OR makes SQLite scan every
     # event of the endpoint, and the scan grows with the table).
-    seen = exists().where(of_endpoint, events.c.dedupe_key == event.dedupe_key)
+    seen: ColumnElement[bool] = exists().where(of_endpoint, events.c.dedupe_key == event.dedupe_key)
     if event.kind == "lead":
         legacy = exists().where(
             of_endpoint,
