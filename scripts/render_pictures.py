@@ -14,15 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
 from bot.blocks import messages, views
 from bot.blocks.home import Setup, home_view
+from bot.blocks.ids import CallsRef, CardRef
 from bot.blocks.lead_card import lead_card
 from bot.blocks.notifications import StatusChange, parent_message, thread_reply
-from bot.ids import CallsRef, CardRef
-from bot.notify.snapshot import LeadSnapshot
-from bot.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
-from bot.storage.memory import RecentLookup
-from bot.storage.subscriptions import SubscriptionInfo
+from bot.records import LeadSnapshot
+from bot.storage.rows import RecentLookup, SubscriptionInfo
 
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 # A fixed moment, so pictures only change when the card does (18:42 UTC is 10:42 for the lead).

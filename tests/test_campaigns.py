@@ -8,8 +8,8 @@ from typing import cast
 
 import pytest
 
-from bot.campaigns import FRESH_SECONDS, CampaignDirectory
 from bot.nlpearl import NLPearlClient, Pearl, Unavailable
+from bot.usecases.campaigns import FRESH_SECONDS, CampaignDirectory
 
 SPRING = Pearl(id="664e9a77f0e1d2c3b4a59687", name="Spring", type=2)
 AUTUMN = Pearl(id="664e9a77f0e1d2c3b4a59688", name="Autumn", type=2)

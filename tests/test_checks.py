@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import CheckFailed, check_app_token, run_checks
-from bot.config import Settings, load_settings
+from bot.app.checks import CheckFailed, check_app_token, run_checks
+from bot.app.settings import Settings, load_settings
 from tests.e2e.conftest import free_port
 from tests.standins import SlackStandIn
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import HINTS, ConfigError, load_settings, require_slack_credentials
+from bot.app.settings import HINTS, ConfigError, load_settings, require_slack_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
 

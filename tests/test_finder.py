@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
+from bot.blocks.ids import CardRef
 from bot.blocks.lead_card import lead_card
-from bot.finder import MAX_TEXT, Found, find_leads, message_text
-from bot.grammar import LeadKey
-from bot.ids import CardRef
-from bot.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
+from bot.parsing.finder import MAX_TEXT, Found, find_leads, message_text
+from bot.parsing.grammar import LeadKey
 
 CAMPAIGN = "664e9a77f0e1d2c3b4a59687"
 OTHER_CAMPAIGN = "664e9a77f0e1d2c3b4a59688"

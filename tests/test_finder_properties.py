@@ -10,14 +10,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.blocks.ids import CardRef
 from bot.blocks.lead_card import lead_card
 from bot.blocks.notifications import parent_message
-from bot.finder import MAX_TEXT, find_leads, message_text
-from bot.grammar import LeadKey
-from bot.ids import CardRef
-from bot.lookup import LeadReport
 from bot.nlpearl import Lead, Pearl
-from bot.notify.snapshot import LeadSnapshot
+from bot.parsing.finder import MAX_TEXT, find_leads, message_text
+from bot.parsing.grammar import LeadKey
+from bot.records import LeadReport, LeadSnapshot
 from tests.blocks.hostile import PROPERTIES, any_text, hostile_text, json_values
 
 E164 = re.compile(r"\+[1-9]\d{6,14}", re.ASCII)

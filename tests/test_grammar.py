@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.grammar import (
+from bot.parsing.grammar import (
     Command,
     Help,
     Invalid,

@@ -8,7 +8,8 @@ import re
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.grammar import (
+from bot.blocks.ids import CardRef
+from bot.parsing.grammar import (
     Help,
     Invalid,
     LeadKey,
@@ -20,7 +21,6 @@ from bot.grammar import (
     parse_command,
     parse_lead_key,
 )
-from bot.ids import CardRef
 from tests.blocks.hostile import PROPERTIES, any_text, hostile_text, phones
 
 CAMPAIGN = "664e9a77f0e1d2c3b4a59687"

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from uvicorn.logging import AccessFormatter
 
-from bot.config import load_settings
-from bot.log_redaction import RedactingFilter, install, redact, secrets_of
+from bot.app.log_redaction import RedactingFilter, install, redact, secrets_of
+from bot.app.settings import load_settings
 
 TOKEN = "Zq3vK9_xT-2mWb8RfYc1LpN4sHdE7gAj"
 SIGNING = "8f14e45fceea167a5a36dedd4bea2543"
@@ -195,7 +195,7 @@ def test_configure_logging_redacts_every_logger_of_the_process(tmp_path: Path) -
     # A process of its own: configure_logging sets up the root logger, as `lead-bot` does.
     script = f"""
 import logging
-from bot.config import configure_logging, load_settings
+from bot.app.settings import configure_logging, load_settings
 configure_logging(load_settings())
 logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "1.2.3.4:5", "POST",
     "/nlpearl/webhooks/{TOKEN}", "1.1", 200)

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.manifest import build_manifest, manifest_yaml
+from bot.app.manifest import build_manifest, manifest_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "tests" / "fixtures" / "slack-manifest-schema" / "manifest.schema.1.0.0.json"

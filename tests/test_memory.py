@@ -14,15 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.engine import create_engine
 from bot.storage.memory import (
     RECENT_KEPT,
-    LastCampaign,
-    RecentLookup,
     last_campaign,
     recent,
     remember_campaign,
     remember_lookup,
 )
 from bot.storage.migrate import upgrade_to_latest
-from bot.storage.subscriptions import Workspace
+from bot.storage.rows import LastCampaign, RecentLookup, Workspace
 from bot.storage.tables import recent_lookups, user_preferences
 
 NOW = datetime(2025, 3, 14, 9, 26, 53, 589000, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from bot.listeners.options import CAMPAIGN_WAIT_SECONDS, handle_campaign_options
 from bot.nlpearl import Pearl
-from bot.services import Services
+from bot.usecases.services import Services
 
 SPRING = Pearl(id="664e9a77f0e1d2c3b4a59687", name="Solar – Spring Re-engagement", type=2)
 AUTUMN = Pearl(id="664e9a77f0e1d2c3b4a5abcd", name="Autumn Roofing", type=2)

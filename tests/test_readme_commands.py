@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import _parser
+from bot.app.cli import _parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -13,11 +13,11 @@ import pytest
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.checks import CheckFailed, check_slack
-from bot.config import Settings
-from bot.notify.deliver import STOPS_SUBSCRIPTION
-from bot.slack_app import build_slack_client
-from bot.slack_errors import (
+from bot.app.checks import CheckFailed, check_slack
+from bot.app.settings import Settings
+from bot.app.slack_app import build_slack_client
+from bot.feed.deliver import STOPS_SUBSCRIPTION
+from bot.parsing.slack_errors import (
     KIND_OF_ERROR,
     SLACK_FAILURES,
     Kind,
@@ -26,7 +26,7 @@ from bot.slack_errors import (
     retry_after,
     why_stopped,
 )
-from bot.subscribing import channel_problem
+from bot.usecases.subscribing import channel_problem
 from tests.standins import SlackStandIn
 from tests.standins.slack import JSON_CONTENT_TYPE
 

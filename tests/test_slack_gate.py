@@ -24,21 +24,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.bodies import declared_too_large
-from bot.campaigns import CampaignDirectory
-from bot.config import Settings
-from bot.home_tab import SetupCheck
-from bot.services import Services
-from bot.slack_app import build_slack_app, handle_error, is_slack_url
-from bot.slack_gate import (
+from bot.app.bodies import declared_too_large
+from bot.app.settings import Settings
+from bot.app.slack_app import build_slack_app, handle_error, is_slack_url
+from bot.app.slack_gate import (
     MAX_BODY_BYTES,
     admit,
     header_problem,
     signature_matches,
     signing_secret_for,
 )
+from bot.app.web import build_nlpearl_client
+from bot.blocks import messages
+from bot.listeners.inflight import InFlight
 from bot.storage.engine import create_engine
-from bot.web import build_nlpearl_client
+from bot.usecases.campaigns import CampaignDirectory
+from bot.usecases.home import SetupCheck
+from bot.usecases.services import Services
 from tests.standins import SlackStandIn
 
 SECRET = "unit-signing-secret"
@@ -92,7 +94,7 @@ def build_bolt(slack: SlackStandIn, **overrides: Any) -> AsyncApp:
         campaigns=CampaignDirectory(nlpearl),
         setup=SetupCheck(nlpearl, engine),
     )
-    return build_slack_app(services)
+    return build_slack_app(services, InFlight(messages.restarting()).track)
 
 
 class Gated:

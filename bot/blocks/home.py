@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.blocks.ids import ActionId, CardRef
 from bot.blocks.subscriptions import filter_text
 from bot.blocks.text import date_token, mrkdwn, plain, prose, safe
-from bot.ids import ActionId, CardRef
-from bot.slack_errors import why_stopped
-from bot.storage.memory import RecentLookup
-from bot.storage.subscriptions import SubscriptionInfo
+from bot.parsing.slack_errors import why_stopped
+from bot.storage.rows import RecentLookup, SubscriptionInfo
 
 SUBSCRIPTIONS_SHOWN = 30
 RECENT_SHOWN = 5

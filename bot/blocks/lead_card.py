@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.blocks.privacy import Audience, Surface
 from bot.blocks.text import (
     MAX_BUTTON_VALUE,
@@ -22,8 +23,6 @@ from bot.blocks.text import (
     safe,
 )
 from bot.blocks.values import format_duration, humanize_key, lead_name, local_time
-from bot.ids import ActionId, CallRef, CallsRef, CardRef
-from bot.lookup import CallSlot, LeadReport
 from bot.nlpearl import Call
 from bot.nlpearl.statuses import (
     IN_PROGRESS_CALL,
@@ -33,6 +32,7 @@ from bot.nlpearl.statuses import (
     conversation_status,
 )
 from bot.nlpearl.statuses import lead_status as lead_status_of
+from bot.records import CallSlot, LeadReport
 
 # Budgets that keep the card inside Slack's limits, including the undocumented
 # ~12k-character cap on the text of a whole message, whatever the data.

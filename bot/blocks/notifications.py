@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.ids import ActionId, CallsRef
 from bot.blocks.lead_card import call_buttons, call_outcome
 from bot.blocks.privacy import Audience
 from bot.blocks.text import (
@@ -20,10 +21,9 @@ from bot.blocks.text import (
     safe,
 )
 from bot.blocks.values import format_duration
-from bot.ids import ActionId, CallsRef
 from bot.nlpearl import Call
 from bot.nlpearl.statuses import lead_status
-from bot.notify.snapshot import LeadSnapshot
+from bot.records import LeadSnapshot
 
 # Budgets that keep a reply under Slack's ~12k characters of text per message:
 # 4 calls × (summary + 6 answers) plus 2,000 characters of status changes.

@@ -7,8 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.blocks.ids import CardRef
 from bot.blocks.values import MASK, format_phone, format_value, mask_phone
-from bot.ids import CardRef
 
 Surface = Literal["message", "modal"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bot.blocks.ids import ActionId, BlockId, CallRef, CallsRef, ViewId
 from bot.blocks.lead_card import call_buttons, call_outcome
 from bot.blocks.messages import help_message
 from bot.blocks.text import (
@@ -17,10 +18,9 @@ from bot.blocks.text import (
     truncate,
 )
 from bot.blocks.values import format_duration
-from bot.grammar import LeadKey
-from bot.ids import ActionId, BlockId, CallRef, CallsRef, ViewId
-from bot.lookup import CallSlot
 from bot.nlpearl import Call, TranscriptMessage
+from bot.parsing.grammar import LeadKey
+from bot.records import CallSlot
 
 TITLE_CHARS = 24
 TURNS_PER_PAGE = 30

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.inflight import Track
 from bot.listeners import actions, commands, dig_in, events, options, shortcuts, views
+from bot.listeners.inflight import Track
 
 
 def register_listeners(app: AsyncApp, track: Track) -> None:

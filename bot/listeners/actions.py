@@ -11,12 +11,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
-from bot.cards import lead_card_answer
-from bot.ids import ActionId, CardRef
-from bot.inflight import Track
+from bot.blocks.ids import ActionId, CardRef
 from bot.listeners.dig_in import in_modal
-from bot.modals import card_in_modal, card_view
-from bot.services import Services
+from bot.listeners.inflight import Track
+from bot.usecases.cards import lead_card_answer
+from bot.usecases.modals import card_in_modal, card_view
+from bot.usecases.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages
-from bot.cards import lead_card_answer
-from bot.grammar import (
+from bot.blocks.ids import CardRef
+from bot.listeners.inflight import Track
+from bot.parsing.grammar import (
     Help,
     Invalid,
     ListSubscriptions,
@@ -20,12 +21,11 @@ from bot.grammar import (
     Unsubscribe,
     parse_command,
 )
-from bot.ids import CardRef
-from bot.inflight import Track
-from bot.modals import remember
-from bot.services import Services
-from bot.storage.subscriptions import Workspace
-from bot.subscribing import Where, list_here, subscribe_here, unsubscribe_here
+from bot.storage.rows import Workspace
+from bot.usecases.cards import lead_card_answer
+from bot.usecases.modals import remember
+from bot.usecases.services import Services
+from bot.usecases.subscribing import Where, list_here, subscribe_here, unsubscribe_here
 
 MAX_COMMAND_TEXT = 1000
 # A host name or IP address (IPv6 in brackets), with an optional port.

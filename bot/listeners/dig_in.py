@@ -13,11 +13,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
-from bot.ids import ActionId, CallRef, CallsRef, CardRef
-from bot.inflight import Track
+from bot.blocks.ids import ActionId, CallRef, CallsRef, CardRef
+from bot.listeners.inflight import Track
 from bot.listeners.shortcuts import lookup_form
-from bot.modals import calls_view, card_view_for, fill, open_loading, transcript_view
-from bot.services import Services
+from bot.usecases.modals import calls_view, card_view_for, fill, open_loading, transcript_view
+from bot.usecases.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.home_tab import home_for
-from bot.inflight import Track
+from bot.listeners.inflight import Track
 from bot.listeners.shortcuts import workspace_of
-from bot.services import Services
+from bot.usecases.home import home_for
+from bot.usecases.services import Services
 
 
 async def handle_app_home_opened(

@@ -6,11 +6,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.blocks.ids import ActionId
 from bot.blocks.views import MAX_OPTIONS, campaign_option
-from bot.grammar import OBJECT_ID
-from bot.ids import ActionId
-from bot.inflight import Track
-from bot.services import Services
+from bot.listeners.inflight import Track
+from bot.parsing.grammar import OBJECT_ID
+from bot.usecases.services import Services
 
 # Slack gives options requests 3 seconds; the rest is our own margin.
 CAMPAIGN_WAIT_SECONDS = 1.8

@@ -8,14 +8,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import views
-from bot.cards import lead_card_answer
-from bot.finder import find_leads, message_text
-from bot.ids import CardRef, ViewId
-from bot.inflight import Track
-from bot.modals import remember
-from bot.services import Services
+from bot.blocks.ids import CardRef, ViewId
+from bot.listeners.inflight import Track
+from bot.parsing.finder import find_leads, message_text
 from bot.storage.memory import last_campaign
-from bot.storage.subscriptions import Workspace
+from bot.storage.rows import Workspace
+from bot.usecases.cards import lead_card_answer
+from bot.usecases.modals import remember
+from bot.usecases.services import Services
 
 
 def workspace_of(body: dict[str, Any]) -> Workspace:

@@ -10,15 +10,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
+from bot.blocks.ids import ActionId, BlockId, CardRef, ViewId
 from bot.blocks.text import safe
-from bot.cards import lead_card_answer
-from bot.grammar import OBJECT_ID, LeadKey, LeadKeyKind, parse_lead_key
-from bot.ids import ActionId, BlockId, CardRef, ViewId
-from bot.inflight import Track
+from bot.listeners.inflight import Track
 from bot.listeners.shortcuts import workspace_of
-from bot.modals import remember, submit_lookup
-from bot.services import Services
-from bot.slack_errors import REINSTALL, SLACK_FAILURES, Kind, classify
+from bot.parsing.grammar import OBJECT_ID, LeadKey, LeadKeyKind, parse_lead_key
+from bot.parsing.slack_errors import REINSTALL, SLACK_FAILURES, Kind, classify
+from bot.usecases.cards import lead_card_answer
+from bot.usecases.modals import remember, submit_lookup
+from bot.usecases.services import Services
 
 logger = logging.getLogger(__name__)
 

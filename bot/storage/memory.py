@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,28 +10,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.subscriptions import Workspace, in_workspace
+from bot.storage.rows import LastCampaign, RecentLookup, Workspace
+from bot.storage.subscriptions import in_workspace
 from bot.storage.tables import recent_lookups, user_preferences
 
 RECENT_KEPT = 10
-
-
-@dataclass(frozen=True)
-class RecentLookup:
-    """A lead someone looked up."""
-
-    campaign_id: str
-    lead_id: str
-    label: str
-    looked_up_at: datetime
-
-
-@dataclass(frozen=True)
-class LastCampaign:
-    """The campaign someone chose last."""
-
-    campaign_id: str
-    name: str | None
 
 
 def _insert(conn: AsyncConnection) -> Any:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Table, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.rows import Subscribed, SubscriptionInfo, Workspace
 from bot.storage.tables import deliveries, subscriptions, webhook_endpoints
 
 TOKEN_BYTES = 24  # 192 bits
@@ -19,35 +19,6 @@ TOKEN_BYTES = 24  # 192 bits
 TOKEN_PREFIX = "lbwh_"
 # Racing subscribes can each lose twice at most: once on the endpoint, once on the subscription.
 RACE_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """A Slack workspace: its team, and its Enterprise Grid org when there is one."""
-
-    team_id: str
-    enterprise_id: str = ""
-
-
-@dataclass(frozen=True)
-class Subscribed:
-    """What subscribing did, and the campaign's webhook token (None on rows that never kept it)."""
-
-    token: str | None
-    already_subscribed: bool
-    last_received_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SubscriptionInfo:
-    """A subscription as `/lead subscriptions` shows it."""
-
-    channel_id: str
-    campaign_id: str
-    statuses: tuple[int, ...] | None
-    last_received_at: datetime | None
-    problem: str | None
-    problem_at: datetime | None
 
 
 def hash_token(token: str) -> str:

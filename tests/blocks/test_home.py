@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from bot.blocks.home import RECENT_SHOWN, SUBSCRIPTIONS_SHOWN, Setup, home_view
-from bot.ids import ActionId, CardRef
-from bot.storage.memory import RecentLookup
-from bot.storage.subscriptions import SubscriptionInfo
+from bot.blocks.ids import ActionId, CardRef
+from bot.storage.rows import RecentLookup, SubscriptionInfo
 from tests.blocks.test_views import action_ids, assert_valid_view
 
 CAMPAIGN_ID = "664e9a77f0e1d2c3b4a59687"

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
+from bot.blocks.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.blocks.lead_card import lead_card
-from bot.ids import ActionId, CallRef, CallsRef, CardRef
-from bot.lookup import CallSlot, LeadReport
 from bot.nlpearl import Call, Lead, Pearl
-from bot.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
+from bot.records import CallSlot, LeadReport
 from tests.blocks.slack_limits import (
     all_strings,
     assert_no_injection,

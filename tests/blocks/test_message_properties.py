@@ -9,12 +9,11 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.blocks.ids import CardRef
 from bot.blocks.lead_card import lead_card
 from bot.blocks.notifications import StatusChange, parent_message, thread_reply
-from bot.ids import CardRef
-from bot.lookup import CallSlot, LeadReport
 from bot.nlpearl import Call, Lead, Pearl
-from bot.notify.snapshot import LeadSnapshot
+from bot.records import CallSlot, LeadReport, LeadSnapshot
 from tests.blocks.hostile import (
     MESSAGE_PROPERTIES,
     any_text,

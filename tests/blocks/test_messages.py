@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.blocks import messages
-from bot.grammar import Invalid, LeadKey, Lookup, parse_command
+from bot.parsing.grammar import Invalid, LeadKey, Lookup, parse_command
 from tests.blocks.slack_limits import assert_no_injection, assert_valid_message
 
 HOSTILE = "<!channel> <@U123> <#C999> <https://evil.example|click> &lt;b&gt; *bold* `tick`"

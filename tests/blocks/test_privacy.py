@@ -8,11 +8,11 @@ import unicodedata
 
 import pytest
 
+from bot.blocks.ids import CardRef
 from bot.blocks.notifications import parent_message, thread_reply
 from bot.blocks.privacy import PRIVATE, Audience, card_audience, channel_audience, mask_phones
-from bot.ids import CardRef
 from bot.nlpearl import Call
-from bot.notify.snapshot import LeadSnapshot
+from bot.records import LeadSnapshot
 from tests.blocks.slack_limits import all_strings
 
 CAMPAIGN_ID = "664e9a77f0e1d2c3b4a59687"

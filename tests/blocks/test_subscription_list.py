@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.blocks.subscriptions import subscription_list
-from bot.storage.subscriptions import SubscriptionInfo
+from bot.storage.rows import SubscriptionInfo
 from tests.blocks.slack_limits import assert_no_injection, assert_valid_message
 from tests.e2e.slack_requests import blocks_text
 

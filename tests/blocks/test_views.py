@@ -12,7 +12,9 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
 from bot.blocks import messages, views
+from bot.blocks.ids import ActionId, BlockId, CallRef, CallsRef, CardRef, ViewId
 from bot.blocks.lead_card import lead_card
 from bot.blocks.views import (
     CALLS_PER_PAGE,
@@ -28,11 +30,9 @@ from bot.blocks.views import (
     pick_modal,
     transcript_modal,
 )
-from bot.grammar import LeadKey
-from bot.ids import ActionId, BlockId, CallRef, CallsRef, CardRef, ViewId
-from bot.lookup import CallSlot, LeadReport
 from bot.nlpearl import Call, Lead, Pearl
-from bot.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
+from bot.parsing.grammar import LeadKey
+from bot.records import CallSlot, LeadReport
 from tests.blocks.slack_limits import _check_block, assert_no_injection, text_objects
 
 CAMPAIGN_ID = "664e9a77f0e1d2c3b4a59687"

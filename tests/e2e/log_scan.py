@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.log_redaction import MIN_SECRET_LENGTH
+from bot.app.log_redaction import MIN_SECRET_LENGTH
 
 SECRET_VARIABLES = (
     "SLACK_SIGNING_SECRET",

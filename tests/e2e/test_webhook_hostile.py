@@ -21,7 +21,7 @@ from tests.e2e.conftest import ServerFactory, ServerProcess
 from tests.e2e.feed import add_campaign, bot_environment, campaign_id, run_migrate, subscribe
 from tests.e2e.slack_requests import blocks_text
 from tests.e2e.webhooks import call_ended, call_started, lead_event, post_webhook
-from tests.notify.hostile import Hostile, hostile_params
+from tests.feed.hostile import Hostile, hostile_params
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, SAMPLE_PEARL_ID
 

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage import outbox
 from bot.storage.inbox import IncomingEvent, Outcome, store_webhook
-from bot.storage.subscriptions import Workspace, subscribe
+from bot.storage.rows import Workspace
+from bot.storage.subscriptions import subscribe
 from bot.storage.tables import deliveries
 
 # A lane: one lead of one campaign in one channel, i.e. a subscription and a lead key.

@@ -18,13 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.notify.payloads import DEDUPE_KEY_LENGTH, LEAD_KEY_LENGTH
-from bot.notify.receive import receive_webhook
+from bot.feed.receive import receive_webhook
+from bot.parsing.webhooks import DEDUPE_KEY_LENGTH, LEAD_KEY_LENGTH
 from bot.storage.engine import create_engine
 from bot.storage.faults import refused_data
 from bot.storage.tables import deliveries, events
 from tests.e2e.conftest import free_port
-from tests.notify.hostile import Hostile, assert_storable, hostile_params
+from tests.feed.hostile import Hostile, assert_storable, hostile_params
 from tests.storage.support import NOW, rows, subscribe_channels
 
 

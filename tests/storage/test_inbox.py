@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.notify.payloads import parse_webhook
-from bot.notify.receive import incoming
+from bot.feed.receive import incoming
+from bot.parsing.webhooks import parse_webhook
 from bot.storage import inbox, outbox
 from bot.storage.engine import create_engine
 from bot.storage.inbox import IncomingEvent, Outcome, store_webhook

@@ -8,13 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.memory import (
     RECENT_KEPT,
-    LastCampaign,
-    RecentLookup,
     last_campaign,
     recent,
     remember_campaign,
     remember_lookup,
 )
+from bot.storage.rows import LastCampaign, RecentLookup
 from bot.storage.tables import recent_lookups, user_preferences
 from tests.storage.support import GRID_TEAM, NOW, OTHER_TEAM, TEAM, rows
 

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage import outbox
 from bot.storage.outbox import Batch, Thread
-from bot.storage.subscriptions import Workspace, list_subscriptions
+from bot.storage.rows import Workspace
+from bot.storage.subscriptions import list_subscriptions
 from bot.storage.tables import channel_pacing, deliveries, lead_threads, subscriptions
 from tests.storage.support import (
     CAMPAIGN,

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.notify.receive import Receipt, receive_webhook
+from bot.feed.receive import Receipt, receive_webhook
 from bot.storage.tables import deliveries, events
-from tests.notify.samples import CALL_ID, FIRST_CALL_ID, v2_call_end, v2_call_start, v2_lead
+from tests.feed.samples import CALL_ID, FIRST_CALL_ID, v2_call_end, v2_call_start, v2_lead
 from tests.storage.support import NOW, rows, subscribe_channels
 
 QUEUED, ON_A_CALL, NEEDS_RETRY, NEW = 20, 40, 10, 1

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.engine import create_engine
 from bot.storage.inbox import Outcome, store_webhook, token_exists
 from bot.storage.migrate import alembic_config, upgrade_to_latest
-from bot.storage.subscriptions import Subscribed, hash_token, subscribe
+from bot.storage.rows import Subscribed
+from bot.storage.subscriptions import hash_token, subscribe
 from bot.storage.tables import subscriptions, webhook_endpoints
 from tests.storage.support import CAMPAIGN, NOW, OTHER_TEAM, TEAM, lead_event, rows
 

@@ -9,13 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage import outbox
 from bot.storage.inbox import Outcome, store_webhook, token_exists
-from bot.storage.subscriptions import (
-    Workspace,
-    hash_token,
-    list_subscriptions,
-    subscribe,
-    unsubscribe,
-)
+from bot.storage.rows import Workspace
+from bot.storage.subscriptions import hash_token, list_subscriptions, subscribe, unsubscribe
 from bot.storage.tables import deliveries, events, subscriptions, webhook_endpoints
 from tests.storage.support import (
     CAMPAIGN,

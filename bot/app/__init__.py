@@ -1,0 +1,1 @@
+"""The process: web, worker, command line, settings, and the wiring between them."""

@@ -1,0 +1,135 @@
+"""`lead-bot check`: try each connection and say in plain words what works and what to fix."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app.settings import Settings
+from bot.app.socket_mode import refused_sentence, socket_mode_web_client
+from bot.app.web import build_nlpearl_client, new_http_client
+from bot.nlpearl import BadCredentials, NLPearlError
+from bot.parsing.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
+from bot.storage.engine import create_engine, ping
+
+CHECK_TIMEOUT_SECONDS = 15.0
+
+
+async def check_slack(settings: Settings) -> str:
+    """Who the bot token belongs to, or why it does not work."""
+    if settings.slack_bot_token is None:
+        raise CheckFailed("SLACK_BOT_TOKEN is not set: paste the Bot User OAuth Token (xoxb-…).")
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    try:
+        auth = await client.auth_test()
+    except SLACK_FAILURES as exc:
+        raise CheckFailed(_slack_advice(classify(exc), settings.slack_api_url)) from None
+    return f"token works in workspace {auth.get('team')!r} as @{auth.get('user')}"
+
+
+def _slack_advice(failure: SlackFailure, url: str) -> str:
+    """What `auth.test` failing this way means for whoever runs the check."""
+    if not failure.answered:
+        return f"could not reach Slack at {url} ({failure.error})."
+    if failure.kind is Kind.AUTH_REVOKED:
+        return (
+            f"Slack rejected SLACK_BOT_TOKEN ({failure.error}): "
+            "reinstall the app and copy the new token."
+        )
+    advice = {
+        Kind.RATE_LIMITED: "",
+        Kind.PASSING: " Try again in a few minutes.",
+        Kind.NOT_ALLOWED: " Update the app from `lead-bot manifest` and reinstall it.",
+    }.get(failure.kind, " Check the app at api.slack.com/apps.")
+    if failure.kind is Kind.UNKNOWN and failure.error.startswith("http_"):
+        advice = " Check SLACK_API_URL."
+    return f"Slack at {url} did not work: {failure.describe()}.{advice}"
+
+
+async def check_nlpearl(settings: Settings) -> str:
+    """Whether NLPearl accepts the API key."""
+    if settings.nlpearl_api_key is None:
+        raise CheckFailed(
+            "NLPEARL_API_KEY is not set: use AccountId:SecretKey from Settings → API."
+        )
+    async with new_http_client() as http:
+        try:
+            await build_nlpearl_client(settings, http).check_credentials()
+        except BadCredentials:
+            raise CheckFailed(
+                "NLPearl rejected NLPEARL_API_KEY: copy AccountId:SecretKey again from "
+                "platform.nlpearl.ai → Settings → API."
+            ) from None
+        except NLPearlError as exc:
+            raise CheckFailed(
+                f"NLPearl at {settings.nlpearl_api_url} did not work: {exc}."
+            ) from None
+    return f"API key accepted ({settings.nlpearl_api_version} at {settings.nlpearl_api_url})"
+
+
+async def check_database(settings: Settings) -> str:
+    """Whether the database answers."""
+    engine = create_engine(settings.database_url)
+    try:
+        await ping(engine)
+    except Exception as exc:
+        raise CheckFailed(
+            f"the database did not answer ({type(exc).__name__}): check DATABASE_URL."
+        ) from None
+    finally:
+        await engine.dispose()
+    return f"{engine.dialect.name} answers"
+
+
+async def check_app_token(settings: Settings) -> str:
+    """Whether Slack opens Socket Mode connections for the app-level token."""
+    if settings.slack_app_token is None:
+        raise CheckFailed("SLACK_APP_TOKEN is not set: Socket Mode is off.")
+    client = socket_mode_web_client(settings.slack_api_url)
+    try:
+        await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+    except SLACK_FAILURES as exc:
+        failure = classify(exc)
+        if not failure.answered:
+            raise CheckFailed(
+                f"could not reach Slack at {settings.slack_api_url} ({failure.error})."
+            ) from None
+        if not failure.retryable:
+            raise CheckFailed(refused_sentence(failure.error)) from None
+        raise CheckFailed(
+            f"Slack at {settings.slack_api_url} did not open a connection: "
+            f"{failure.describe()}. Try again in a few minutes."
+        ) from None
+    return "SLACK_APP_TOKEN opens Socket Mode connections"
+
+
+class CheckFailed(Exception):
+    """A check failed; the message says what to fix."""
+
+
+async def run_checks(settings: Settings, out: Callable[[str], None] = print) -> int:
+    """Run every check, print one line each, and return 0 only if all pass."""
+    checks: list[tuple[str, Callable[[Settings], Awaitable[str]]]] = [
+        ("Slack", check_slack),
+        *([("Socket Mode", check_app_token)] if settings.socket_mode else []),
+        ("NLPearl", check_nlpearl),
+        ("Database", check_database),
+    ]
+    failures = 0
+    for name, check in checks:
+        try:
+            detail = await asyncio.wait_for(check(settings), CHECK_TIMEOUT_SECONDS)
+        except CheckFailed as exc:
+            failures += 1
+            out(f"✗ {name}: {exc}")
+        except TimeoutError:
+            failures += 1
+            out(f"✗ {name}: no answer within {CHECK_TIMEOUT_SECONDS:.0f} seconds.")
+        else:
+            out(f"✓ {name}: {detail}")
+    out("All good." if not failures else f"{failures} problem(s) to fix.")
+    return 0 if not failures else 1

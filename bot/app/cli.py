@@ -1,0 +1,263 @@
+"""The `lead-bot` command line: serve, worker, migrate, preview, check, manifest."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import json
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+from urllib.parse import quote, urlsplit
+
+from bot.app.settings import ConfigError, Settings, configure_logging, load_settings, problem
+from bot.app.settings import require_slack_credentials as require_slack
+
+BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder/#"
+# uvicorn waits this long for open requests on SIGTERM, then delivery gets up to 15 s to
+# finish what is in flight: together within the 30 s Heroku gives before SIGKILL.
+GRACEFUL_SHUTDOWN_SECONDS = 10
+LISTEN_BACKLOG = 2048  # uvicorn's default
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lead-bot", description="Slack app for NLPearl.AI leads and calls."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="run the app (the default)")
+    commands.add_parser("worker", help="run only the notification delivery loop")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    preview = commands.add_parser("preview", help="print a lead card's Block Kit JSON")
+    preview.add_argument("campaign", nargs="?", help="campaign (Pearl) ID")
+    preview.add_argument("key", nargs="?", help="lead ID, phone number or external ID")
+    preview.add_argument("--sample", action="store_true", help="a made-up lead; no credentials")
+    preview.add_argument("--shared", action="store_true", help="as shared in a channel")
+    commands.add_parser("check", help="verify the Slack token, NLPearl key and database")
+    manifest = commands.add_parser("manifest", help="print the Slack app manifest for your host")
+    target = manifest.add_mutually_exclusive_group()
+    target.add_argument("--url", help="the app's public base URL, https://HOST")
+    target.add_argument(
+        "--socket-mode", action="store_true", help="for Socket Mode (local development): no URL"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; configuration problems print one sentence and exit 2."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ConfigError as exc:
+        print(f"lead-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    command = args.command or "serve"
+    if command == "manifest":
+        return _manifest(args.url, socket_mode=args.socket_mode)
+    if command == "preview" and args.sample:
+        return _preview_sample(shared=args.shared)
+    settings = load_settings()
+    configure_logging(settings)
+    if command == "serve":
+        return _serve(settings)
+    if command == "worker":
+        return _worker(settings)
+    if command == "migrate":
+        return _migrate(settings)
+    if command == "preview":
+        return asyncio.run(_preview(settings, args.campaign, args.key, shared=args.shared))
+    from bot.app.checks import run_checks
+
+    return asyncio.run(run_checks(settings))
+
+
+def require_nlpearl_key(settings: Settings) -> None:
+    """Stop unless an NLPearl API key is configured."""
+    if settings.nlpearl_api_key is None:
+        raise problem("NLPEARL_API_KEY", "is missing")
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from bot.app.web import create_app
+
+    require_slack(settings)
+    require_nlpearl_key(settings)
+    listener = _listen(settings.port)
+    try:
+        _migrate_sqlite(settings)
+    except BaseException:
+        listener.close()
+        raise
+    gave_up = False
+
+    def give_up() -> None:
+        nonlocal gave_up
+        gave_up = True
+        server.should_exit = True
+
+    config = uvicorn.Config(
+        create_app(settings, give_up),
+        host="0.0.0.0",
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        # uvicorn's own handlers would bypass the root handler and its redacting filter.
+        log_config=None,
+    )
+    server = uvicorn.Server(config)
+    logging.getLogger("uvicorn.error").info("Listening on http://0.0.0.0:%d", settings.port)
+    # uvicorn serves on our socket and closes it when it stops.
+    server.run(sockets=[listener])
+    return 2 if gave_up else 0
+
+
+def _listen(port: int) -> socket.socket:
+    """The HTTP socket, taken before any other work so that a busy port stops us at once."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("0.0.0.0", port))
+        # Connections that arrive while the app starts wait in the backlog, not refused.
+        listener.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} is already in use: stop the other process or set PORT to a free port."
+            ) from None
+        raise ConfigError(
+            f"cannot listen on port {port} ({exc.strerror}): set PORT to a port this user may use."
+        ) from None
+    return listener
+
+
+def _migrate_sqlite(settings: Settings) -> None:
+    """SQLite needs no release phase: bring it up to date at start-up."""
+    if _database_backend(settings) == "sqlite":
+        _upgrade(settings)
+
+
+def _database_backend(settings: Settings) -> str:
+    """The kind of database DATABASE_URL names, or the one sentence on why it is not valid."""
+    from bot.storage.engine import normalize_database_url
+
+    try:
+        url, _ = normalize_database_url(settings.database_url)
+    except ValueError:
+        raise problem("DATABASE_URL") from None
+    return url.get_backend_name()
+
+
+def _upgrade(settings: Settings) -> None:
+    """Migrate to the latest schema; a database that cannot be used is one sentence."""
+    from bot.storage.migrate import DatabaseUnusable, upgrade_to_latest
+
+    try:
+        upgrade_to_latest(settings.database_url)
+    except DatabaseUnusable as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _worker(settings: Settings) -> int:
+    from bot.app.worker import run_worker
+
+    if settings.slack_bot_token is None:
+        raise problem("SLACK_BOT_TOKEN", "is missing")
+    _migrate_sqlite(settings)
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    _database_backend(settings)  # a malformed DATABASE_URL is one sentence, before any work
+    _upgrade(settings)
+    print("Database schema is up to date.")
+    return 0
+
+
+def _manifest(url: str | None, *, socket_mode: bool = False) -> int:
+    from bot.app.manifest import manifest_yaml
+
+    if socket_mode:
+        print(manifest_yaml(socket_mode=True), end="")
+        return 0
+    if url is None:
+        print(
+            "lead-bot: give the app's public URL with --url https://HOST, "
+            "or use --socket-mode for local development.",
+            file=sys.stderr,
+        )
+        return 2
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        print(
+            "lead-bot: --url must be the app's public https URL, like https://HOST.",
+            file=sys.stderr,
+        )
+        return 2
+    print(manifest_yaml(url), end="")
+    return 0
+
+
+def _print_preview(message: dict[str, object]) -> None:
+    """The JSON on stdout, so it pipes; the Block Kit Builder link on stderr, for a person."""
+    payload = json.dumps({"blocks": message["blocks"]}, ensure_ascii=False)
+    print(json.dumps(message, indent=2, ensure_ascii=False))
+    link = f"{BLOCK_KIT_BUILDER}{quote(payload, safe='')}"
+    print(f"Open in Block Kit Builder:\n{link}", file=sys.stderr)
+
+
+def _preview_sample(*, shared: bool) -> int:
+    from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
+    from bot.blocks.ids import CardRef
+    from bot.blocks.lead_card import lead_card
+    from bot.records import utc_now
+
+    ref = CardRef(campaign_id=SAMPLE_CAMPAIGN_ID, kind="id", key=SAMPLE_LEAD_ID)
+    if shared:
+        ref = ref.model_copy(update={"shared_by": "U0SAMPLE"})
+    _print_preview(lead_card(sample_report(), ref, now=utc_now(), mask=shared))
+    return 0
+
+
+async def _preview(
+    settings: Settings, campaign: str | None, key: str | None, *, shared: bool
+) -> int:
+    from bot.app.web import build_nlpearl_client, new_http_client
+    from bot.blocks.ids import CardRef
+    from bot.parsing.grammar import parse_lead_key
+    from bot.records import utc_now
+    from bot.usecases.cards import lead_card_answer
+
+    lead_key = parse_lead_key(key or "")
+    if not campaign or lead_key is None:
+        print("lead-bot: give a campaign ID and a lead key, or use --sample.", file=sys.stderr)
+        return 2
+    require_nlpearl_key(settings)
+    ref = CardRef(campaign_id=campaign, kind=lead_key.kind, key=lead_key.value)
+    if shared:
+        ref = ref.model_copy(update={"shared_by": "U0PREVIEW"})
+    async with new_http_client() as http:
+        answer = await lead_card_answer(
+            build_nlpearl_client(settings, http),
+            ref,
+            now=utc_now(),
+            mask_shared=settings.mask_shared_phone_numbers,
+        )
+    _print_preview(answer.message)
+    return 0 if answer.found else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

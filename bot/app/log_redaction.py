@@ -1,0 +1,96 @@
+"""Keep credentials out of every log line: webhook tokens in URLs and the configured secrets."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from bot.storage.subscriptions import TOKEN_PREFIX
+
+if TYPE_CHECKING:
+    from bot.app.settings import Settings
+
+REDACTED = "[redacted]"
+# Real Slack and NLPearl secrets are far longer; a shorter value would match ordinary words.
+MIN_SECRET_LENGTH = 8
+# The token is whatever follows the path, up to where a URL, a quote or a repr would end.
+_WEBHOOK_TOKEN = re.compile(r"(nlpearl/webhooks/)[^\s/?#&\"'<>`|\\(),;]+", re.IGNORECASE)
+# Slack tokens of any kind, configured or not (a workspace's, or one pasted into a command),
+# and webhook tokens outside a URL (a database driver's debug log of the row that keeps one).
+_TOKENS = re.compile(rf"\b(?:x(?:ox[a-z]|app)-[A-Za-z0-9-]+|{TOKEN_PREFIX}[A-Za-z0-9_-]+)")
+_EXCEPTIONS = logging.Formatter()
+
+
+def secrets_of(settings: Settings) -> dict[str, str]:
+    """Every secret setting's value by variable name, the NLPearl key's secret half included."""
+    found = {
+        "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
+        "SLACK_BOT_TOKEN": settings.slack_bot_token,
+        "SLACK_APP_TOKEN": settings.slack_app_token,
+        "SLACK_CLIENT_SECRET": settings.slack_client_secret,
+        "SLACK_STATE_SECRET": settings.slack_state_secret,
+        "NLPEARL_API_KEY": settings.nlpearl_api_key,
+    }
+    values = {name: secret.get_secret_value() for name, secret in found.items() if secret}
+    if key := values.get("NLPEARL_API_KEY"):
+        values["NLPEARL_API_KEY (secret key)"] = key.partition(":")[2]
+    return values
+
+
+def redact(text: str, secrets: Mapping[str, str]) -> str:
+    """The text with webhook tokens, Slack tokens and the given secrets replaced."""
+    # Longest first, so a whole key goes before the half it contains.
+    for name, value in sorted(secrets.items(), key=lambda item: -len(item[1])):
+        if len(value) >= MIN_SECRET_LENGTH and value in text:
+            text = text.replace(value, f"[redacted {name.split(' ')[0]}]")
+    text = _WEBHOOK_TOKEN.sub(rf"\g<1>{REDACTED}", text)
+    return _TOKENS.sub(REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record so that no credential reaches the handler's output."""
+
+    def __init__(self, secrets: Mapping[str, str]) -> None:
+        super().__init__()
+        self.secrets = dict(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the message, its arguments, the traceback and the stack; always keep it."""
+        if isinstance(record.msg, str):
+            record.msg = self._redact(record.msg)
+        # Arguments keep their shape, so formatters that read them (uvicorn's access log) work.
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redact_arg(arg) for arg in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {key: self._redact_arg(arg) for key, arg in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _EXCEPTIONS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
+        # An argument that is no string (an exception, a URL object) shows its text only now.
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True  # a malformed call, which the handler reports as it always does
+        if (cleaned := self._redact(message)) != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+    def _redact_arg(self, arg: object) -> object:
+        return self._redact(arg) if isinstance(arg, str) else arg
+
+
+def install(handlers: Iterable[logging.Handler], secrets: Mapping[str, str]) -> None:
+    """Put one redacting filter on each handler, replacing any installed before."""
+    redacting = RedactingFilter(secrets)
+    for handler in handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            handler.removeFilter(old)
+        handler.addFilter(redacting)

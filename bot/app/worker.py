@@ -1,0 +1,30 @@
+"""`lead-bot worker`: only the delivery loop, for a separate Procfile process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.app.settings import Settings
+from bot.app.web import build_deliverer, build_nlpearl_client, delivering, new_http_client
+from bot.storage.engine import create_engine
+
+logger = logging.getLogger(__name__)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Deliver until SIGTERM or SIGINT, then finish what is in flight."""
+    signalled = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, signalled.set)
+    engine = create_engine(settings.database_url)
+    try:
+        async with new_http_client() as http:
+            deliverer = build_deliverer(settings, engine, build_nlpearl_client(settings, http))
+            async with delivering(deliverer):
+                await signalled.wait()
+                logger.info("Stopping: finishing deliveries in flight")
+    finally:
+        await engine.dispose()

@@ -1,0 +1,60 @@
+"""The value types that use cases hand to builders, and the one clock they read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.nlpearl.models import Call, Lead, Pearl
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CallSlot:
+    """One call of the lead: loaded, or known only by its ID because it failed to load."""
+
+    call_id: str
+    call: Call | None
+
+
+@dataclass(frozen=True)
+class LeadReport:
+    """A lead with its campaign and its latest calls, newest first."""
+
+    campaign_id: str
+    campaign: Pearl | None
+    lead: Lead
+    calls: tuple[CallSlot, ...]
+
+    @property
+    def total_calls(self) -> int:
+        """How many calls NLPearl has placed to the lead."""
+        return max(len(self.lead.calls_id), len(self.calls))
+
+    @property
+    def campaign_name(self) -> str | None:
+        """The campaign's name, when NLPearl told us."""
+        return self.campaign.name if self.campaign else None
+
+
+class LeadSnapshot(BaseModel):
+    """The lead as the channel last saw it."""
+
+    campaign_id: str
+    campaign_name: str | None = None
+    lead_id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    status: int | None = None
+    on_call: bool = False
+    calls: int = 0
+    answers: dict[str, Any] = {}
+    updated_at: datetime | None = None

@@ -1,0 +1,76 @@
+"""Use case: publish a person's App Home tab."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.blocks.home import Setup, home_view
+from bot.nlpearl import BadCredentials, NLPearlClient, NLPearlError
+from bot.storage.engine import ping
+from bot.storage.memory import recent
+from bot.storage.rows import Workspace
+from bot.storage.subscriptions import list_subscriptions
+from bot.usecases.services import Services
+
+logger = logging.getLogger(__name__)
+
+CHECK_SECONDS = 3.0
+KEY_CHECK_TTL = 300.0
+
+
+class SetupCheck:
+    """Whether NLPearl accepts the key (remembered for a few minutes) and the database works."""
+
+    def __init__(
+        self,
+        nlpearl: NLPearlClient,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._nlpearl = nlpearl
+        self._engine = engine
+        self._clock = clock
+        self._key: tuple[float, str | None] | None = None
+
+    async def status(self) -> Setup:
+        """The set-up as the Home tab shows it."""
+        return Setup(nlpearl_problem=await self._key_problem(), database_problem=await self._db())
+
+    async def _key_problem(self) -> str | None:
+        if self._key and self._clock() - self._key[0] < KEY_CHECK_TTL:
+            return self._key[1]
+        try:
+            await asyncio.wait_for(self._nlpearl.check_credentials(), CHECK_SECONDS)
+            problem = None
+        except BadCredentials:
+            problem = "the API key was rejected; an admin should check NLPEARL_API_KEY."
+        except (NLPearlError, TimeoutError):
+            # Not the key's fault: say so, and ask again next time.
+            return "NLPearl isn't answering right now."
+        self._key = (self._clock(), problem)
+        return problem
+
+    async def _db(self) -> str | None:
+        try:
+            await asyncio.wait_for(ping(self._engine), CHECK_SECONDS)
+        except Exception as exc:
+            logger.warning("Database check failed: %s", exc)
+            return "the database isn't answering; check DATABASE_URL."
+        return None
+
+
+async def home_for(services: Services, ws: Workspace, user_id: str) -> dict[str, Any]:
+    """The Home tab for one person."""
+    setup = await services.setup.status()
+    if setup.database_problem:
+        return home_view(setup, [], [])
+    subscriptions = await list_subscriptions(services.engine, ws)
+    lookups = await recent(services.engine, ws, user_id)
+    return home_view(setup, subscriptions, lookups)
