@@ -1,4 +1,4 @@
-"""NLPearl API edge: typed async client, models and errors (imports only httpx and pydantic)."""
+"""NLPearl API edge: typed async client, models, errors and campaign naming (httpx, pydantic)."""
 
 from bot.nlpearl.client import DEFAULT_TIMEOUT, NLPearlClient, RetryPolicy
 from bot.nlpearl.errors import (
@@ -10,6 +10,7 @@ from bot.nlpearl.errors import (
     Unavailable,
 )
 from bot.nlpearl.models import Call, CollectedInfo, Lead, Pearl, TranscriptMessage
+from bot.nlpearl.names import campaign_name, campaign_or_none
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -26,4 +27,6 @@ __all__ = [
     "RetryPolicy",
     "TranscriptMessage",
     "Unavailable",
+    "campaign_name",
+    "campaign_or_none",
 ]

@@ -1,4 +1,4 @@
-"""The account's campaigns for the picker: cached, refreshed in the background, never slow."""
+"""All the account's campaigns, for the picker: cached, refreshed in the background, never slow."""
 
 from __future__ import annotations
 
@@ -28,8 +28,7 @@ class CampaignDirectory:
 
     async def campaigns(self, wait: float) -> list[Pearl]:
         """The campaigns, waiting at most `wait` seconds for a fresh list."""
-        fresh = self._fetched_at is not None and self._clock() - self._fetched_at < FRESH_SECONDS
-        if fresh:
+        if self._fresh():
             return self._campaigns
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.create_task(self._refresh())
@@ -37,7 +36,12 @@ class CampaignDirectory:
         await asyncio.wait({self._refreshing}, timeout=wait)
         return self._campaigns
 
+    def _fresh(self) -> bool:
+        """Whether the list was fetched less than FRESH_SECONDS ago."""
+        return self._fetched_at is not None and self._clock() - self._fetched_at < FRESH_SECONDS
+
     async def _refresh(self) -> None:
+        """Fetch the list; on failure keep the old one, still stale, so the next call asks."""
         try:
             campaigns = await self._nlpearl.list_campaigns()
         except NLPearlError as exc:

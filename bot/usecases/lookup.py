@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.nlpearl import Lead, NLPearlClient, NLPearlError, Pearl
+from bot.nlpearl import Lead, NLPearlClient, NLPearlError, campaign_or_none
 from bot.parsing.grammar import LeadKey
 from bot.records import CallSlot, LeadReport
 
@@ -28,8 +28,9 @@ async def look_up_lead(
     nlpearl: NLPearlClient, campaign_id: str, key: LeadKey, *, calls_on_card: int = CALLS_ON_CARD
 ) -> LeadReport:
     """The lead, its campaign and its latest calls; lead errors propagate, call errors do not."""
+    # The campaign is fetched alongside the lead, so it may take as long as the lead does.
     lead, campaign = await asyncio.gather(
-        fetch_lead(nlpearl, campaign_id, key), _campaign_or_none(nlpearl, campaign_id)
+        fetch_lead(nlpearl, campaign_id, key), campaign_or_none(nlpearl, campaign_id, wait=None)
     )
     calls = await fetch_latest_calls(nlpearl, lead, calls_on_card)
     return LeadReport(campaign_id, campaign, lead, calls)
@@ -70,12 +71,3 @@ async def fetch_calls(
 def _newest_first(position: int, slot: CallSlot) -> tuple[bool, float, int]:
     started = slot.call.start_time if slot.call else None
     return (started is None, -started.timestamp() if started else 0.0, -position)
-
-
-async def _campaign_or_none(nlpearl: NLPearlClient, campaign_id: str) -> Pearl | None:
-    # The name is a nicety: a lookup must not fail because the campaign could not be read.
-    try:
-        return await nlpearl.get_campaign(campaign_id)
-    except NLPearlError as exc:
-        logger.info("Campaign %s name unavailable: %s", campaign_id, exc)
-        return None
