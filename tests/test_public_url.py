@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.listeners.commands import public_url_of
+from bot.listeners.request import public_url_of
 
 BODY = "command=%2Flead&text=subscribe+x"
 

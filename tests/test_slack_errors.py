@@ -17,14 +17,13 @@ from bot.app.checks import CheckFailed, check_slack
 from bot.app.settings import Settings
 from bot.app.slack_app import build_slack_client
 from bot.feed.deliver import STOPS_SUBSCRIPTION
+from bot.parsing.slack_codes import KIND_OF_ERROR, why_stopped
 from bot.parsing.slack_errors import (
-    KIND_OF_ERROR,
     SLACK_FAILURES,
     Kind,
     SlackFailure,
     classify,
     retry_after,
-    why_stopped,
 )
 from bot.usecases.subscribing import channel_problem
 from tests.standins import SlackStandIn

@@ -88,13 +88,14 @@ def build_bolt(slack: SlackStandIn, **overrides: Any) -> AsyncApp:
     nlpearl = build_nlpearl_client(config, httpx.AsyncClient())
     engine = create_engine("sqlite+aiosqlite:///:memory:")
     services = Services(
-        settings=config,
         nlpearl=nlpearl,
         engine=engine,
         campaigns=CampaignDirectory(nlpearl),
         setup=SetupCheck(nlpearl, engine),
+        mask_shared_phone_numbers=config.mask_shared_phone_numbers,
+        public_url=config.public_url,
     )
-    return build_slack_app(services, InFlight(messages.restarting()).track)
+    return build_slack_app(config, services, InFlight(messages.restarting()).track)
 
 
 class Gated:

@@ -45,7 +45,7 @@ def _slack_advice(failure: SlackFailure, url: str) -> str:
         Kind.PASSING: " Try again in a few minutes.",
         Kind.NOT_ALLOWED: " Update the app from `lead-bot manifest` and reinstall it.",
     }.get(failure.kind, " Check the app at api.slack.com/apps.")
-    if failure.kind is Kind.UNKNOWN and failure.error.startswith("http_"):
+    if failure.kind is Kind.UNKNOWN and failure.without_json:
         advice = " Check SLACK_API_URL."
     return f"Slack at {url} did not work: {failure.describe()}.{advice}"
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, SecretStr
 
 from bot.storage.subscriptions import TOKEN_PREFIX
-
-if TYPE_CHECKING:
-    from bot.app.settings import Settings
 
 REDACTED = "[redacted]"
 # Real Slack and NLPearl secrets are far longer; a shorter value would match ordinary words.
@@ -23,17 +21,14 @@ _TOKENS = re.compile(rf"\b(?:x(?:ox[a-z]|app)-[A-Za-z0-9-]+|{TOKEN_PREFIX}[A-Za-
 _EXCEPTIONS = logging.Formatter()
 
 
-def secrets_of(settings: Settings) -> dict[str, str]:
+def secrets_of(settings: BaseModel) -> dict[str, str]:
     """Every secret setting's value by variable name, the NLPearl key's secret half included."""
-    found = {
-        "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
-        "SLACK_BOT_TOKEN": settings.slack_bot_token,
-        "SLACK_APP_TOKEN": settings.slack_app_token,
-        "SLACK_CLIENT_SECRET": settings.slack_client_secret,
-        "SLACK_STATE_SECRET": settings.slack_state_secret,
-        "NLPEARL_API_KEY": settings.nlpearl_api_key,
+    # Any SecretStr field is a secret, so a secret setting added later is hidden too.
+    values = {
+        name.upper(): value.get_secret_value()
+        for name, value in settings
+        if isinstance(value, SecretStr) and value.get_secret_value()
     }
-    values = {name: secret.get_secret_value() for name, secret in found.items() if secret}
     if key := values.get("NLPEARL_API_KEY"):
         values["NLPEARL_API_KEY (secret key)"] = key.partition(":")[2]
     return values

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.app.log_redaction import install, secrets_of
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///lead-bot.db"
 
 # What to put in each variable, in the words a person setting up the app needs.
@@ -213,8 +215,6 @@ def require_slack_credentials(settings: Settings) -> None:
 
 def configure_logging(settings: Settings) -> None:
     """Log to stderr at the configured level, as Heroku-like hosts expect, never a secret."""
-    from bot.app.log_redaction import install, secrets_of
-
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

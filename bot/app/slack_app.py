@@ -27,12 +27,10 @@ logger = logging.getLogger(__name__)
 
 
 def build_slack_client(settings: Settings, *, retries: bool = True) -> AsyncWebClient:
-    """The Web API client, retrying connection errors, 5xx and 429s unless told not to.
-
-    The delivery loop retries by itself: a post that failed may still have reached the
-    channel, so it looks for it before posting again, and backs the channel off for every
-    worker on a 429. A blind retry here could post twice.
-    """
+    """The Web API client, retrying connection errors, 5xx and 429s unless told not to."""
+    # The delivery loop retries by itself: a post that failed may still have reached the channel, so
+    # it looks for it before posting again, and backs the channel off for every worker on a 429. A
+    # blind retry here could post twice.
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     handlers: list[Any] = []
     if retries:
@@ -57,9 +55,8 @@ _BOLT_LOGGER = logging.getLogger("slack_bolt.AsyncApp")
 _BOLT_LOGGER.addFilter(_DropTokenSkippedWarning())
 
 
-def build_slack_app(services: Services, track: Track) -> AsyncApp:
+def build_slack_app(settings: Settings, services: Services, track: Track) -> AsyncApp:
     """An `AsyncApp` wired to the services; HTTP requests are signature-checked."""
-    settings = services.settings
     secret = settings.slack_signing_secret
     app = AsyncApp(
         logger=_BOLT_LOGGER,

@@ -61,10 +61,8 @@ def socket_mode_web_client(api_url: str) -> AsyncWebClient:
 async def socket_mode(
     app: AsyncApp, app_token: str, api_url: str, give_up: Callable[[], None]
 ) -> AsyncIterator[None]:
-    """Hold a Socket Mode connection while the block runs, without waiting for it to open.
-
-    `give_up` is called once if Slack refuses the token; the process should then stop.
-    """
+    """Hold a Socket Mode connection while the block runs, without waiting for it to open."""
+    # `give_up` is called once if Slack refuses the token; the process should then stop.
     handler = AsyncSocketModeHandler(
         app, app_token, logger=_SDK_LOGGER, web_client=socket_mode_web_client(api_url)
     )

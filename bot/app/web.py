@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import httpx
 from slack_bolt.async_app import AsyncApp
@@ -25,10 +26,11 @@ from bot.app.slack_app import build_slack_app, build_slack_client
 from bot.app.slack_gate import admit, signing_secret_for
 from bot.app.socket_mode import socket_mode
 from bot.blocks import messages
-from bot.feed.deliver import Deliverer, DeliveryTiming
+from bot.feed.deliver import BatchDelivery
+from bot.feed.loop import Deliverer, DeliveryTiming
 from bot.feed.receive import receive_webhook
 from bot.listeners.inflight import InFlight
-from bot.nlpearl import DEFAULT_TIMEOUT, NLPearlClient, NLPearlError
+from bot.nlpearl import DEFAULT_TIMEOUT, NLPearlClient, campaign_name
 from bot.records import utc_now
 from bot.storage.engine import create_engine, ping
 from bot.usecases.campaigns import CampaignDirectory
@@ -68,25 +70,18 @@ def build_nlpearl_client(settings: Settings, http: httpx.AsyncClient) -> NLPearl
 
 def build_deliverer(settings: Settings, engine: AsyncEngine, nlpearl: NLPearlClient) -> Deliverer:
     """The delivery loop for these settings, naming campaigns through NLPearl when it can."""
-
-    async def campaign_name(campaign_id: str) -> str | None:
-        try:
-            campaign = await asyncio.wait_for(nlpearl.get_campaign(campaign_id), 3.0)
-        except (NLPearlError, TimeoutError):
-            return None
-        return campaign.name
-
     timing = DeliveryTiming(
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         post_interval=timedelta(seconds=settings.slack_post_interval_seconds),
     )
-    return Deliverer(
+    batches = BatchDelivery(
         engine,
         build_slack_client(settings, retries=False),
-        campaign_names=campaign_name,
+        campaign_names=partial(campaign_name, nlpearl),
         mask_phone=settings.mask_shared_phone_numbers,
-        timing=timing,
+        post_interval=timing.post_interval,
     )
+    return Deliverer(engine, batches.attempt, timing=timing)
 
 
 def new_http_client() -> httpx.AsyncClient:
@@ -104,14 +99,15 @@ def create_app(settings: Settings, give_up: Callable[[], None] = lambda: None) -
         async with new_http_client() as http:
             nlpearl = build_nlpearl_client(settings, http)
             services = Services(
-                settings=settings,
                 nlpearl=nlpearl,
                 engine=engine,
                 campaigns=CampaignDirectory(nlpearl),
                 setup=SetupCheck(nlpearl, engine),
+                mask_shared_phone_numbers=settings.mask_shared_phone_numbers,
+                public_url=settings.public_url,
             )
             in_flight = InFlight(messages.restarting())
-            slack_app = build_slack_app(services, in_flight.track)
+            slack_app = build_slack_app(settings, services, in_flight.track)
             deliverer = build_deliverer(settings, engine, nlpearl)
             app.state.runtime = Runtime(slack_app, signing_secret_for(settings), engine, deliverer)
             # Everything built so far lives as long as the process: keep the garbage

@@ -8,7 +8,7 @@ from typing import Any
 from bot.blocks.ids import ActionId, CardRef
 from bot.blocks.subscriptions import filter_text
 from bot.blocks.text import date_token, mrkdwn, plain, prose, safe
-from bot.parsing.slack_errors import why_stopped
+from bot.parsing.slack_codes import why_stopped
 from bot.storage.rows import RecentLookup, SubscriptionInfo
 
 SUBSCRIPTIONS_SHOWN = 30

@@ -23,7 +23,7 @@ from bot.blocks.text import (
     safe,
 )
 from bot.blocks.values import format_duration, humanize_key, lead_name, local_time
-from bot.nlpearl import Call
+from bot.nlpearl.models import Call
 from bot.nlpearl.statuses import (
     IN_PROGRESS_CALL,
     UNANSWERED_CALLS,
@@ -54,11 +54,9 @@ def lead_card(
     mask: bool,
     surface: Surface = "message",
 ) -> dict[str, Any]:
-    """The card as `{"text", "blocks"}`; `mask` hides every phone number but its last four digits.
-
-    Whether to mask is the caller's to say (`bot.blocks.privacy.card_audience` decides it). In a
-    message the card can be shared; in a modal it cannot (there is no channel).
-    """
+    """The card as `{"text", "blocks"}`; `mask` hides every phone number but its last four."""
+    # Whether to mask is the caller's to say (`bot.blocks.privacy.card_audience` decides it). In a
+    # message the card can be shared; in a modal it cannot (there is no channel).
     audience = Audience(masked=mask)
     lead = report.lead
     status = lead_status_of(lead.status)

@@ -21,7 +21,7 @@ from bot.blocks.text import (
     safe,
 )
 from bot.blocks.values import format_duration
-from bot.nlpearl import Call
+from bot.nlpearl.models import Call
 from bot.nlpearl.statuses import lead_status
 from bot.records import LeadSnapshot
 
@@ -47,10 +47,8 @@ def _label(snapshot: LeadSnapshot, audience: Audience) -> str:
 
 
 def parent_message(snapshot: LeadSnapshot, *, mask: bool) -> dict[str, Any]:
-    """The lead's parent message: current status, who, where, and its key answers.
-
-    `mask` hides every phone number but its last four digits (the feed's audience decides it).
-    """
+    """The lead's parent message: current status, who, where, and its key answers."""
+    # `mask` hides every phone number but its last four digits (the feed's audience decides it).
     audience = Audience(masked=mask)
     status = lead_status(snapshot.status)
     label = _label(snapshot, audience)
@@ -153,10 +151,8 @@ def call_ended_blocks(call: Call, index: int, audience: Audience) -> list[dict[s
 def thread_reply(
     changes: list[StatusChange], ended_calls: list[Call], *, mask: bool = True
 ) -> dict[str, Any] | None:
-    """One reply for a batch of a lead's events; None when there is nothing to say.
-
-    `mask` hides every phone number in summaries and answers but its last four digits.
-    """
+    """One reply for a batch of a lead's events; None when there is nothing to say."""
+    # `mask` hides every phone number in summaries and answers but its last four digits.
     audience = Audience(masked=mask)
     blocks: list[dict[str, Any]] = []
     if changes:

@@ -42,11 +42,9 @@ _CLOSING = ")\uff09"
 
 
 def mask_phones(text: str) -> str:
-    """Text with every run that may be a phone number (7+ digits) cut to `•••• 0137`.
-
-    Numbers that are clearly something else (dates, spans of years, decimals, amounts after a
-    currency sign) stay; anything in doubt is masked, since a leaked number cannot be unsent.
-    """
+    """Text with every run that may be a phone number (7+ digits) cut to `•••• 0137`."""
+    # Numbers that are clearly something else (dates, spans of years, decimals, amounts after a
+    # currency sign) stay; anything in doubt is masked, since a leaked number cannot be unsent.
     return _RUN.sub(lambda match: _masked_run(text[: match.start()], match.group()), text)
 
 

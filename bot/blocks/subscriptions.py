@@ -8,7 +8,7 @@ from typing import Any
 from bot.blocks.messages import notice
 from bot.blocks.text import date_token, mrkdwn, prose, safe
 from bot.nlpearl.statuses import LEAD_STATUSES, lead_status
-from bot.parsing.slack_errors import why_stopped
+from bot.parsing.slack_codes import why_stopped
 from bot.storage.rows import SubscriptionInfo
 
 MAX_LISTED = 20  # per group, so a list stays under 50 blocks

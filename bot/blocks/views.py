@@ -18,7 +18,7 @@ from bot.blocks.text import (
     truncate,
 )
 from bot.blocks.values import format_duration
-from bot.nlpearl import Call, TranscriptMessage
+from bot.nlpearl.models import Call, TranscriptMessage
 from bot.parsing.grammar import LeadKey
 from bot.records import CallSlot
 

@@ -6,16 +6,16 @@ import logging
 import re
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, CardRef
-from bot.listeners.dig_in import in_modal
 from bot.listeners.inflight import Track
-from bot.usecases.cards import lead_card_answer
-from bot.usecases.modals import card_in_modal, card_view
+from bot.listeners.request import read_ref, where_of
+from bot.usecases.cards import card_answer, shared_card
+from bot.usecases.modals import card_view_for
 from bot.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -25,29 +25,23 @@ BAD_BUTTON = messages.notice(
 )
 
 
-def _card_ref(action: dict[str, Any]) -> CardRef | None:
-    try:
-        return CardRef.model_validate_json(action.get("value") or "")
-    except ValidationError:
-        logger.warning("Ignoring a card button with an unreadable value")
-        return None
-
-
 async def handle_refresh(
     ack: AsyncAck,
     action: dict[str, Any],
     body: dict[str, Any],
+    request: AsyncBoltRequest,
     respond: AsyncRespond | None,
     client: AsyncWebClient,
     services: Services,
 ) -> None:
     """Fetch the lead again and replace the card in place, in a message or a modal."""
     await ack()
-    ref = _card_ref(action)
-    if in_modal(body):
+    ref = read_ref(CardRef, action.get("value"))
+    if where_of(request).in_modal:
         view = body["view"]
-        answer = await card_in_modal(services, ref) if ref else None
-        content = card_view(answer) if answer else views.notice_modal("Lead", BAD_BUTTON)
+        content = (
+            await card_view_for(services, ref) if ref else views.notice_modal("Lead", BAD_BUTTON)
+        )
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=content)
         return
     if respond is None:
@@ -55,12 +49,7 @@ async def handle_refresh(
     if ref is None:
         await respond(**BAD_BUTTON, replace_original=False)
         return
-    answer = await lead_card_answer(
-        services.nlpearl,
-        ref,
-        now=services.now(),
-        mask_shared=services.settings.mask_shared_phone_numbers,
-    )
+    answer = await card_answer(services, ref)
     if answer.found:
         await respond(**answer.message, replace_original=True)
     else:
@@ -70,23 +59,17 @@ async def handle_refresh(
 async def handle_share(
     ack: AsyncAck,
     action: dict[str, Any],
-    body: dict[str, Any],
+    request: AsyncBoltRequest,
     respond: AsyncRespond,
     services: Services,
 ) -> None:
     """Post the card for the whole channel, saying who shared it, then drop the private copy."""
     await ack()
-    ref = _card_ref(action)
+    ref = read_ref(CardRef, action.get("value"))
     if ref is None:
         await respond(**BAD_BUTTON, replace_original=False)
         return
-    shared = ref.model_copy(update={"shared_by": body.get("user", {}).get("id")})
-    answer = await lead_card_answer(
-        services.nlpearl,
-        shared,
-        now=services.now(),
-        mask_shared=services.settings.mask_shared_phone_numbers,
-    )
+    answer = await shared_card(services, ref, where_of(request).user_id)
     if not answer.found:
         await respond(**answer.message, response_type="ephemeral", replace_original=False)
         return

@@ -2,43 +2,35 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.listeners.inflight import Track
-from bot.listeners.shortcuts import lookup_form
-from bot.usecases.modals import calls_view, card_view_for, fill, open_loading, transcript_view
+from bot.listeners.request import read_ref, where_of
+from bot.usecases.modals import (
+    calls_view,
+    card_view_for,
+    fill,
+    lookup_form,
+    open_loading,
+    transcript_view,
+)
 from bot.usecases.services import Services
-
-logger = logging.getLogger(__name__)
 
 _Ref = TypeVar("_Ref", bound=BaseModel)
 UNREADABLE = views.notice_modal(
     "Lead Bot",
     messages.notice("⚠️", "That button didn't work", "Open the lead's card again and retry."),
 )
-
-
-def _ref(model: type[_Ref], action: dict[str, Any]) -> _Ref | None:
-    try:
-        return model.model_validate_json(action.get("value") or "")
-    except ValidationError:
-        logger.warning("Ignoring a button with an unreadable value")
-        return None
-
-
-def in_modal(body: dict[str, Any]) -> bool:
-    """Whether a button was pressed in a modal (not a message, nor the Home tab)."""
-    return (body.get("view") or {}).get("type") == "modal"
 
 
 async def _show(
@@ -54,37 +46,42 @@ async def _show(
     await fill(client, view_id, view_of(ref))
 
 
-async def _open(body: dict[str, Any], client: AsyncWebClient, title: str, what: str) -> str:
+async def _open(
+    body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient, title: str, what: str
+) -> str:
     """A loading modal, opened (or pushed onto the modal the button is in) at once."""
-    return await open_loading(
-        client, body["trigger_id"], push=in_modal(body), title=title, what=what
-    )
+    push = where_of(request).in_modal
+    return await open_loading(client, body["trigger_id"], push=push, title=title, what=what)
 
 
 async def handle_transcript(
     ack: AsyncAck,
     action: dict[str, Any],
     body: dict[str, Any],
+    request: AsyncBoltRequest,
     client: AsyncWebClient,
     services: Services,
 ) -> None:
     """Open a call's transcript, privately: a modal (pushed when asked from a modal)."""
     await ack()
-    view_id = await _open(body, client, "Transcript", "Loading…")
-    await _show(client, view_id, _ref(CallRef, action), partial(transcript_view, services))
+    view_id = await _open(body, request, client, "Transcript", "Loading…")
+    ref = read_ref(CallRef, action.get("value"))
+    await _show(client, view_id, ref, partial(transcript_view, services))
 
 
 async def handle_all_calls(
     ack: AsyncAck,
     action: dict[str, Any],
     body: dict[str, Any],
+    request: AsyncBoltRequest,
     client: AsyncWebClient,
     services: Services,
 ) -> None:
     """Open the list of every call of the lead, newest first."""
     await ack()
-    view_id = await _open(body, client, "All calls", "Loading calls…")
-    await _show(client, view_id, _ref(CallsRef, action), partial(calls_view, services))
+    view_id = await _open(body, request, client, "All calls", "Loading calls…")
+    ref = read_ref(CallsRef, action.get("value"))
+    await _show(client, view_id, ref, partial(calls_view, services))
 
 
 async def handle_transcript_page(
@@ -96,7 +93,7 @@ async def handle_transcript_page(
 ) -> None:
     """Turn a page of a transcript."""
     await ack()
-    ref = _ref(CallRef, action)
+    ref = read_ref(CallRef, action.get("value"))
     await _show(client, body["view"]["id"], ref, partial(transcript_view, services))
 
 
@@ -109,15 +106,21 @@ async def handle_calls_page(
 ) -> None:
     """Turn a page of the call list."""
     await ack()
-    await _show(client, body["view"]["id"], _ref(CallsRef, action), partial(calls_view, services))
+    ref = read_ref(CallsRef, action.get("value"))
+    await _show(client, body["view"]["id"], ref, partial(calls_view, services))
 
 
 async def handle_home_lookup(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services
+    ack: AsyncAck,
+    body: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
 ) -> None:
     """The Home tab's "Look up a lead"."""
     await ack()
-    await client.views_open(trigger_id=body["trigger_id"], view=await lookup_form(services, body))
+    form = await lookup_form(services, where_of(request))
+    await client.views_open(trigger_id=body["trigger_id"], view=form)
 
 
 async def handle_home_help(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -130,13 +133,15 @@ async def handle_home_recent(
     ack: AsyncAck,
     action: dict[str, Any],
     body: dict[str, Any],
+    request: AsyncBoltRequest,
     client: AsyncWebClient,
     services: Services,
 ) -> None:
     """Reopen a recent lookup's card in a modal."""
     await ack()
-    view_id = await _open(body, client, "Lead", "Looking up the lead…")
-    await _show(client, view_id, _ref(CardRef, action), partial(card_view_for, services))
+    view_id = await _open(body, request, client, "Lead", "Looking up the lead…")
+    ref = read_ref(CardRef, action.get("value"))
+    await _show(client, view_id, ref, partial(card_view_for, services))
 
 
 def _numbered(action_id: str) -> re.Pattern[str]:

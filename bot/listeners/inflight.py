@@ -31,8 +31,8 @@ class InFlight:
         self._cut_short = cut_short
 
     def track(self, listener: _Listener) -> _Listener:
-        """Wrap a listener: its task is known until it returns, and once it has acked, it
-        waits for a work slot before going on (Bolt still sees the listener's own args)."""
+        """Wrap a listener: its task is known until it returns; once it acks, it waits its turn."""
+        # Bolt still sees the listener's own arguments (functools.wraps keeps its signature).
 
         @functools.wraps(listener)
         async def tracked(**kwargs: Any) -> Any:

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, BlockId, CardRef, ViewId
-from bot.blocks.text import safe
 from bot.listeners.inflight import Track
-from bot.listeners.shortcuts import workspace_of
-from bot.parsing.grammar import OBJECT_ID, LeadKey, LeadKeyKind, parse_lead_key
-from bot.parsing.slack_errors import REINSTALL, SLACK_FAILURES, Kind, classify
-from bot.usecases.cards import lead_card_answer
-from bot.usecases.modals import remember, submit_lookup
+from bot.listeners.request import read_ref, where_of
+from bot.parsing.grammar import OBJECT_ID, LeadKeyKind, parse_lead_key
+from bot.usecases.modals import post_card, submit_lookup
 from bot.usecases.services import Services
-
-logger = logging.getLogger(__name__)
 
 MAX_KEY = 200
 _KINDS: dict[str, LeadKeyKind] = {"id": "id", "phone": "phone", "external": "external"}
@@ -34,8 +28,8 @@ def _value(view: dict[str, Any], block: str, action: str) -> dict[str, Any]:
 
 async def handle_lookup_submission(
     ack: AsyncAck,
-    body: dict[str, Any],
     view: dict[str, Any],
+    request: AsyncBoltRequest,
     client: AsyncWebClient,
     services: Services,
 ) -> None:
@@ -51,43 +45,25 @@ async def handle_lookup_submission(
         errors[BlockId.LEAD_KEY] = (
             "Give a lead ID (24 hex digits), a phone number like +14155550137, or an external ID."
         )
-    if errors:
+    if errors or key is None:
         await ack(response_action="errors", errors=errors)
         return
-    assert key is not None
-    await _look_up(ack, body, view, client, services, campaign_id, key, BlockId.LEAD_KEY, option)
-
-
-async def _look_up(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    services: Services,
-    campaign_id: str,
-    key: LeadKey,
-    error_block: str,
-    option: dict[str, Any] | None = None,
-) -> None:
-    answer = await submit_lookup(
+    ref = CardRef(campaign_id=campaign_id, kind=key.kind, key=key.value)
+    await submit_lookup(
         services,
         client,
+        where_of(request),
         view_id=view["id"],
-        campaign_id=campaign_id,
-        key=key,
+        ref=ref,
         ack=ack,
-        error_block=error_block,
+        error_block=BlockId.LEAD_KEY,
     )
-    name = ((option or {}).get("text") or {}).get("text")
-    campaign_name = answer.report.campaign_name if answer.report else name
-    user_id = (body.get("user") or {}).get("id")
-    await remember(services, workspace_of(body), user_id, answer, campaign_name)
 
 
 async def handle_pick_submission(
     ack: AsyncAck,
-    body: dict[str, Any],
     view: dict[str, Any],
+    request: AsyncBoltRequest,
     client: AsyncWebClient,
     services: Services,
 ) -> None:
@@ -101,14 +77,22 @@ async def handle_pick_submission(
     if kind not in _KINDS or not value or not OBJECT_ID.match(campaign_id):
         await ack(response_action="errors", errors={BlockId.PICK_LEAD: "Choose a lead."})
         return
-    key = LeadKey(_KINDS[kind], value)
-    await _look_up(ack, body, view, client, services, campaign_id, key, BlockId.PICK_LEAD)
+    ref = CardRef(campaign_id=campaign_id, kind=_KINDS[kind], key=value)
+    await submit_lookup(
+        services,
+        client,
+        where_of(request),
+        view_id=view["id"],
+        ref=ref,
+        ack=ack,
+        error_block=BlockId.PICK_LEAD,
+    )
 
 
 async def handle_card_submission(
     ack: AsyncAck,
-    body: dict[str, Any],
     view: dict[str, Any],
+    request: AsyncBoltRequest,
     client: AsyncWebClient,
     services: Services,
 ) -> None:
@@ -120,44 +104,15 @@ async def handle_card_submission(
             errors={BlockId.POST_CHANNEL: "Choose a channel to post the card to, or press Close."},
         )
         return
-    try:
-        ref = CardRef.model_validate_json(view.get("private_metadata") or "")
-    except ValidationError:
+    ref = read_ref(CardRef, view.get("private_metadata"))
+    if ref is None:
         await ack(
             response_action="update", view=views.notice_modal("Lead", messages.nlpearl_bad_answer())
         )
         return
     await ack(response_action="update", view=views.loading_modal("Lead", "Posting the card…"))
-    shared = ref.model_copy(update={"shared_by": (body.get("user") or {}).get("id")})
-    answer = await lead_card_answer(
-        services.nlpearl,
-        shared,
-        now=services.now(),
-        mask_shared=services.settings.mask_shared_phone_numbers,
-    )
-    result = answer.message if not answer.found else await _post(client, channel, answer.message)
-    await client.views_update(view_id=view["id"], view=views.notice_modal("Lead", result))
-
-
-async def _post(client: AsyncWebClient, channel: str, card: dict[str, Any]) -> dict[str, Any]:
-    try:
-        await client.chat_postMessage(channel=channel, unfurl_links=False, **card)
-    except SLACK_FAILURES as exc:
-        failure = classify(exc)
-        logger.info("Could not post a card to %s: %s", channel, failure.describe())
-        if failure.kind in (Kind.CHANNEL_GONE, Kind.NOT_ALLOWED):
-            detail = (
-                f"I can't post in <#{channel}>. If it's a private channel, invite me with "
-                "`/invite @Lead Bot` and try again."
-            )
-        elif failure.kind in (Kind.PASSING, Kind.RATE_LIMITED):
-            detail = "Slack didn't answer. Try again in a minute."
-        elif failure.kind is Kind.AUTH_REVOKED:
-            detail = REINSTALL
-        else:
-            detail = f"Slack refused the post (`{safe(failure.error, 80)}`). Try again in a moment."
-        return messages.notice("⚠️", "Couldn't post the card", detail)
-    return messages.notice("✅", "Posted", f"The card is in <#{channel}>.")
+    notice = await post_card(services, client, where_of(request), ref, channel)
+    await client.views_update(view_id=view["id"], view=views.notice_modal("Lead", notice))
 
 
 def register(app: AsyncApp, track: Track) -> None:

@@ -39,11 +39,9 @@ def in_few_words(error: BaseException) -> str:
 
 
 def refused_data(error: BaseException) -> bool:
-    """Whether the database refused the statement's data, which no retry can change.
-
-    A broken constraint is not the data's fault: a subscription removed while a webhook was
-    being stored breaks a foreign key, and the same webhook stores fine when sent again.
-    """
+    """Whether the database refused the statement's data, which no retry can change."""
+    # A broken constraint is not the data's fault: a subscription removed while a webhook was being
+    # stored breaks a foreign key, and the same webhook stores fine when sent again.
     if unreachable(error) is not None:
         return False
     if isinstance(error, sa.DBAPIError):

@@ -9,11 +9,9 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.engine import read_only
+from bot.storage.engine import read_only, upsert
 from bot.storage.subscriptions import hash_token
 from bot.storage.tables import deliveries, events, subscriptions, webhook_endpoints
 
@@ -62,20 +60,14 @@ async def token_exists(engine: AsyncEngine, token: str) -> bool:
         return (await conn.execute(query)).first() is not None
 
 
-def _insert(conn: AsyncConnection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
 async def store_webhook(
     engine: AsyncEngine, token: str, event: IncomingEvent, now: datetime
 ) -> Stored:
-    """Commit the event and a delivery per matching subscription, unless it was seen before.
-
-    An event is seen before when its dedupe key was ever stored: a late redelivery of
-    something the lead already had is not posted again. The reads come first, outside the
-    write transaction, so that the transaction (which on SQLite holds the one write lock) is
-    two inserts long; a redelivery racing its twin still collides on the unique dedupe key.
-    """
+    """Commit the event and a delivery per matching subscription, unless it was seen before."""
+    # An event is seen before when its dedupe key was ever stored: a late redelivery of something
+    # the lead already had is not posted again. The reads come first, outside the write transaction,
+    # so that the transaction (which on SQLite holds the one write lock) is two inserts long; a
+    # redelivery racing its twin still collides on the unique dedupe key.
     async with read_only(engine) as conn:
         endpoint = (
             await conn.execute(
@@ -102,7 +94,7 @@ async def store_webhook(
                 .values(last_received_at=now)
             )
         inserted = await conn.execute(
-            _insert(conn)(events)
+            upsert(conn, events)
             .values(
                 endpoint_id=endpoint_id,
                 kind=event.kind,
@@ -127,11 +119,9 @@ def _outdated(last_received_at: datetime | None, now: datetime) -> bool:
 
 
 async def _seen(conn: AsyncConnection, endpoint_id: int, event: IncomingEvent) -> bool:
-    """Whether the event's dedupe key was ever stored for this endpoint.
-
-    Lead events stored by earlier versions carry a `#n` suffix (their place in the lead's
-    history); they are the same event.
-    """
+    """Whether the event's dedupe key was ever stored for this endpoint."""
+    # Lead events stored by earlier versions carry a `#n` suffix (their place in the lead's
+    # history); they are the same event.
     of_endpoint = events.c.endpoint_id == endpoint_id
     # Each test its own EXISTS, so each uses its index (a plain OR makes SQLite scan every
     # event of the endpoint, and the scan grows with the table).
@@ -189,11 +179,9 @@ async def _deliveries_for(
 
 
 def wanted(statuses: list[int] | None, event: IncomingEvent) -> bool:
-    """Whether a subscription's filter lets a lead's status change through.
-
-    Call events always queue; whether a filtered channel shows them is decided at delivery,
-    when it is known whether the lead has a thread there.
-    """
+    """Whether a subscription's filter lets a lead's status change through."""
+    # Call events always queue; whether a filtered channel shows them is decided at delivery, when
+    # it is known whether the lead has a thread there.
     if not statuses or event.kind != "lead":
         return True
     return event.lead_status in statuses

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.engine import upsert
 from bot.storage.rows import LastCampaign, RecentLookup, Workspace
 from bot.storage.subscriptions import in_workspace
 from bot.storage.tables import recent_lookups, user_preferences
 
 RECENT_KEPT = 10
-
-
-def _insert(conn: AsyncConnection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
 async def remember_campaign(
@@ -32,7 +26,7 @@ async def remember_campaign(
 async def _remember_campaign(
     conn: AsyncConnection, ws: Workspace, user_id: str, campaign: LastCampaign, now: datetime
 ) -> None:
-    statement = _insert(conn)(user_preferences).values(
+    statement = upsert(conn, user_preferences).values(
         enterprise_id=ws.enterprise_id,
         team_id=ws.team_id,
         user_id=user_id,
@@ -71,14 +65,12 @@ async def remember_lookup(
     lookup: RecentLookup,
     campaign_name: str | None = None,
 ) -> None:
-    """Add (or refresh) a lookup in the person's recent list, keeping the newest few.
-
-    Its campaign becomes the person's last campaign, in the same transaction.
-    """
+    """Add (or refresh) a lookup in the person's recent list, keeping the newest few."""
+    # Its campaign becomes the person's last campaign, in the same transaction.
     async with engine.begin() as conn:
         last = LastCampaign(lookup.campaign_id, campaign_name)
         await _remember_campaign(conn, ws, user_id, last, lookup.looked_up_at)
-        statement = _insert(conn)(recent_lookups).values(
+        statement = upsert(conn, recent_lookups).values(
             enterprise_id=ws.enterprise_id,
             team_id=ws.team_id,
             user_id=user_id,

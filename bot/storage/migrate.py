@@ -35,10 +35,8 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade_to_latest(database_url: str) -> None:
-    """Bring the schema up to date; safe to run any number of times.
-
-    Raises DatabaseUnusable, saying why in one sentence, if the database cannot be used.
-    """
+    """Bring the schema up to date; safe to run any number of times."""
+    # Raises DatabaseUnusable, saying why in one sentence, if the database cannot be used.
     try:
         _open_sqlite_file(database_url)
         command.upgrade(alembic_config(database_url), "head")
@@ -53,11 +51,9 @@ def upgrade_to_latest(database_url: str) -> None:
 
 
 def _open_sqlite_file(database_url: str) -> None:
-    """Open a SQLite file once without threads, so a path that cannot work fails here.
-
-    Through the async driver the same failure races its worker thread against the closing
-    event loop, which then prints a traceback of its own.
-    """
+    """Open a SQLite file once without threads, so a path that cannot work fails here."""
+    # Through the async driver the same failure races its worker thread against the closing event
+    # loop, which then prints a traceback of its own.
     url, _ = normalize_database_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         sqlite3.connect(url.database).close()

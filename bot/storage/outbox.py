@@ -1,11 +1,10 @@
-"""The delivery outbox: claim work atomically, keep each lead's events in order, record outcomes.
+"""The delivery outbox: claim work atomically, keep each lead's events in order, record outcomes."""
 
-A *lane* is one lead of one campaign in one channel (a subscription and a lead key); only
-the oldest unfinished row of a lane can be
-claimed, so a lead's events reach Slack in the order NLPearl sent them. A claimed head
-takes the ready rows queued behind it in its lane along (a *batch*, one coalesced post),
-and its marker survives a crash so the post can be found again instead of repeated.
-"""
+# A *lane* is one lead of one campaign in one channel (a subscription and a lead key); only the
+# oldest unfinished row of a lane can be claimed, so a lead's events reach Slack in the order
+# NLPearl sent them. A claimed head takes the ready rows queued behind it in its lane along (a
+# *batch*, one coalesced post), and its marker survives a crash so the post can be found again
+# instead of repeated.
 
 from __future__ import annotations
 
@@ -16,11 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.engine import read_only
+from bot.storage.engine import read_only, upsert
 from bot.storage.tables import channel_pacing, deliveries, events, lead_threads, subscriptions
 
 OPEN_STATES = ("pending", "claimed")
@@ -73,10 +70,6 @@ class Thread:
     parent_ts: str | None
     parent_marker: str | None
     snapshot: dict[str, Any]
-
-
-def _upsert(conn: AsyncConnection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
 async def claim_batches(
@@ -203,7 +196,7 @@ async def _pace(conn: AsyncConnection, head: Any, until: datetime) -> None:
 async def _set_pacing(
     conn: AsyncConnection, enterprise_id: str, team_id: str, channel_id: str, until: datetime
 ) -> None:
-    statement = _upsert(conn)(channel_pacing).values(
+    statement = upsert(conn, channel_pacing).values(
         enterprise_id=enterprise_id, team_id=team_id, channel_id=channel_id, next_post_at=until
     )
     # Never bring a channel's next post forward: a 429's wait may be shorter than pacing.
@@ -244,10 +237,8 @@ async def finish(
     thread: tuple[int, dict[str, Any]] | None = None,
     note: str | None = None,
 ) -> None:
-    """Close the batch's rows as done (or skipped), and store what the parent now shows.
-
-    `note` records a problem the batch got past (Slack refused its blocks), as `last_error`.
-    """
+    """Close the batch's rows as done (or skipped), and store what the parent now shows."""
+    # `note` records a problem the batch got past (Slack refused its blocks), as `last_error`.
     values: dict[str, Any] = {"state": state, "finished_at": now, "claimed_until": None}
     if note is not None:
         values["last_error"] = note[:2000]
@@ -269,10 +260,8 @@ async def finish(
 async def retry_later(
     engine: AsyncEngine, batch: Batch, *, at: datetime, error: str, keep_marker: bool
 ) -> None:
-    """Put the batch back for another attempt at `at`.
-
-    `keep_marker` when the post may have reached Slack: the retry then looks for it first.
-    """
+    """Put the batch back for another attempt at `at`."""
+    # `keep_marker` when the post may have reached Slack: the retry then looks for it first.
     values: dict[str, Any] = {
         "state": "pending",
         "next_attempt_at": at,
@@ -342,11 +331,9 @@ async def load_thread(engine: AsyncEngine, batch: Batch) -> Thread | None:
 async def start_thread(
     engine: AsyncEngine, batch: Batch, snapshot: dict[str, Any], now: datetime
 ) -> int:
-    """Note that a parent is about to be posted for this batch, before posting it.
-
-    `snapshot` is what the channel knew before the batch; it advances only when the batch
-    finishes. Returns the thread's id.
-    """
+    """Note that a parent is about to be posted for this batch, before posting it."""
+    # `snapshot` is what the channel knew before the batch; it advances only when the batch
+    # finishes. Returns the thread's id.
     async with engine.begin() as conn:
         existing = (
             await conn.execute(select(lead_threads.c.id).where(*_thread_of(batch)))
@@ -389,11 +376,9 @@ async def set_parent(engine: AsyncEngine, thread_id: int, parent_ts: str, now: d
 async def forget_parent(
     engine: AsyncEngine, batch: Batch, thread_id: int, parent_ts: str, now: datetime
 ) -> None:
-    """The lead's parent message is gone from Slack: the next post starts a new one.
-
-    The batch's reply went to the lost thread, if anywhere; it is posted again under the new
-    parent. Only the parent named is forgotten, never one another attempt put in its place.
-    """
+    """The lead's parent message is gone from Slack: the next post starts a new one."""
+    # The batch's reply went to the lost thread, if anywhere; it is posted again under the new
+    # parent. Only the parent named is forgotten, never one another attempt put in its place.
     async with engine.begin() as conn:
         await conn.execute(
             update(lead_threads)

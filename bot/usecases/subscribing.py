@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import subscriptions as replies
-from bot.nlpearl import NLPearlError, NotFound
+from bot.nlpearl import NotFound
+from bot.nlpearl.names import campaign_name
 from bot.nlpearl.statuses import lead_status_by_name
-from bot.parsing.slack_errors import INVITE, REINSTALL, SLACK_FAILURES, Kind, classify
-from bot.storage.rows import Workspace
+from bot.parsing.slack_codes import INVITE, REINSTALL
+from bot.parsing.slack_errors import SLACK_FAILURES, Kind, classify
 from bot.storage.subscriptions import list_subscriptions, subscribe, unsubscribe
-from bot.usecases.services import Services
+from bot.usecases.services import Services, Where
 
 logger = logging.getLogger(__name__)
 
 CAMPAIGN_CHECK_SECONDS = 2.5
-
-
-@dataclass(frozen=True)
-class Where:
-    """Who asked, from which channel of which workspace."""
-
-    workspace: Workspace
-    channel_id: str
-    user_id: str | None
-    # The base URL Slack reached the app at, when PUBLIC_URL does not say (None over Socket Mode).
-    public_url: str | None
 
 
 def parse_statuses(names: tuple[str, ...]) -> tuple[tuple[int, ...], list[str]]:
@@ -69,19 +57,6 @@ async def channel_problem(client: AsyncWebClient, channel_id: str) -> str | None
     return None
 
 
-async def campaign_name(services: Services, campaign_id: str) -> str | None:
-    """The campaign's name; raises NotFound if NLPearl has no such campaign."""
-    try:
-        campaign = await asyncio.wait_for(
-            services.nlpearl.get_campaign(campaign_id), CAMPAIGN_CHECK_SECONDS
-        )
-    except NotFound:
-        raise
-    except (NLPearlError, TimeoutError):
-        return None
-    return campaign.name
-
-
 async def subscribe_here(
     services: Services,
     client: AsyncWebClient,
@@ -96,7 +71,9 @@ async def subscribe_here(
     if problem := await channel_problem(client, where.channel_id):
         return replies.cannot_post_here(problem)
     try:
-        name = await campaign_name(services, campaign_id)
+        name = await campaign_name(
+            services.nlpearl, campaign_id, wait=CAMPAIGN_CHECK_SECONDS, unknown_raises=True
+        )
     except NotFound:
         return replies.campaign_not_found(campaign_id)
     result = await subscribe(
@@ -110,7 +87,7 @@ async def subscribe_here(
     )
     # Shown, always the same, until NLPearl uses it; after that nobody needs to paste it.
     show = result.token if result.last_received_at is None else None
-    base = services.settings.public_url or where.public_url
+    base = services.public_url or where.public_url
     url = None
     if show:
         path = f"/nlpearl/webhooks/{show}"
@@ -121,7 +98,7 @@ async def subscribe_here(
         webhook_url=url,
         last_received_at=result.last_received_at,
         changed=result.already_subscribed,
-        public_url_unset=services.settings.public_url is None and base is not None,
+        public_url_unset=services.public_url is None and base is not None,
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from bot.blocks.subscriptions import subscription_list
 from bot.storage.rows import SubscriptionInfo
 from tests.blocks.slack_limits import assert_no_injection, assert_valid_message
-from tests.e2e.slack_requests import blocks_text
+from tests.harness.slack_requests import blocks_text
 
 CHANNEL = "C0LEADS"
 CAMPAIGN_ID = "664e9a77f0e1d2c3b4a59687"

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.blocks.subscriptions import subscribed, webhook_url_needs_public_url
 from tests.blocks.slack_limits import assert_valid_message
-from tests.e2e.slack_requests import blocks_text
+from tests.harness.slack_requests import blocks_text
 
 URL = "https://leads.example.com/nlpearl/webhooks/lbwh_Zq3vK9_xT-2mWb8RfYc1LpN4sHdE7gAj"
 CAMPAIGN = "`664e9a77f0e1d2c3b4a59687`"

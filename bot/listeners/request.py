@@ -1,0 +1,67 @@
+"""Who a Slack request comes from and where, and the refs its buttons carry: read in one place."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from slack_bolt.async_app import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.storage.rows import Workspace
+from bot.usecases.cards import Reply
+from bot.usecases.services import Where
+
+logger = logging.getLogger(__name__)
+
+_Ref = TypeVar("_Ref", bound=BaseModel)
+# A host name or IP address (IPv6 in brackets), with an optional port.
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
+
+
+def where_of(request: AsyncBoltRequest) -> Where:
+    """Who sent the request, from which channel of which workspace."""
+    # Bolt's context already picked the installed workspace out of every payload shape
+    # (commands, interactions, events, Slack Connect channels and Enterprise Grid).
+    context = request.context
+    view = request.body.get("view")
+    return Where(
+        workspace=Workspace(
+            team_id=context.team_id or "", enterprise_id=context.enterprise_id or ""
+        ),
+        user_id=context.user_id,
+        channel_id=context.channel_id or "",
+        public_url=public_url_of(request),
+        in_modal=isinstance(view, dict) and view.get("type") == "modal",
+    )
+
+
+def public_url_of(request: AsyncBoltRequest) -> str | None:
+    """The app's public base URL as Slack reached it (None over Socket Mode)."""
+    # Only Host: a request reaches the app through its router only for a host the app
+    # serves, while a client sets X-Forwarded-Host and -Proto to anything. Slack calls https.
+    hosts = request.headers.get("host") or []
+    if not hosts or request.mode == "socket_mode":
+        return None
+    host = hosts[0].strip()
+    return f"https://{host}" if _HOST.fullmatch(host) else None
+
+
+def read_ref(model: type[_Ref], value: object) -> _Ref | None:
+    """The ref a button's value (or a view's metadata) carries, or None if it is unreadable."""
+    try:
+        return model.model_validate_json(value if isinstance(value, str) else "")
+    except ValidationError:
+        logger.warning("Ignoring a %s that cannot be read", model.__name__)
+        return None
+
+
+def private_reply(respond: AsyncRespond) -> Reply:
+    """Answers only the person who asked, leaving the message they acted on as it was."""
+
+    async def reply(message: dict[str, Any]) -> None:
+        await respond(**message, response_type="ephemeral", replace_original=False)
+
+    return reply
