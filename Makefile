@@ -23,6 +23,7 @@ run: .venv
 lint: .venv
 	$(UV) run --frozen ruff check bot tests bench scripts
 	$(UV) run --frozen ruff format --check bot tests bench scripts
+	$(UV) run --frozen lint-imports
 
 typecheck: .venv
 	$(UV) run --frozen mypy

@@ -8,8 +8,11 @@ from typing import cast
 
 import pytest
 
-from bot.nlpearl import NLPearlClient, Pearl, Unavailable
+from bot.nlpearl.client import NLPearlClient
+from bot.nlpearl.errors import Unavailable
+from bot.nlpearl.models import Pearl
 from bot.usecases.campaigns import FRESH_SECONDS, CampaignDirectory
+from tests.clock import FakeClock
 
 SPRING = Pearl(id="664e9a77f0e1d2c3b4a59687", name="Spring", type=2)
 AUTUMN = Pearl(id="664e9a77f0e1d2c3b4a59688", name="Autumn", type=2)
@@ -17,16 +20,6 @@ AUTUMN = Pearl(id="664e9a77f0e1d2c3b4a59688", name="Autumn", type=2)
 PATIENT = 5.0
 # Far shorter than a gated fetch, which only ends when the test opens the gate.
 IMPATIENT = 0.01
-
-
-class Clock:
-    """An injected monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeNLPearl:
@@ -47,8 +40,8 @@ class FakeNLPearl:
         return answer
 
 
-def directory(fake: FakeNLPearl, clock: Clock) -> CampaignDirectory:
-    return CampaignDirectory(cast(NLPearlClient, fake), clock=clock)
+def directory(fake: FakeNLPearl, clock: FakeClock) -> CampaignDirectory:
+    return CampaignDirectory(cast(NLPearlClient, fake), clock=clock.monotonic)
 
 
 async def guarded(answer: Awaitable[list[Pearl]]) -> list[Pearl]:
@@ -57,8 +50,8 @@ async def guarded(answer: Awaitable[list[Pearl]]) -> list[Pearl]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -66,39 +59,39 @@ def fake() -> FakeNLPearl:
     return FakeNLPearl()
 
 
-async def test_first_call_fetches(fake: FakeNLPearl, clock: Clock) -> None:
+async def test_first_call_fetches(fake: FakeNLPearl, clock: FakeClock) -> None:
     fake.answers = [[SPRING, AUTUMN]]
     campaigns = directory(fake, clock)
     assert await campaigns.campaigns(wait=PATIENT) == [SPRING, AUTUMN]
     assert fake.calls == 1
 
 
-async def test_fresh_cache_answers_without_calling(fake: FakeNLPearl, clock: Clock) -> None:
+async def test_fresh_cache_answers_without_calling(fake: FakeNLPearl, clock: FakeClock) -> None:
     fake.answers = [[SPRING]]
     campaigns = directory(fake, clock)
     await campaigns.campaigns(wait=PATIENT)
-    clock.now += FRESH_SECONDS - 1
+    clock.advance(FRESH_SECONDS - 1)
     # `calls` counts every fetch, even one that would find nothing queued.
     assert await campaigns.campaigns(wait=PATIENT) == [SPRING]
     assert await campaigns.campaigns(wait=0) == [SPRING]
     assert fake.calls == 1
 
 
-async def test_after_fresh_seconds_it_refreshes(fake: FakeNLPearl, clock: Clock) -> None:
+async def test_after_fresh_seconds_it_refreshes(fake: FakeNLPearl, clock: FakeClock) -> None:
     fake.answers = [[SPRING], [SPRING, AUTUMN]]
     campaigns = directory(fake, clock)
     await campaigns.campaigns(wait=PATIENT)
-    clock.now += FRESH_SECONDS
+    clock.advance(FRESH_SECONDS)
     assert await campaigns.campaigns(wait=PATIENT) == [SPRING, AUTUMN]
     assert fake.calls == 2
     # And the new list is fresh from the time it arrived.
-    clock.now += FRESH_SECONDS - 1
+    clock.advance(FRESH_SECONDS - 1)
     assert await campaigns.campaigns(wait=PATIENT) == [SPRING, AUTUMN]
     assert fake.calls == 2
 
 
 async def test_a_slow_first_fetch_answers_empty_then_fills_the_cache(
-    fake: FakeNLPearl, clock: Clock
+    fake: FakeNLPearl, clock: FakeClock
 ) -> None:
     fake.answers = [[SPRING]]
     fake.gate = asyncio.Event()
@@ -114,12 +107,12 @@ async def test_a_slow_first_fetch_answers_empty_then_fills_the_cache(
 
 
 async def test_a_slow_refresh_answers_the_old_list_meanwhile(
-    fake: FakeNLPearl, clock: Clock
+    fake: FakeNLPearl, clock: FakeClock
 ) -> None:
     fake.answers = [[SPRING], [SPRING, AUTUMN]]
     campaigns = directory(fake, clock)
     await campaigns.campaigns(wait=PATIENT)
-    clock.now += FRESH_SECONDS + 1
+    clock.advance(FRESH_SECONDS + 1)
     fake.gate = asyncio.Event()
     assert await guarded(campaigns.campaigns(wait=IMPATIENT)) == [SPRING]
     # A second impatient caller shares the refresh under way rather than starting another.
@@ -130,7 +123,7 @@ async def test_a_slow_refresh_answers_the_old_list_meanwhile(
     assert fake.calls == 2
 
 
-async def test_concurrent_callers_share_one_fetch(fake: FakeNLPearl, clock: Clock) -> None:
+async def test_concurrent_callers_share_one_fetch(fake: FakeNLPearl, clock: FakeClock) -> None:
     fake.answers = [[SPRING]]
     campaigns = directory(fake, clock)
     answers = await asyncio.gather(*(campaigns.campaigns(wait=PATIENT) for _ in range(5)))
@@ -138,11 +131,11 @@ async def test_concurrent_callers_share_one_fetch(fake: FakeNLPearl, clock: Cloc
     assert fake.calls == 1
 
 
-async def test_an_error_keeps_the_old_list(fake: FakeNLPearl, clock: Clock) -> None:
+async def test_an_error_keeps_the_old_list(fake: FakeNLPearl, clock: FakeClock) -> None:
     fake.answers = [[SPRING], Unavailable("NLPearl is down"), [AUTUMN]]
     campaigns = directory(fake, clock)
     await campaigns.campaigns(wait=PATIENT)
-    clock.now += FRESH_SECONDS + 1
+    clock.advance(FRESH_SECONDS + 1)
     assert await campaigns.campaigns(wait=PATIENT) == [SPRING]
     assert fake.calls == 2
     # The failure did not count as fresh: the next call asks again.
@@ -151,7 +144,7 @@ async def test_an_error_keeps_the_old_list(fake: FakeNLPearl, clock: Clock) -> N
 
 
 async def test_an_error_on_the_first_fetch_answers_empty(
-    fake: FakeNLPearl, clock: Clock, caplog: pytest.LogCaptureFixture
+    fake: FakeNLPearl, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.answers = [Unavailable("NLPearl is down"), [SPRING]]
     campaigns = directory(fake, clock)
@@ -161,7 +154,7 @@ async def test_an_error_on_the_first_fetch_answers_empty(
     assert fake.calls == 2
 
 
-async def test_an_empty_account_is_cached_too(fake: FakeNLPearl, clock: Clock) -> None:
+async def test_an_empty_account_is_cached_too(fake: FakeNLPearl, clock: FakeClock) -> None:
     fake.answers = [[]]
     campaigns = directory(fake, clock)
     assert await campaigns.campaigns(wait=PATIENT) == []

@@ -8,7 +8,7 @@ from typing import Any, cast
 import pytest
 
 from bot.listeners.options import CAMPAIGN_WAIT_SECONDS, handle_campaign_options
-from bot.nlpearl import Pearl
+from bot.nlpearl.models import Pearl
 from bot.usecases.services import Services
 
 SPRING = Pearl(id="664e9a77f0e1d2c3b4a59687", name="Solar – Spring Re-engagement", type=2)

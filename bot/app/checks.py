@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app.settings import Settings
 from bot.app.socket_mode import refused_sentence, socket_mode_web_client
 from bot.app.web import build_nlpearl_client, new_http_client
-from bot.nlpearl import BadCredentials, NLPearlError
+from bot.nlpearl.errors import BadCredentials, NLPearlError
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
 from bot.storage.engine import create_engine, ping
 

@@ -222,12 +222,15 @@ def _preview_sample(*, shared: bool) -> int:
     from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
     from bot.blocks.ids import CardRef
     from bot.blocks.lead_card import lead_card
+    from bot.blocks.privacy import card_audience
     from bot.records import utc_now
 
     ref = CardRef(campaign_id=SAMPLE_CAMPAIGN_ID, kind="id", key=SAMPLE_LEAD_ID)
     if shared:
         ref = ref.model_copy(update={"shared_by": "U0SAMPLE"})
-    _print_preview(lead_card(sample_report(), ref, now=utc_now(), mask=shared))
+    # No settings for a sample: masked as a default install masks a shared card.
+    masked = card_audience(ref, "message", mask_shared=True).masked
+    _print_preview(lead_card(sample_report(), ref, now=utc_now(), mask=masked))
     return 0
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, SecretStr
 
-from bot.storage.subscriptions import TOKEN_PREFIX
+from bot.storage.rows import TOKEN_PREFIX
 
 REDACTED = "[redacted]"
 # Real Slack and NLPearl secrets are far longer; a shorter value would match ordinary words.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.nlpearl import Call, Lead, Pearl
+from bot.nlpearl.models import Call, Lead, Pearl
 from bot.records import CallSlot, LeadReport
 
 SAMPLE_CAMPAIGN_ID = "664e9a77f0e1d2c3b4a59687"

@@ -8,8 +8,6 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.app.log_redaction import install, secrets_of
-
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///lead-bot.db"
 
 # What to put in each variable, in the words a person setting up the app needs.
@@ -221,6 +219,9 @@ def configure_logging(settings: Settings) -> None:
     )
     # On the handlers, not a logger: every logger's records pass them (uvicorn's too, as it
     # is run with no logging set-up of its own).
+    # Imported here: the redaction rules are needed only once logging is set up.
+    from bot.app.log_redaction import install, secrets_of
+
     install(logging.getLogger().handlers, secrets_of(settings))
     # Alembic announces every plugin it loads and httpx every request (six per lookup);
     # what matters is logged by Lead Bot itself.

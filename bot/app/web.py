@@ -30,7 +30,8 @@ from bot.feed.deliver import BatchDelivery
 from bot.feed.loop import Deliverer, DeliveryTiming
 from bot.feed.receive import receive_webhook
 from bot.listeners.inflight import InFlight
-from bot.nlpearl import DEFAULT_TIMEOUT, NLPearlClient, campaign_name
+from bot.nlpearl.client import DEFAULT_TIMEOUT, NLPearlClient
+from bot.nlpearl.names import campaign_name
 from bot.records import utc_now
 from bot.storage.engine import create_engine, ping
 from bot.usecases.campaigns import CampaignDirectory
@@ -78,7 +79,7 @@ def build_deliverer(settings: Settings, engine: AsyncEngine, nlpearl: NLPearlCli
         engine,
         build_slack_client(settings, retries=False),
         campaign_names=partial(campaign_name, nlpearl),
-        mask_phone=settings.mask_shared_phone_numbers,
+        mask_shared_phone_numbers=settings.mask_shared_phone_numbers,
         post_interval=timing.post_interval,
     )
     return Deliverer(engine, batches.attempt, timing=timing)

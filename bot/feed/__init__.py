@@ -1,1 +1,1 @@
-"""Channel notifications: receive NLPearl webhooks into the outbox, deliver them to Slack."""
+"""The feed: NLPearl's webhooks in, a threaded post per lead in each subscribed channel out."""

@@ -18,7 +18,7 @@ from bot.feed.posting import Notes, SlackFailed, SlackPoster
 from bot.feed.reconcile import EarlierPosts
 from bot.feed.snapshot import apply
 from bot.feed.thread import LeadThreads
-from bot.nlpearl import Call
+from bot.nlpearl.models import Call
 from bot.parsing.slack_errors import Kind, SlackFailure
 from bot.parsing.webhooks import BadPayload, CallUpdate, LeadChange, parse_webhook
 from bot.records import LeadSnapshot, utc_now
@@ -79,14 +79,14 @@ class BatchDelivery:
         slack: AsyncWebClient,
         *,
         campaign_names: CampaignNames,
-        mask_phone: bool = True,
+        mask_shared_phone_numbers: bool = True,
         post_interval: timedelta = timedelta(seconds=1),
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self._engine = engine
         self._campaign_names = campaign_names
         # The feed is posted to channels, so it is masked as the workspace says.
-        self._mask = channel_audience(mask_phone).masked
+        self._mask = channel_audience(mask_shared_phone_numbers).masked
         self._now = now
         self._threads = LeadThreads(
             engine,
@@ -148,7 +148,8 @@ class BatchDelivery:
         if note:
             logger.warning("Batch %s: %s", batch.marker, note)
         # The thread moves on to the new snapshot only with the batch, so a retry starts over
-        # from what the channel has seen.
+        # from what the channel has seen. `finish` reads only the batch's marker, the same for
+        # the reply-less copy the thread used when it had to start a new parent.
         await outbox.finish(
             self._engine,
             batch,

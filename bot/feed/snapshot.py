@@ -1,4 +1,4 @@
-"""What a lead's parent message shows, and how each webhook changes it; pure."""
+"""How each webhook changes what a lead's parent message shows (records.LeadSnapshot); pure."""
 
 from __future__ import annotations
 

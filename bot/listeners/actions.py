@@ -13,8 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, CardRef
 from bot.listeners.inflight import Track
-from bot.listeners.request import read_ref, where_of
-from bot.usecases.cards import card_answer, shared_card
+from bot.listeners.request import in_modal, private_reply, read_ref, where_of
+from bot.parsing.slack_errors import Kind, SlackFailure
+from bot.usecases.cards import Post, card_answer, share_card
 from bot.usecases.modals import card_view_for
 from bot.usecases.services import Services
 
@@ -37,15 +38,18 @@ async def handle_refresh(
     """Fetch the lead again and replace the card in place, in a message or a modal."""
     await ack()
     ref = read_ref(CardRef, action.get("value"))
-    if where_of(request).in_modal:
+    if in_modal(request):
         view = body["view"]
         content = (
             await card_view_for(services, ref) if ref else views.notice_modal("Lead", BAD_BUTTON)
         )
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=content)
-        return
-    if respond is None:
-        return
+    elif respond is not None:
+        await _refresh_message(respond, services, ref)
+
+
+async def _refresh_message(respond: AsyncRespond, services: Services, ref: CardRef | None) -> None:
+    """Replace the card in its message; a problem goes to the clicker only."""
     if ref is None:
         await respond(**BAD_BUTTON, replace_original=False)
         return
@@ -69,17 +73,24 @@ async def handle_share(
     if ref is None:
         await respond(**BAD_BUTTON, replace_original=False)
         return
-    answer = await shared_card(services, ref, where_of(request).user_id)
-    if not answer.found:
-        await respond(**answer.message, response_type="ephemeral", replace_original=False)
-        return
-    posted = await respond(**answer.message, response_type="in_channel", replace_original=False)
-    if posted.status_code == 200:
-        await respond(delete_original=True)
+    shared = await share_card(services, ref, where_of(request).user_id, _in_channel(respond))
+    if shared.why_not:
+        await private_reply(respond)(shared.why_not)
     else:
+        await respond(delete_original=True)
+
+
+def _in_channel(respond: AsyncRespond) -> Post:
+    """Posts for everyone in the channel the button is in, through its response_url."""
+
+    async def post(message: dict[str, Any]) -> SlackFailure | None:
+        posted = await respond(**message, response_type="in_channel", replace_original=False)
+        if posted.status_code == 200:
+            return None
         logger.warning("Slack refused the shared card: HTTP %s %s", posted.status_code, posted.body)
-        detail = "Slack didn't accept the shared card. Try again, or share it from a channel."
-        await respond(**messages.notice("⚠️", "Couldn't share", detail), replace_original=False)
+        return SlackFailure(Kind.UNKNOWN, f"http_{posted.status_code}", posted.status_code)
+
+    return post
 
 
 async def handle_open_recording(ack: AsyncAck) -> None:

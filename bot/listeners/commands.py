@@ -21,8 +21,8 @@ from bot.parsing.grammar import (
     Unsubscribe,
     parse_command,
 )
-from bot.usecases.cards import show_card
-from bot.usecases.services import Services
+from bot.usecases.cards import Reply, show_card
+from bot.usecases.services import Services, Where
 from bot.usecases.subscribing import list_here, subscribe_here, unsubscribe_here
 
 MAX_COMMAND_TEXT = 1000
@@ -42,13 +42,21 @@ async def handle_lead_command(
     parsed = parse_command(text) if len(text) <= MAX_COMMAND_TEXT else Invalid("That is too long.")
     if isinstance(parsed, Help):
         await ack(**messages.help_message(name))
-        return
-    if isinstance(parsed, Invalid):
+    elif isinstance(parsed, Invalid):
         await ack(**messages.usage_problem(parsed.problem, name))
-        return
-    await ack()
-    reply = private_reply(respond)
-    where = where_of(request)
+    else:
+        await ack()
+        await _answer(parsed, private_reply(respond), client, where_of(request), services)
+
+
+async def _answer(
+    parsed: Subscribe | Unsubscribe | ListSubscriptions | Lookup,
+    reply: Reply,
+    client: AsyncWebClient,
+    where: Where,
+    services: Services,
+) -> None:
+    """Run what the command asks for and reply privately."""
     match parsed:
         case Subscribe(campaign_id=campaign_id, statuses=names):
             await reply(await subscribe_here(services, client, where, campaign_id, names))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -15,18 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.listeners.inflight import Track
-from bot.listeners.request import read_ref, where_of
-from bot.usecases.modals import (
-    calls_view,
-    card_view_for,
-    fill,
-    lookup_form,
-    open_loading,
-    transcript_view,
-)
+from bot.listeners.request import Ref, in_modal, read_ref, where_of
+from bot.usecases.modals import calls_view, card_view_for, lookup_form, transcript_view
 from bot.usecases.services import Services
 
-_Ref = TypeVar("_Ref", bound=BaseModel)
 UNREADABLE = views.notice_modal(
     "Lead Bot",
     messages.notice("⚠️", "That button didn't work", "Open the lead's card again and retry."),
@@ -36,22 +27,27 @@ UNREADABLE = views.notice_modal(
 async def _show(
     client: AsyncWebClient,
     view_id: str,
-    ref: _Ref | None,
-    view_of: Callable[[_Ref], Awaitable[dict[str, Any]]],
+    ref: Ref | None,
+    view_of: Callable[[Ref], Awaitable[dict[str, Any]]],
 ) -> None:
     """Fill a view with what a button's ref names, or say the button didn't work."""
-    if ref is None:
-        await client.views_update(view_id=view_id, view=UNREADABLE)
-        return
-    await fill(client, view_id, view_of(ref))
+    content = await view_of(ref) if ref is not None else UNREADABLE
+    await client.views_update(view_id=view_id, view=content)
 
 
 async def _open(
     body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient, title: str, what: str
 ) -> str:
-    """A loading modal, opened (or pushed onto the modal the button is in) at once."""
-    push = where_of(request).in_modal
-    return await open_loading(client, body["trigger_id"], push=push, title=title, what=what)
+    """A loading modal, opened (or pushed onto the modal the button is in) at once; its id."""
+    # Slack's trigger_id lasts 3 seconds: the view opens before NLPearl is asked anything.
+    trigger_id = body["trigger_id"]
+    view = views.loading_modal(title, what)
+    opened = await (
+        client.views_push(trigger_id=trigger_id, view=view)
+        if in_modal(request)
+        else client.views_open(trigger_id=trigger_id, view=view)
+    )
+    return str(opened["view"]["id"])
 
 
 async def handle_transcript(

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.ids import ActionId
 from bot.listeners.inflight import Track
-from bot.usecases.modals import campaign_options
+from bot.usecases.campaigns import campaign_options
 from bot.usecases.services import Services
 
 # Slack gives options requests 3 seconds; the rest is our own margin.
@@ -20,7 +20,7 @@ async def handle_campaign_options(
 ) -> None:
     """Campaigns whose name or ID contains what was typed; a typed ID is always offered."""
     typed = payload.get("value") or ""
-    await ack(options=await campaign_options(services, typed, wait=CAMPAIGN_WAIT_SECONDS))
+    await ack(options=await campaign_options(services.campaigns, typed, wait=CAMPAIGN_WAIT_SECONDS))
 
 
 def register(app: AsyncApp, track: Track) -> None:

@@ -10,13 +10,15 @@ from pydantic import BaseModel, ValidationError
 from slack_bolt.async_app import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.blocks.ids import CardRef
 from bot.storage.rows import Workspace
 from bot.usecases.cards import Reply
 from bot.usecases.services import Where
 
 logger = logging.getLogger(__name__)
 
-_Ref = TypeVar("_Ref", bound=BaseModel)
+# What a button carries (blocks.ids: CardRef, CallRef, CallsRef), for the listeners' generics.
+Ref = TypeVar("Ref", bound=BaseModel)
 # A host name or IP address (IPv6 in brackets), with an optional port.
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
@@ -26,7 +28,6 @@ def where_of(request: AsyncBoltRequest) -> Where:
     # Bolt's context already picked the installed workspace out of every payload shape
     # (commands, interactions, events, Slack Connect channels and Enterprise Grid).
     context = request.context
-    view = request.body.get("view")
     return Where(
         workspace=Workspace(
             team_id=context.team_id or "", enterprise_id=context.enterprise_id or ""
@@ -34,8 +35,13 @@ def where_of(request: AsyncBoltRequest) -> Where:
         user_id=context.user_id,
         channel_id=context.channel_id or "",
         public_url=public_url_of(request),
-        in_modal=isinstance(view, dict) and view.get("type") == "modal",
     )
+
+
+def in_modal(request: AsyncBoltRequest) -> bool:
+    """Whether the request came from a modal (a button in it), not a message or the Home tab."""
+    view = request.body.get("view")
+    return isinstance(view, dict) and view.get("type") == "modal"
 
 
 def public_url_of(request: AsyncBoltRequest) -> str | None:
@@ -49,12 +55,15 @@ def public_url_of(request: AsyncBoltRequest) -> str | None:
     return f"https://{host}" if _HOST.fullmatch(host) else None
 
 
-def read_ref(model: type[_Ref], value: object) -> _Ref | None:
+def read_ref(model: type[Ref], value: object) -> Ref | None:
     """The ref a button's value (or a view's metadata) carries, or None if it is unreadable."""
     try:
         return model.model_validate_json(value if isinstance(value, str) else "")
     except ValidationError:
-        logger.warning("Ignoring a %s that cannot be read", model.__name__)
+        if model is CardRef:
+            logger.warning("Ignoring a card button with an unreadable value")
+        else:
+            logger.warning("Ignoring a button with an unreadable value")
         return None
 
 

@@ -77,16 +77,17 @@ KIND_OF_ERROR: Mapping[str, Kind] = {
 RETRYABLE = frozenset({Kind.RATE_LIMITED, Kind.PASSING, Kind.UNKNOWN})
 
 
-# What people are told when Slack stopped a channel's feed, and what to do about it. The
-# stored problem is Slack's error code (rows of every version hold one): the sentence is
-# chosen when it is shown.
-INVITE = "Invite me with `/invite @Lead Bot`, then run `/lead subscribe` again."
+# What people are told when Slack stopped a channel's feed, refused a card, or would not
+# describe a channel to subscribe, and what to do about it. A feed's stored problem is Slack's
+# error code (rows of every version hold one): the sentence is chosen when it is shown.
+INVITE_COMMAND = "`/invite @Lead Bot`"
+INVITE = f"Invite me with {INVITE_COMMAND}, then run `/lead subscribe` again."
 REINSTALL = "Slack no longer accepts my token. Ask an admin to reinstall Lead Bot."
 _STOPPED_BY_CODE = {
     "not_in_channel": f"I was removed from the channel. {INVITE}",
     "channel_not_found": (
         "I can't find the channel any more: it was deleted, or it is private and I was removed. "
-        "If it still exists, invite me with `/invite @Lead Bot`, then run `/lead subscribe` again."
+        f"If it still exists, invite me with {INVITE_COMMAND}, then run `/lead subscribe` again."
     ),
     "is_archived": "The channel was archived. Unarchive it, then run `/lead subscribe` again.",
 }
@@ -108,3 +109,29 @@ def why_stopped(code: str) -> str:
         return sentence
     kind = KIND_OF_ERROR.get(code)
     return _STOPPED_BY_KIND.get(kind, _STOPPED_OTHERWISE) if kind else _STOPPED_OTHERWISE
+
+
+def why_not_posted(kind: Kind, channel: str, error: str) -> str:
+    """Why a card could not be posted to `channel`, and what to do; `error` is escaped already."""
+    # `error` is Slack's code as the caller shows it in a code span (blocks.text.safe).
+    if kind in (Kind.CHANNEL_GONE, Kind.NOT_ALLOWED):
+        return (
+            f"I can't post in <#{channel}>. If it's a private channel, invite me with "
+            f"{INVITE_COMMAND} and try again."
+        )
+    if kind in (Kind.PASSING, Kind.RATE_LIMITED):
+        return "Slack didn't answer. Try again in a minute."
+    if kind is Kind.AUTH_REVOKED:
+        return REINSTALL
+    return f"Slack refused the post (`{error}`). Try again in a moment."
+
+
+_UNSUBSCRIBABLE_BY_KIND = {
+    Kind.CHANNEL_GONE: f"This looks like a private channel I'm not in. {INVITE}",
+    Kind.AUTH_REVOKED: REINSTALL,
+}
+
+
+def why_not_subscribable(kind: Kind) -> str | None:
+    """Why a channel can't be subscribed, from how Slack failed to describe it; None: can't tell."""
+    return _UNSUBSCRIBABLE_BY_KIND.get(kind)

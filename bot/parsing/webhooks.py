@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from bot.nlpearl import Call, Lead
+from bot.nlpearl.models import Call, Lead
 from bot.nlpearl.statuses import IN_PROGRESS_CALL
 from bot.parsing.grammar import normalize_phone
 from bot.parsing.storable import BadPayload as BadPayload

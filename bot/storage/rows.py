@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# Marks a token wherever it appears (a URL, a database driver's debug log) so logs can redact it.
+TOKEN_PREFIX = "lbwh_"
+
 
 @dataclass(frozen=True)
 class Workspace:

@@ -11,12 +11,10 @@ from sqlalchemy import ColumnElement, Table, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.rows import Subscribed, SubscriptionInfo, Workspace
+from bot.storage.rows import TOKEN_PREFIX, Subscribed, SubscriptionInfo, Workspace
 from bot.storage.tables import deliveries, subscriptions, webhook_endpoints
 
 TOKEN_BYTES = 24  # 192 bits
-# Marks a token wherever it appears (a URL, a database driver's debug log) so logs can redact it.
-TOKEN_PREFIX = "lbwh_"
 # Racing subscribes can each lose twice at most: once on the endpoint, once on the subscription.
 RACE_ATTEMPTS = 3
 

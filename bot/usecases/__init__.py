@@ -1,1 +1,2 @@
-"""The capabilities people ask for in Slack: look up, subscribe, the Home tab."""
+"""The capabilities people ask for in Slack: look up a lead, the modals, the campaign picker,
+subscribe, the Home tab."""

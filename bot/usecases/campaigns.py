@@ -1,4 +1,5 @@
-"""All the account's campaigns, for the picker: cached, refreshed in the background, never slow."""
+"""The campaign picker: the account's campaigns, cached and refreshed in the background, never
+slow, and the options offered for what was typed."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
-from bot.nlpearl import NLPearlClient, NLPearlError, Pearl
+from bot.blocks import views
+from bot.nlpearl.client import NLPearlClient
+from bot.nlpearl.errors import NLPearlError
+from bot.nlpearl.models import Pearl
+from bot.parsing.grammar import OBJECT_ID
 
 logger = logging.getLogger(__name__)
 
 FRESH_SECONDS = 300.0
+OUTBOUND = 2
 
 
 class CampaignDirectory:
@@ -49,3 +56,21 @@ class CampaignDirectory:
             return
         self._campaigns = campaigns
         self._fetched_at = self._clock()
+
+
+async def campaign_options(
+    directory: CampaignDirectory, typed: str, *, wait: float
+) -> list[dict[str, Any]]:
+    """Outbound campaigns whose name or ID contains what was typed; a typed ID always shows."""
+    typed = typed.strip()
+    wanted = typed.lower()
+    options = [
+        views.campaign_option(c.id, c.name)
+        for c in await directory.campaigns(wait=wait)
+        if c.id
+        and c.type in (None, OUTBOUND)
+        and (wanted in (c.name or "").lower() or wanted in c.id.lower())
+    ][: views.MAX_OPTIONS]
+    if OBJECT_ID.match(typed) and not any(o["value"] == wanted for o in options):
+        options.insert(0, views.campaign_option(wanted, "Use this ID"))
+    return options[: views.MAX_OPTIONS]

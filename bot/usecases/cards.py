@@ -1,4 +1,5 @@
-"""Use case: the message answering a lookup, the lead card or a clear reason why not."""
+"""Use cases: the message answering a lookup (the lead card or a clear reason why not), and
+sharing a card with a whole channel."""
 
 from __future__ import annotations
 
@@ -12,15 +13,12 @@ from bot.blocks import messages
 from bot.blocks.ids import CardRef
 from bot.blocks.lead_card import lead_card, lead_title
 from bot.blocks.privacy import Audience, Surface, card_audience, channel_audience
-from bot.nlpearl import (
-    BadCredentials,
-    NLPearlClient,
-    NLPearlError,
-    NotFound,
-    RateLimited,
-    Unavailable,
-)
+from bot.blocks.text import safe
+from bot.nlpearl.client import NLPearlClient
+from bot.nlpearl.errors import BadCredentials, NLPearlError, NotFound, RateLimited, Unavailable
 from bot.parsing.grammar import LeadKey
+from bot.parsing.slack_codes import why_not_posted
+from bot.parsing.slack_errors import SlackFailure
 from bot.records import LeadReport
 from bot.storage.memory import remember_lookup
 from bot.storage.rows import RecentLookup
@@ -31,6 +29,15 @@ logger = logging.getLogger(__name__)
 
 # Sends a message to whoever asked, however the listener answers (respond, say, a view).
 Reply = Callable[[dict[str, Any]], Awaitable[object]]
+# Posts a message for everyone in a channel, however the listener does it (chat.postMessage, a
+# response_url): None once Slack took it, else how it failed.
+Post = Callable[[dict[str, Any]], Awaitable[SlackFailure | None]]
+
+SHARE_REFUSED = messages.notice(
+    "⚠️",
+    "Couldn't share",
+    "Slack didn't accept the shared card. Try again, or share it from a channel.",
+)
 
 
 @dataclass(frozen=True)
@@ -60,11 +67,13 @@ async def lead_card_answer(
     now: datetime,
     mask_shared: bool,
     surface: Surface = "message",
+    audience: Audience | None = None,
 ) -> CardAnswer:
     """Look the lead up and render its card, or the message that says what went wrong."""
     # `mask_shared` is the workspace's choice to mask numbers that a channel sees
     # (MASK_SHARED_PHONE_NUMBERS); `card_audience` decides from the ref and surface whether this
-    # card is one a channel sees. Within the app, `card_answer` passes the policy from Services.
+    # card is one a channel sees, unless the caller knows its `audience` (a card it posts for a
+    # channel). Within the app, `card_answer` passes the policy from Services.
     try:
         report = await look_up_lead(nlpearl, ref.campaign_id, LeadKey(ref.kind, ref.key))
     except NotFound:
@@ -83,12 +92,18 @@ async def lead_card_answer(
     # Buttons refer to the lead by its NLPearl ID, whatever key found it.
     if report.lead.id:
         ref = ref.model_copy(update={"kind": "id", "key": report.lead.id})
-    masked = card_audience(ref, surface, mask_shared=mask_shared).masked
-    card = lead_card(report, ref, now=now, mask=masked, surface=surface)
+    if audience is None:
+        audience = card_audience(ref, surface, mask_shared=mask_shared)
+    card = lead_card(report, ref, now=now, mask=audience.masked, surface=surface)
     return CardAnswer(card, ref, report)
 
 
-async def card_answer(services: Services, ref: CardRef, surface: Surface = "message") -> CardAnswer:
+async def card_answer(
+    services: Services,
+    ref: CardRef,
+    surface: Surface = "message",
+    audience: Audience | None = None,
+) -> CardAnswer:
     """The lead's card (or why not), masked as the workspace's policy says for its audience."""
     return await lead_card_answer(
         services.nlpearl,
@@ -96,6 +111,7 @@ async def card_answer(services: Services, ref: CardRef, surface: Surface = "mess
         now=services.now(),
         mask_shared=services.mask_shared_phone_numbers,
         surface=surface,
+        audience=audience,
     )
 
 
@@ -105,8 +121,45 @@ def shared_audience(services: Services) -> Audience:
 
 
 async def shared_card(services: Services, ref: CardRef, user_id: str | None) -> CardAnswer:
-    """The card for a channel, saying who shared it."""
-    return await card_answer(services, ref.model_copy(update={"shared_by": user_id}))
+    """The card for a whole channel, saying who shared it: masked as a channel sees it, always."""
+    # The channel's audience is given, not read off `shared_by`: a sharer Slack did not name
+    # must not unmask the card.
+    shared = ref.model_copy(update={"shared_by": user_id})
+    return await card_answer(services, shared, audience=shared_audience(services))
+
+
+@dataclass(frozen=True)
+class Shared:
+    """How sharing a card went: posted, or the notice telling whoever shared it why not."""
+
+    why_not: dict[str, Any] | None = None
+
+    @property
+    def posted(self) -> bool:
+        """Whether the card is in the channel."""
+        return self.why_not is None
+
+
+async def share_card(
+    services: Services,
+    ref: CardRef,
+    shared_by: str | None,
+    post: Post,
+    *,
+    channel: str | None = None,
+) -> Shared:
+    """Post the lead's card for a whole channel, saying who shared it, or say why not."""
+    # `channel` is the one chosen in a modal; None is the channel the Share button is in.
+    answer = await shared_card(services, ref, shared_by)
+    if not answer.found:
+        return Shared(why_not=answer.message)
+    failure = await post(answer.message)
+    if failure is None:
+        return Shared()
+    if channel is None:
+        return Shared(why_not=SHARE_REFUSED)
+    why = why_not_posted(failure.kind, channel, safe(failure.error, 80))
+    return Shared(why_not=messages.notice("⚠️", "Couldn't post the card", why))
 
 
 async def show_card(

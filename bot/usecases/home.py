@@ -1,4 +1,4 @@
-"""Use case: publish a person's App Home tab."""
+"""Use case: a person's App Home tab, and the set-up check it shows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.blocks.home import Setup, home_view
-from bot.nlpearl import BadCredentials, NLPearlClient, NLPearlError
+from bot.nlpearl.client import NLPearlClient
+from bot.nlpearl.errors import BadCredentials, NLPearlError
 from bot.storage.engine import ping
 from bot.storage.memory import recent
 from bot.storage.rows import Workspace

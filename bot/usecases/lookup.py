@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.nlpearl import Lead, NLPearlClient, NLPearlError, campaign_or_none
+from bot.nlpearl.client import NLPearlClient
+from bot.nlpearl.errors import NLPearlError
+from bot.nlpearl.models import Lead
+from bot.nlpearl.names import campaign_or_none
 from bot.parsing.grammar import LeadKey
 from bot.records import CallSlot, LeadReport
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.blocks.home import Setup
-from bot.nlpearl import NLPearlClient
+from bot.nlpearl.client import NLPearlClient
 from bot.records import utc_now
 from bot.storage.rows import Workspace
 
@@ -50,5 +50,3 @@ class Where:
     channel_id: str
     # The base URL Slack reached the app at (None over Socket Mode or for an odd Host).
     public_url: str | None
-    # Whether the request came from a modal (a button in it), not a message or the Home tab.
-    in_modal: bool = False

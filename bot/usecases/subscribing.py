@@ -8,11 +8,11 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import subscriptions as replies
-from bot.nlpearl import NotFound
+from bot.nlpearl.errors import NotFound
 from bot.nlpearl.names import campaign_name
 from bot.nlpearl.statuses import lead_status_by_name
-from bot.parsing.slack_codes import INVITE, REINSTALL
-from bot.parsing.slack_errors import SLACK_FAILURES, Kind, classify
+from bot.parsing.slack_codes import INVITE, why_not_subscribable
+from bot.parsing.slack_errors import SLACK_FAILURES, classify
 from bot.storage.subscriptions import list_subscriptions, subscribe, unsubscribe
 from bot.usecases.services import Services, Where
 
@@ -42,10 +42,8 @@ async def channel_problem(client: AsyncWebClient, channel_id: str) -> str | None
         info = (await client.conversations_info(channel=channel_id)).get("channel") or {}
     except SLACK_FAILURES as exc:
         failure = classify(exc)
-        if failure.kind is Kind.CHANNEL_GONE:
-            return f"This looks like a private channel I'm not in. {INVITE}"
-        if failure.kind is Kind.AUTH_REVOKED:
-            return REINSTALL
+        if problem := why_not_subscribable(failure.kind):
+            return problem
         # Without the read scope, or with Slack having a moment, we cannot tell: the first
         # post will say.
         logger.warning("conversations.info failed for %s: %s", channel_id, failure.describe())

@@ -14,7 +14,7 @@ import pytest
 from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
 from bot.blocks.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.blocks.lead_card import lead_card
-from bot.nlpearl import Call, Lead, Pearl
+from bot.nlpearl.models import Call, Lead, Pearl
 from bot.records import CallSlot, LeadReport
 from tests.blocks.slack_limits import (
     all_strings,

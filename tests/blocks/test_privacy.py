@@ -11,7 +11,7 @@ import pytest
 from bot.blocks.ids import CardRef
 from bot.blocks.notifications import parent_message, thread_reply
 from bot.blocks.privacy import PRIVATE, Audience, card_audience, channel_audience, mask_phones
-from bot.nlpearl import Call
+from bot.nlpearl.models import Call
 from bot.records import LeadSnapshot
 from tests.blocks.slack_limits import all_strings
 

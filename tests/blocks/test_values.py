@@ -21,7 +21,7 @@ from bot.blocks.values import (
     mask_phone,
     utc_offset_label,
 )
-from bot.nlpearl import Lead
+from bot.nlpearl.models import Lead
 
 # A Friday, 18:42 UTC.
 NOW = datetime(2026, 11, 27, 18, 42, tzinfo=UTC)

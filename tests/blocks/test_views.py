@@ -30,7 +30,7 @@ from bot.blocks.views import (
     pick_modal,
     transcript_modal,
 )
-from bot.nlpearl import Call, Lead, Pearl
+from bot.nlpearl.models import Call, Lead, Pearl
 from bot.parsing.grammar import LeadKey
 from bot.records import CallSlot, LeadReport
 from tests.blocks.slack_limits import _check_block, assert_no_injection, text_objects

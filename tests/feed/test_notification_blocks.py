@@ -16,7 +16,7 @@ from bot.blocks.notifications import (
     parent_message,
     thread_reply,
 )
-from bot.nlpearl import Call
+from bot.nlpearl.models import Call
 from bot.records import LeadSnapshot
 from tests.blocks.slack_limits import (
     all_strings,

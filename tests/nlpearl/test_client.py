@@ -13,21 +13,17 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.nlpearl import (
-    DEFAULT_TIMEOUT,
+from bot.nlpearl.client import DEFAULT_TIMEOUT, NLPearlClient, RetryPolicy, retry_after_seconds
+from bot.nlpearl.errors import (
     BadCredentials,
     BadResponse,
-    Call,
-    Lead,
-    NLPearlClient,
     NLPearlError,
     NotFound,
-    Pearl,
     RateLimited,
-    RetryPolicy,
     Unavailable,
 )
-from bot.nlpearl.client import retry_after_seconds
+from bot.nlpearl.models import Call, Lead, Pearl
+from tests.clock import FakeClock
 from tests.standins import NLPearlStandIn
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -75,31 +71,17 @@ class Server:
         return [request.url.raw_path.decode() for request in self.requests]
 
 
-class FakeTime:
-    """A monotonic clock that only moves when the client sleeps (or a test moves it)."""
-
-    def __init__(self) -> None:
-        self.now = 5000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.sleeps.append(delay)
-        self.now += delay
-
-
 Connect = Callable[..., NLPearlClient]
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
+def fake_time() -> FakeClock:
+    """The client's monotonic clock, moved only when the client sleeps (or a test moves it)."""
+    return FakeClock()
 
 
 @pytest.fixture
-async def connect(fake_time: FakeTime) -> AsyncIterator[Connect]:
+async def connect(fake_time: FakeClock) -> AsyncIterator[Connect]:
     clients: list[httpx.AsyncClient] = []
 
     def _connect(server: Server, **options: Any) -> NLPearlClient:
@@ -107,7 +89,7 @@ async def connect(fake_time: FakeTime) -> AsyncIterator[Connect]:
         clients.append(http)
         options.setdefault("api_key", API_KEY)
         options.setdefault("sleep", fake_time.sleep)
-        options.setdefault("clock", fake_time.clock)
+        options.setdefault("clock", fake_time.monotonic)
         return NLPearlClient(http, **options)
 
     yield _connect
@@ -390,7 +372,7 @@ PROBLEM = json.dumps(
     ],
 )
 async def test_error_mapping_without_retry(
-    connect: Connect, fake_time: FakeTime, reply: Reply, error: type[NLPearlError]
+    connect: Connect, fake_time: FakeClock, reply: Reply, error: type[NLPearlError]
 ) -> None:
     server = Server(reply)
 
@@ -410,7 +392,7 @@ def test_every_error_is_an_nlpearl_error(error: type[Exception]) -> None:
 
 
 async def test_503_then_200_succeeds_after_two_requests(
-    connect: Connect, fake_time: FakeTime
+    connect: Connect, fake_time: FakeClock
 ) -> None:
     server = Server(answer(503), ok(CALL))
 
@@ -423,7 +405,7 @@ async def test_503_then_200_succeeds_after_two_requests(
 
 
 async def test_429_with_retry_after_seconds_sleeps_that_long(
-    connect: Connect, fake_time: FakeTime
+    connect: Connect, fake_time: FakeClock
 ) -> None:
     server = Server(answer(429, headers={"Retry-After": "1"}), ok(CALL))
 
@@ -435,7 +417,7 @@ async def test_429_with_retry_after_seconds_sleeps_that_long(
 
 
 async def test_429_with_http_date_retry_after_sleeps_until_then(
-    connect: Connect, fake_time: FakeTime
+    connect: Connect, fake_time: FakeClock
 ) -> None:
     # The HTTP date is read against the wall clock, so aim a few seconds ahead of it.
     when = datetime.now(UTC) + timedelta(seconds=4)
@@ -451,7 +433,7 @@ async def test_429_with_http_date_retry_after_sleeps_until_then(
 
 
 async def test_429_with_past_http_date_retries_at_once(
-    connect: Connect, fake_time: FakeTime
+    connect: Connect, fake_time: FakeClock
 ) -> None:
     server = Server(answer(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), ok(CALL))
 
@@ -462,7 +444,7 @@ async def test_429_with_past_http_date_retries_at_once(
 
 
 async def test_persistent_500_is_unavailable_after_every_attempt(
-    connect: Connect, fake_time: FakeTime
+    connect: Connect, fake_time: FakeClock
 ) -> None:
     server = Server(answer(500))
     policy = RetryPolicy()
@@ -474,7 +456,7 @@ async def test_persistent_500_is_unavailable_after_every_attempt(
     assert len(fake_time.sleeps) == policy.attempts - 1
 
 
-async def test_custom_attempts_are_honoured(connect: Connect, fake_time: FakeTime) -> None:
+async def test_custom_attempts_are_honoured(connect: Connect, fake_time: FakeClock) -> None:
     server = Server(answer(502))
 
     with pytest.raises(Unavailable):
@@ -485,7 +467,7 @@ async def test_custom_attempts_are_honoured(connect: Connect, fake_time: FakeTim
 
 
 async def test_backoff_jitter_stays_under_a_growing_capped_ceiling(
-    connect: Connect, fake_time: FakeTime
+    connect: Connect, fake_time: FakeClock
 ) -> None:
     policy = RetryPolicy(attempts=5, base_delay=1.0, max_delay=3.0, deadline=100.0)
     server = Server(answer(503))
@@ -499,7 +481,7 @@ async def test_backoff_jitter_stays_under_a_growing_capped_ceiling(
         assert 0.0 <= delay <= ceiling
 
 
-async def test_persistent_429_is_rate_limited(connect: Connect, fake_time: FakeTime) -> None:
+async def test_persistent_429_is_rate_limited(connect: Connect, fake_time: FakeClock) -> None:
     server = Server(answer(429, headers={"Retry-After": "1"}))
 
     with pytest.raises(RateLimited):
@@ -510,7 +492,7 @@ async def test_persistent_429_is_rate_limited(connect: Connect, fake_time: FakeT
 
 
 async def test_persistent_429_without_retry_after_is_rate_limited(
-    connect: Connect, fake_time: FakeTime
+    connect: Connect, fake_time: FakeClock
 ) -> None:
     server = Server(answer(429))
 
@@ -521,7 +503,7 @@ async def test_persistent_429_without_retry_after_is_rate_limited(
 
 
 async def test_retry_after_longer_than_deadline_gives_up_without_sleeping(
-    connect: Connect, fake_time: FakeTime
+    connect: Connect, fake_time: FakeClock
 ) -> None:
     server = Server(answer(429, headers={"Retry-After": "30"}), ok(CALL))
 
@@ -532,7 +514,7 @@ async def test_retry_after_longer_than_deadline_gives_up_without_sleeping(
     assert fake_time.sleeps == []
 
 
-async def test_deadline_counts_time_already_spent(connect: Connect, fake_time: FakeTime) -> None:
+async def test_deadline_counts_time_already_spent(connect: Connect, fake_time: FakeClock) -> None:
     # 0 s + 5 s wait fits the 8 s deadline; after that, 5 s + 5 s does not.
     server = Server(answer(429, headers={"Retry-After": "5"}))
 
@@ -561,7 +543,7 @@ async def test_not_found_after_a_retry_is_not_retried_again(connect: Connect) ->
 
 @pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ReadTimeout, httpx.ConnectTimeout])
 async def test_transport_failure_then_success(
-    connect: Connect, fake_time: FakeTime, error: type[httpx.TransportError]
+    connect: Connect, fake_time: FakeClock, error: type[httpx.TransportError]
 ) -> None:
     server = Server(fail(error), ok(CALL))
 
@@ -576,7 +558,7 @@ async def test_transport_failure_then_success(
     "error", [httpx.ConnectError, httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError]
 )
 async def test_persistent_transport_failure_is_unavailable(
-    connect: Connect, fake_time: FakeTime, error: type[httpx.TransportError]
+    connect: Connect, fake_time: FakeClock, error: type[httpx.TransportError]
 ) -> None:
     server = Server(fail(error))
 
@@ -587,7 +569,7 @@ async def test_persistent_transport_failure_is_unavailable(
     assert len(fake_time.sleeps) == RetryPolicy().attempts - 1
 
 
-async def test_bad_credentials_are_never_retried(connect: Connect, fake_time: FakeTime) -> None:
+async def test_bad_credentials_are_never_retried(connect: Connect, fake_time: FakeClock) -> None:
     server = Server(answer(401), ok(CALL))
 
     with pytest.raises(BadCredentials):
@@ -691,16 +673,16 @@ async def test_campaign_is_cached(connect: Connect) -> None:
 
 
 async def test_campaign_is_fetched_again_after_the_ttl(
-    connect: Connect, fake_time: FakeTime
+    connect: Connect, fake_time: FakeClock
 ) -> None:
     renamed = {**PEARL, "name": "Dental – Recall Reminders (paused)", "status": 2}
     server = Server(ok(PEARL), ok(renamed))
     client = connect(server, campaign_cache_seconds=600.0)
 
     await client.get_campaign(PEARL_ID)
-    fake_time.now += 599.0
+    fake_time.advance(599.0)
     still_cached = await client.get_campaign(PEARL_ID)
-    fake_time.now += 1.5
+    fake_time.advance(1.5)
     refreshed = await client.get_campaign(PEARL_ID)
 
     assert len(server.requests) == 2

@@ -7,16 +7,10 @@ from typing import cast
 
 import pytest
 
-from bot.nlpearl import (
-    BadCredentials,
-    NLPearlClient,
-    NLPearlError,
-    NotFound,
-    Pearl,
-    Unavailable,
-    campaign_name,
-    campaign_or_none,
-)
+from bot.nlpearl.client import NLPearlClient
+from bot.nlpearl.errors import BadCredentials, NLPearlError, NotFound, Unavailable
+from bot.nlpearl.models import Pearl
+from bot.nlpearl.names import campaign_name, campaign_or_none
 
 SPRING = Pearl(id="664e9a77f0e1d2c3b4a59687", name="Spring", type=2)
 # Far beyond any wait asked for below: a fetch this slow is one the caller gives up on.
