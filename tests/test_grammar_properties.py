@@ -25,7 +25,8 @@ from tests.blocks.hostile import PROPERTIES, any_text, hostile_text, phones
 
 CAMPAIGN = "664e9a77f0e1d2c3b4a59687"
 E164 = re.compile(r"\+[1-9]\d{6,14}", re.ASCII)
-OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+# Lead IDs: exactly the strings [0-9a-f]{24} matches, drawn as one string, not char by char.
+object_ids = st.text(alphabet="0123456789abcdef", min_size=24, max_size=24)
 # Slack cuts a slash command's text at 4,000 characters.
 commands = st.one_of(
     any_text.map(lambda text: text[:4000]),
@@ -96,6 +97,8 @@ def test_a_normalized_phone_is_e164_or_nothing(text: str) -> None:
 
 @PROPERTIES
 @given(phones)
+# Found by this property: +98 then zeros, which phonenumbers shortens to six digits.
+@example("9800000")
 def test_a_phone_number_written_any_way_finds_the_lead_by_phone(number: str) -> None:
     command = parse_command(f"{CAMPAIGN} phone:{number}")
     assert isinstance(command, (Lookup, Invalid)), command
@@ -105,7 +108,7 @@ def test_a_phone_number_written_any_way_finds_the_lead_by_phone(number: str) -> 
 
 
 @PROPERTIES
-@given(st.from_regex(OBJECT_ID, fullmatch=True), st.sampled_from(["", "'", "`", "*", "(", "<"]))
+@given(object_ids, st.sampled_from(["", "'", "`", "*", "(", "<"]))
 def test_a_lead_id_round_trips_through_any_wrapping(lead_id: str, wrap: str) -> None:
     closing = {"(": ")", "<": ">"}.get(wrap, wrap)
     command = parse_command(f"{CAMPAIGN} {wrap}{lead_id.upper()}{closing}")

@@ -170,7 +170,10 @@ def normalize_phone(text: str) -> str | None:
         number = phonenumbers.parse(f"+{digits}", None)
     except phonenumbers.NumberParseException:
         return f"+{digits}"
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # phonenumbers drops a national trunk 0 after the country code (+44 020 -> +4420), but
+    # can also shorten a number below E.164's seven digits (+98 then zeros): keep it as typed.
+    return formatted if len(formatted) > 7 else f"+{digits}"
 
 
 def _campaign_id(word: str) -> str:
