@@ -32,7 +32,7 @@ from bench.common import (
     percentile,
 )
 from bench.loadgen import LoadConfig, LoadResult, launch
-from tests.e2e.conftest import ServerProcess
+from tests.harness.processes import ServerProcess
 from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 
 WARMUP = 200

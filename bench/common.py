@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 import psutil
 
-from tests.e2e.conftest import ServerProcess, free_port, server_environment, start_server
-from tests.e2e.slack_requests import FORM_CONTENT_TYPE, SIGNING_SECRET, sign, slash_command_body
+from tests.harness.processes import ServerProcess, free_port, server_environment, start_server
+from tests.harness.slack_requests import FORM_CONTENT_TYPE, SIGNING_SECRET, sign, slash_command_body
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins import nlpearl as nlpearl_standin
 from tests.standins import slack as slack_standin

@@ -21,8 +21,7 @@ import asyncpg
 import pytest
 
 from bench.common import BenchEnvironment
-from tests.e2e.conftest import ServerProcess
-from tests.e2e.feed import (
+from tests.harness.feed import (
     add_campaign,
     bot_environment,
     campaign_id,
@@ -30,6 +29,7 @@ from tests.e2e.feed import (
     run_migrate,
     subscribe,
 )
+from tests.harness.processes import ServerProcess
 from tests.postgres import temporary_database
 from tests.standins.nlpearl import SAMPLE_PEARL_ID
 

@@ -24,7 +24,7 @@ import httpx
 from bench.common import Outcome, bench_environment, log, log_problems, median, percentile
 from bench.feed import sqlite_url, subscribe_channels
 from bench.webhook_plan import JSON_HEADERS, WebhookPlan
-from tests.e2e.feed import open_deliveries
+from tests.harness.feed import open_deliveries
 from tests.standins import SlackStandIn
 from tests.standins.slack import Recorded
 

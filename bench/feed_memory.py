@@ -20,7 +20,7 @@ from bench.common import Outcome, bench_environment, log, log_problems, rss_mb
 from bench.feed import posts, sqlite_url, subscribe_channels, wait_drained
 from bench.loadgen import LoadConfig, LoadResult, launch
 from bench.webhook_plan import WebhookPlan
-from tests.e2e.feed import delivery_states
+from tests.harness.feed import delivery_states
 
 CHECKPOINTS = (2_500, 5_000, 7_500, 10_000)
 JUDGED = (5_000, 10_000)  # growth between these is judged

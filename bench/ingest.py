@@ -38,8 +38,8 @@ from bench.feed import (
 )
 from bench.loadgen import LoadConfig, LoadResult, launch
 from bench.webhook_plan import WebhookPlan
-from tests.e2e.conftest import ServerProcess
-from tests.e2e.feed import open_deliveries
+from tests.harness.feed import open_deliveries
+from tests.harness.processes import ServerProcess
 
 WARMUP = 200
 REQUESTS = 3000

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tests.e2e.webhooks import lead_event
+from tests.harness.webhooks import lead_event
 
 # Lead statuses in the order a lead may pass through them (reference §4.1); at most this many
 # events per lead.

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app.checks import CheckFailed, check_app_token, run_checks
 from bot.app.settings import Settings, load_settings
-from tests.e2e.conftest import free_port
+from tests.harness.processes import free_port
 from tests.standins import SlackStandIn
 
 APP_TOKEN = "xapp-1-A0TEST-1-check"

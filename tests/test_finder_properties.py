@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot.blocks.ids import CardRef
 from bot.blocks.lead_card import lead_card
 from bot.blocks.notifications import parent_message
-from bot.nlpearl import Lead, Pearl
+from bot.nlpearl.models import Lead, Pearl
 from bot.parsing.finder import MAX_TEXT, find_leads, message_text
 from bot.parsing.grammar import LeadKey
 from bot.records import LeadReport, LeadSnapshot
@@ -22,7 +22,8 @@ from tests.blocks.hostile import PROPERTIES, any_text, hostile_text, json_values
 E164 = re.compile(r"\+[1-9]\d{6,14}", re.ASCII)
 OBJECT_ID = re.compile(r"[0-9a-f]{24}", re.ASCII)
 NOW = datetime(2026, 11, 27, 18, 42, tzinfo=UTC)
-object_ids = st.from_regex(OBJECT_ID, fullmatch=True)
+# Exactly the strings OBJECT_ID matches, drawn as one string rather than char by char.
+object_ids = st.text(alphabet="0123456789abcdef", min_size=24, max_size=24)
 
 # Messages as Slack might hand them to the shortcut: any JSON, with text where text goes.
 messages = st.dictionaries(

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import free_port
+from tests.harness.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 HONCHO = Path(sys.executable).with_name("honcho")

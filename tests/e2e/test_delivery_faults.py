@@ -13,8 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerFactory, ServerProcess
-from tests.e2e.feed import (
+from tests.harness.feed import (
     Event,
     WorkerProcess,
     add_campaign,
@@ -25,6 +24,7 @@ from tests.e2e.feed import (
     start_worker,
     subscribe,
 )
+from tests.harness.processes import ServerFactory, ServerProcess
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.slack import JSON_CONTENT_TYPE
 

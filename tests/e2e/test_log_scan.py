@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.log_scan import Scanner, leaks, secrets_given
+from tests.harness.log_scan import Scanner, leaks, secrets_given
 
 TOKEN = "Zq3vK9_xT-2mWb8RfYc1LpN4sHdE7gAj"
 ENV = {

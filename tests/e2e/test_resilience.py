@@ -16,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerFactory
-from tests.e2e.feed import (
+from tests.harness.feed import (
     Event,
     add_campaign,
     bot_environment,
@@ -40,6 +39,7 @@ from tests.e2e.feed import (
     tracebacks,
     wait_until_settled,
 )
+from tests.harness.processes import ServerFactory
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.slack import Recorded
 

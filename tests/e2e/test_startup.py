@@ -23,8 +23,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
-from tests.e2e.conftest import ServerFactory, ServerProcess, free_port, start_server
-from tests.e2e.slack_requests import slash_command_body
+from tests.harness.processes import ServerFactory, ServerProcess, free_port, start_server
+from tests.harness.slack_requests import slash_command_body
 from tests.standins import NLPearlStandIn, SlackStandIn
 
 APP_TOKEN = "xapp-1-A0TEST-1-startup"

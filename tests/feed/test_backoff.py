@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.feed.backoff import MAX_PAUSE_SECONDS, FailingRounds
-from bot.feed.deliver import Deliverer
+from bot.feed.loop import Deliverer
 from bot.storage.engine import create_engine
 from bot.storage.faults import unreachable
 from bot.storage.migrate import upgrade_to_latest
+from bot.storage.outbox import Batch
 
 LOGGER = logging.getLogger("tests.backoff")
 
@@ -121,13 +121,12 @@ async def test_the_loop_backs_off_while_the_database_is_missing_and_says_when_it
     url = f"sqlite:///{folder / 'lead-bot.db'}"
     engine = create_engine(url)
 
-    async def no_names(campaign_id: str) -> str | None:
-        return None
+    async def never_attempted(batch: Batch) -> None:
+        raise AssertionError("no batch can be claimed without a database")
 
-    client = AsyncWebClient(token="xoxb-test-token", base_url="http://127.0.0.1:9/api/")
-    deliverer = Deliverer(engine, client, campaign_names=no_names)
+    deliverer = Deliverer(engine, never_attempted)
     stopping = asyncio.Event()
-    caplog.set_level(logging.INFO, logger="bot.feed.deliver")
+    caplog.set_level(logging.INFO, logger="bot.feed.loop")
     loop = asyncio.create_task(deliverer.run(stopping))
     try:
         await asyncio.sleep(2.0)

@@ -16,14 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.blocks.ids import ActionId, CallRef, CallsRef
-from bot.feed.deliver import (
-    MAX_BACKOFF_SECONDS,
-    PARENT_EVENT,
-    REPLY_EVENT,
-    Deliverer,
-    DeliveryTiming,
-    fold,
-)
+from bot.feed.deliver import MAX_BACKOFF_SECONDS, BatchDelivery, CampaignNames, fold
+from bot.feed.loop import Deliverer, DeliveryTiming
+from bot.feed.posting import PARENT_EVENT, REPLY_EVENT
 from bot.parsing.webhooks import LeadChange, lead_key, parse_webhook
 from bot.records import LeadSnapshot
 from bot.storage import outbox
@@ -34,6 +29,7 @@ from bot.storage.rows import Workspace
 from bot.storage.subscriptions import list_subscriptions, subscribe
 from bot.storage.tables import channel_pacing, deliveries, lead_threads
 from tests.blocks.slack_limits import assert_no_injection, assert_valid_message
+from tests.clock import FakeClock
 from tests.feed.samples import (
     CALL_ID,
     CAMPAIGN_ID,
@@ -58,20 +54,6 @@ OTHER_LEAD = "6650f1c2a9e4b27d3c8e41b0"
 OTHER_PHONE = "+13125550188"
 
 
-class Clock:
-    """The deliverer's `now`, moved only by the test."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        self.current += timedelta(**delta)
-        return self.current
-
-
 @dataclass
 class Feed:
     """A subscribed channel, its webhook token, and a deliverer posting to the stand-in."""
@@ -79,7 +61,7 @@ class Feed:
     engine: AsyncEngine
     slack: SlackStandIn
     client: AsyncWebClient
-    clock: Clock
+    clock: FakeClock
     token: str
     names_asked: list[str] = field(default_factory=list)
     deliverer: Deliverer | None = None
@@ -89,14 +71,21 @@ class Feed:
             self.names_asked.append(campaign_id)
             return CAMPAIGN_NAME if campaign_id == CAMPAIGN_ID else None
 
-        self.deliverer = Deliverer(
+        return self.start_naming(campaign_names, timing=timing, mask_phone=mask_phone)
+
+    def start_naming(
+        self, names: CampaignNames, *, timing: DeliveryTiming = NO_PACING, mask_phone: bool = True
+    ) -> Deliverer:
+        """A deliverer wired as the app wires it, naming campaigns with `names`."""
+        batches = BatchDelivery(
             self.engine,
             self.client,
-            campaign_names=campaign_names,
-            mask_phone=mask_phone,
-            timing=timing,
-            now=self.clock,
+            campaign_names=names,
+            mask_shared_phone_numbers=mask_phone,
+            post_interval=timing.post_interval,
+            now=self.clock.now,
         )
+        self.deliverer = Deliverer(self.engine, batches.attempt, timing=timing, now=self.clock.now)
         return self.deliverer
 
     async def send(self, body: dict[str, Any], token: str | None = None) -> Stored:
@@ -109,7 +98,7 @@ class Feed:
             lead_status=event.lead.status if isinstance(event, LeadChange) else None,
             payload=body,
         )
-        return await store_webhook(self.engine, token or self.token, incoming, self.clock())
+        return await store_webhook(self.engine, token or self.token, incoming, self.clock.now())
 
     async def queue(self, body: dict[str, Any]) -> None:
         stored = await self.send(body)
@@ -264,7 +253,7 @@ async def subscribed_feed(
     client: AsyncWebClient,
     statuses: tuple[int, ...] | None = None,
 ) -> Feed:
-    clock = Clock(START)
+    clock = FakeClock(START)
     subscribed = await subscribe(
         engine,
         WORKSPACE,
@@ -272,7 +261,7 @@ async def subscribed_feed(
         campaign_id=CAMPAIGN_ID,
         statuses=statuses,
         user_id="U0ADMIN",
-        now=clock(),
+        now=clock.now(),
     )
     assert subscribed.token is not None
     return Feed(engine, slack, client, clock, subscribed.token)
@@ -330,7 +319,7 @@ async def test_the_next_event_replies_in_the_same_thread_and_updates_the_parent(
     await feed.queue(queued_lead(20))
     await feed.drain()
     parent_ts = feed.parent_ts()
-    feed.clock.advance(minutes=5)
+    feed.clock.advance(timedelta(minutes=5))
 
     await feed.queue(queued_lead(100))
     assert await feed.drain() == 1
@@ -356,7 +345,7 @@ async def test_queued_events_of_one_lead_coalesce_into_one_reply(feed: Feed) -> 
     await feed.queue(queued_lead(20))
     await feed.drain()
     for minutes, status in ((1, 40), (2, 10), (3, 100)):
-        feed.clock.current = START + timedelta(minutes=minutes)
+        feed.clock.advance_to(START + timedelta(minutes=minutes))
         await feed.queue(queued_lead(status))
 
     assert await feed.drain() == 1
@@ -412,7 +401,7 @@ async def test_each_lead_gets_its_own_parent_and_thread(feed: Feed) -> None:
 async def test_a_call_start_updates_the_parent_and_posts_no_reply(feed: Feed) -> None:
     await feed.queue(queued_lead(20))
     await feed.drain()
-    feed.clock.advance(minutes=1)
+    feed.clock.advance(timedelta(minutes=1))
 
     await feed.queue(v2_call_start())
     assert await feed.drain() == 1
@@ -430,7 +419,7 @@ async def test_a_call_end_replies_with_its_summary_and_clears_on_a_call(feed: Fe
     await feed.drain()
     await feed.queue(v2_call_start())
     await feed.drain()
-    feed.clock.advance(minutes=3)
+    feed.clock.advance(timedelta(minutes=3))
 
     await feed.queue(v2_call_end())
     assert await feed.drain() == 1
@@ -538,7 +527,7 @@ async def test_a_server_error_is_retried_later_and_delivered_once(feed: Feed) ->
     assert next_attempt > START
     assert await feed.run_once() == 0
 
-    feed.clock.advance(minutes=10)
+    feed.clock.advance(timedelta(minutes=10))
     assert await feed.drain() == 1
 
     assert len(feed.parents()) == 1
@@ -594,7 +583,7 @@ async def test_a_missing_channel_stops_the_subscription_and_fails_its_rows(feed:
     assert subscription.problem == "channel_not_found"
     assert aware(subscription.problem_at) == START
 
-    feed.clock.advance(minutes=10)
+    feed.clock.advance(timedelta(minutes=10))
     assert await feed.drain() == 0
     stored = await feed.send(queued_lead(110))
     assert stored.outcome is Outcome.STORED
@@ -619,7 +608,7 @@ async def test_a_refused_message_fails_only_its_batch(feed: Feed, error: str) ->
     (subscription,) = await list_subscriptions(feed.engine, WORKSPACE)
     assert subscription.problem is None
 
-    feed.clock.advance(minutes=10)
+    feed.clock.advance(timedelta(minutes=10))
     await feed.drain()
     assert [p["text"] for p in feed.parents()] == ["Devon Price: ⏳ In call queue"]
     # The lead's lane is not stuck behind the refused post.
@@ -633,7 +622,7 @@ async def test_an_unreadable_stored_event_fails_alone(feed: Feed) -> None:
     incoming = IncomingEvent(
         kind="lead", dedupe_key="junk", lead_key=PHONE, lead_status=None, payload={"x": 1}
     )
-    await store_webhook(feed.engine, feed.token, incoming, feed.clock())
+    await store_webhook(feed.engine, feed.token, incoming, feed.clock.now())
 
     await feed.drain()
 
@@ -647,9 +636,7 @@ async def test_an_unexpected_error_is_stored_in_a_few_words(feed: Feed) -> None:
     async def campaign_names(campaign_id: str) -> str | None:
         raise RuntimeError("names broke " + "x" * 5000 + '\n  File "names.py", line 1\n')
 
-    feed.deliverer = Deliverer(
-        feed.engine, feed.client, campaign_names=campaign_names, timing=NO_PACING, now=feed.clock
-    )
+    feed.start_naming(campaign_names)
     await feed.queue(queued_lead(20))
 
     assert await feed.run_once() == 1
@@ -774,7 +761,7 @@ async def test_a_message_refused_as_plain_text_too_fails_only_its_batch(
     assert second.state == "pending"
     plain_try = feed.slack.calls("chat.postMessage")[1]
     assert "blocks" not in plain_try
-    feed.clock.advance(minutes=10)
+    feed.clock.advance(timedelta(minutes=10))
     await feed.drain()
     assert [p["text"] for p in feed.parents()] == ["Devon Price: ⏳ In call queue"]
 
@@ -785,7 +772,7 @@ async def test_a_deleted_parent_is_replaced_with_the_reply_under_the_new_one(fee
     old_ts = feed.parent_ts()
     # It has a reply, so it stays as a tombstone that can still be replied to, not edited.
     feed.slack.delete_message(CHANNEL, old_ts)
-    feed.clock.advance(minutes=5)
+    feed.clock.advance(timedelta(minutes=5))
     await feed.queue(queued_lead(100))
 
     assert await feed.drain() == 1
@@ -906,9 +893,9 @@ async def test_a_replacement_parent_is_posted_once_across_a_crash(feed: Feed, po
     (thread,) = await feed.threads()
     # The dead worker found the parent gone and forgot it, as deliver does; maybe it posted
     # the new one too. Then it died.
-    await outbox.forget_parent(feed.engine, batch, thread.id, old_ts, feed.clock())
+    await outbox.forget_parent(feed.engine, batch, thread.id, old_ts, feed.clock.now())
     if posted:
-        await outbox.start_thread(feed.engine, batch, thread.snapshot, feed.clock())
+        await outbox.start_thread(feed.engine, batch, thread.snapshot, feed.clock.now())
         await feed.client.chat_postMessage(
             channel=CHANNEL,
             text="Maria Gonzalez: ✅ Success",
@@ -972,7 +959,7 @@ async def test_a_proxy_page_without_retry_after_backs_off(feed: Feed) -> None:
     next_attempt = aware(row.next_attempt_at)
     assert next_attempt is not None
     assert START < next_attempt <= START + timedelta(seconds=MAX_BACKOFF_SECONDS)
-    feed.clock.current = next_attempt + timedelta(seconds=1)
+    feed.clock.advance_to(next_attempt + timedelta(seconds=1))
     assert await feed.drain() == 1
     assert len(feed.replies()) == 2
     assert len(feed.updates()) == 1
@@ -1132,7 +1119,7 @@ async def claim_as_dead_worker(feed: Feed) -> outbox.Batch:
     (batch,) = await outbox.claim_batches(
         feed.engine,
         worker_id="worker-dead",
-        now=feed.clock(),
+        now=feed.clock.now(),
         lease=LEASE,
         post_interval=timedelta(0),
     )
@@ -1250,7 +1237,7 @@ async def parent_started_by_dead_worker(feed: Feed) -> tuple[outbox.Batch, dict[
     folded = fold(LeadSnapshot(campaign_id=batch.campaign_id), events)
     snapshot = folded.snapshot.model_copy(update={"campaign_name": CAMPAIGN_NAME})
     stored = snapshot.model_dump(mode="json")
-    await outbox.start_thread(feed.engine, batch, stored, feed.clock())
+    await outbox.start_thread(feed.engine, batch, stored, feed.clock.now())
     return batch, stored
 
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import sys
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
-POLL_INTERVAL = 0.05  # seconds; how quickly stop() takes effect
+from tests.standins import server
+from tests.standins.server import JSON_CONTENT_TYPE, Answer, Request, StandIn, fault_headers
+
 ACCOUNT: dict[str, Any] = {
     "name": "Test account",
     "totalAgents": 3,
@@ -52,97 +47,29 @@ class RecordedRequest:
     headers: dict[str, str]
 
 
-@dataclass
-class _Failure:
-    """A programmed answer for the next `times` requests whose path matches."""
-
-    matches: Callable[[str], bool]
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    times: int
+# The server and handler classes, by the names bench/common.py tunes them through.
+_Server = server.LoopbackServer
+_Handler = server.Handler
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """The HTTP answer to one request."""
-
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class _Server(ThreadingHTTPServer):
-    """A threading HTTP server on a free loopback port that knows its stand-in."""
-
-    daemon_threads = True
-
-    def __init__(self, standin: NLPearlStandIn) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.standin = standin
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up mid-answer (a timeout, a shutdown) is expected here; stay quiet."""
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Reads each request and writes the stand-in's answer."""
-
-    # Keep-alive, as the real services do: clients reuse their connections. Without
-    # disabling Nagle, small answers on a kept-alive connection wait ~40 ms for an ACK.
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        """Serves GET requests."""
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        """Serves POST requests (no POST route exists yet, so they get 404)."""
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        """Serves PUT requests (no PUT route exists yet, so they get 404)."""
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        answer = self.server.standin._answer(self.command, self.path, headers)
-        self.send_response(answer.status)
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        self.wfile.write(answer.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keeps the test output quiet."""
-
-
-class NLPearlStandIn:
+class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
     """Serves pearls, leads, calls and the account from memory, like `https://api.nlpearl.ai`."""
 
+    thread_name = "nlpearl-standin"
+    # Only GETs have routes; the others get 404.
+    http_methods = frozenset({"GET", "POST", "PUT"})
+
     def __init__(self, api_key: str = "acct123:secret456") -> None:
+        super().__init__()
         self.api_key = api_key
-        self.latency = 0.0
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self._pearls: dict[str, Json] = {}
         self._leads: dict[str, dict[str, Json]] = {}
         self._lead_ids_by_external: dict[tuple[str, str], str] = {}
         self._lead_ids_by_phone: dict[tuple[str, str], str] = {}
         self._calls: dict[str, Json] = {}
-        self._requests: list[RecordedRequest] = []
-        self._failures: list[_Failure] = []
         self._hangs: dict[str, float] = {}
         self._in_flight: list[str] = []
         self._in_flight_snapshots: list[tuple[str, ...]] = []
-        self._server: _Server | None = None
         self._routes: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
             (re.compile(LEAD_PATH + "/External/([^/]+)"), self._lead_by_external),
             (re.compile("/(v1)/Outbound/([^/]+)/Lead/Extrenal/([^/]+)"), self._lead_by_external),
@@ -156,53 +83,16 @@ class NLPearlStandIn:
             (re.compile("/(v1|v2)/Account"), self._account),
         ]
 
-    # Lifecycle
-
-    def start(self) -> NLPearlStandIn:
-        """Binds a free loopback port and serves in a daemon thread."""
-        self._stopping.clear()
-        self._server = _Server(self)
-        serve = functools.partial(self._server.serve_forever, poll_interval=POLL_INTERVAL)
-        threading.Thread(target=serve, name="nlpearl-standin", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stops serving, cuts short any programmed delays and releases the port."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> NLPearlStandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL without version or trailing slash, to give the app as NLPEARL_API_URL."""
-        if self._server is None:
-            raise RuntimeError("NLPearlStandIn is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
     # Data
 
     def add_pearl(self, pearl: Json) -> None:
         """Stores a pearl (Get Pearl shape) by its `id`."""
-        with self._lock:
+        with self._condition:
             self._pearls[pearl["id"]] = pearl
 
     def add_lead(self, pearl_id: str, lead: Json) -> None:
         """Stores a lead (LeadApiView shape) under a pearl, by id, externalId and phoneNumber."""
-        with self._lock:
+        with self._condition:
             self._leads.setdefault(pearl_id, {})[lead["id"]] = lead
             if lead.get("externalId"):
                 self._lead_ids_by_external[pearl_id, lead["externalId"]] = lead["id"]
@@ -211,14 +101,10 @@ class NLPearlStandIn:
 
     def add_call(self, call: Json) -> None:
         """Stores a call (CallApiView shape) by its `id`."""
-        with self._lock:
+        with self._condition:
             self._calls[call["id"]] = call
 
     # Programming
-
-    def set_latency(self, seconds: float) -> None:
-        """Delays every answer by `seconds`."""
-        self.latency = seconds
 
     def fail_next(
         self,
@@ -229,54 +115,34 @@ class NLPearlStandIn:
         body: bytes = b"",
     ) -> None:
         """Answers the next `times` requests whose path starts with (or regex-matches) `path`."""
-        default_headers = {"Retry-After": "1"} if status == 429 else {}
-        with self._lock:
-            self._failures.append(
-                _Failure(
-                    matches=_path_matcher(path),
-                    status=status,
-                    headers={**default_headers, **(headers or {})},
-                    body=body,
-                    times=times,
-                )
-            )
+        failure = Answer(status, body, headers=fault_headers(status, headers))
+        with self._condition:
+            self._faults.add(_path_matcher(path), failure, times)
 
     def hang(self, path: str, seconds: float) -> None:
         """Delays every answer to a path starting with `path` by a further `seconds`."""
-        with self._lock:
+        with self._condition:
             self._hangs[path] = seconds
 
     def reset(self) -> None:
         """Forgets recorded requests, programmed failures, hangs and latency; keeps the data."""
-        with self._lock:
-            self._requests.clear()
-            self._failures.clear()
+        with self._condition:
+            super().reset()
             self._hangs.clear()
             self._in_flight_snapshots.clear()
-            self.latency = 0.0
 
     # Inspection
 
     def requests(self, path_contains: str | None = None) -> list[RecordedRequest]:
         """Every recorded request, or those whose raw path contains `path_contains`."""
-        with self._lock:
-            return [r for r in self._requests if path_contains is None or path_contains in r.path]
+        return self._recorded(lambda r: path_contains is None or path_contains in r.path)
 
     def wait_for_requests(
         self, path_contains: str, count: int = 1, timeout: float = 10
     ) -> list[RecordedRequest]:
-        """Polls (bounded) until `count` requests to paths containing `path_contains` arrived."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.requests(path_contains)
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"expected {count} requests to paths containing {path_contains!r} "
-                    f"within {timeout}s, got {len(found)}"
-                )
-            time.sleep(POLL_INTERVAL)
+        """Waits until `count` requests to paths containing `path_contains` arrived."""
+        what = f"requests to paths containing {path_contains!r}"
+        return self._wait_for(lambda: self.requests(path_contains), count, timeout, what)
 
     @property
     def max_in_flight(self) -> int:
@@ -285,85 +151,74 @@ class NLPearlStandIn:
 
     def max_in_flight_for(self, path_prefix: str) -> int:
         """The most requests whose path starts with `path_prefix` served at the same moment."""
-        with self._lock:
+        with self._condition:
             snapshots = list(self._in_flight_snapshots)
         counts = (sum(p.startswith(path_prefix) for p in paths) for paths in snapshots)
         return max(counts, default=0)
 
     # Serving
 
-    def _answer(self, method: str, target: str, headers: dict[str, str]) -> _Answer:
+    def _answer(self, request: Request) -> Answer:
         """Serves one request, counting it as in flight until its answer is computed."""
-        path = urlsplit(target).path
-        with self._lock:
+        path = request.path
+        with self._condition:
             self._in_flight.append(path)
             self._in_flight_snapshots.append(tuple(self._in_flight))
         try:
-            return self._serve(method, target, headers)
+            return self._serve(request)
         finally:
-            with self._lock:
+            with self._condition:
                 self._in_flight.remove(path)
 
-    def _serve(self, method: str, target: str, headers: dict[str, str]) -> _Answer:
+    def _serve(self, request: Request) -> Answer:
         """Records one request, waits out any delay and computes its answer."""
-        path = urlsplit(target).path
-        with self._lock:
-            self._requests.append(RecordedRequest(method, target, headers))
+        path = request.path
+        with self._condition:
+            self._record(RecordedRequest(request.method, request.target, request.headers))
             hangs = (seconds for prefix, seconds in self._hangs.items() if path.startswith(prefix))
             delay = self.latency + sum(hangs)
-            failure = self._take_failure(path)
-        if delay > 0 and self._stopping.wait(delay):
-            return _Answer(503)
+            failure = self._faults.take(path)
+        if self._pause(delay):
+            return Answer(503)
         if failure is not None:
-            return _Answer(failure.status, failure.body, failure.headers)
-        if headers.get("authorization") != f"Bearer {self.api_key}":
-            return _Answer(401)
-        if method != "GET":
-            return _Answer(404)
+            return failure
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return Answer(401)
+        if request.method != "GET":
+            return Answer(404)
         for pattern, handler in self._routes:
             match = pattern.fullmatch(path)
             if match:
                 found = handler(*(unquote(group) for group in match.groups()))
                 if found is None:
-                    return _Answer(404)
-                content = json.dumps(found).encode()
-                return _Answer(200, content, {"Content-Type": JSON_CONTENT_TYPE})
-        return _Answer(404)
-
-    def _take_failure(self, path: str) -> _Failure | None:
-        """Consumes one use of the first programmed failure matching `path` (lock held)."""
-        for failure in self._failures:
-            if failure.matches(path):
-                failure.times -= 1
-                if failure.times <= 0:
-                    self._failures.remove(failure)
-                return failure
-        return None
+                    return Answer(404)
+                return Answer(200, json.dumps(found).encode(), JSON_CONTENT_TYPE)
+        return Answer(404)
 
     def _lead_by_id(self, _version: str, pearl_id: str, lead_id: str) -> Json | None:
-        with self._lock:
+        with self._condition:
             return self._leads.get(pearl_id, {}).get(lead_id)
 
     def _lead_by_external(self, version: str, pearl_id: str, external_id: str) -> Json | None:
-        with self._lock:
+        with self._condition:
             lead_id = self._lead_ids_by_external.get((pearl_id, external_id), "")
         return self._lead_by_id(version, pearl_id, lead_id)
 
     def _lead_by_phone(self, version: str, pearl_id: str, phone: str) -> Json | None:
-        with self._lock:
+        with self._condition:
             lead_id = self._lead_ids_by_phone.get((pearl_id, phone), "")
         return self._lead_by_id(version, pearl_id, lead_id)
 
     def _call(self, _version: str, call_id: str) -> Json | None:
-        with self._lock:
+        with self._condition:
             return self._calls.get(call_id)
 
     def _pearl(self, pearl_id: str) -> Json | None:
-        with self._lock:
+        with self._condition:
             return self._pearls.get(pearl_id)
 
     def _pearl_list(self) -> list[Json]:
-        with self._lock:
+        with self._condition:
             pearls = list(self._pearls.values())
         return [
             {**{key: pearl.get(key) for key in PEARL_LIST_KEYS}, "createdAt": pearl.get("created")}

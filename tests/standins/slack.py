@@ -7,17 +7,16 @@ import copy
 import functools
 import json
 import math
-import sys
-import threading
+import operator
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
+
+from tests.standins import server
+from tests.standins.server import JSON_CONTENT_TYPE, Answer, Request, StandIn, fault_headers
 
 AUTH_TEST_REPLY: dict[str, Any] = {
     "ok": True,
@@ -34,8 +33,6 @@ JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
 MESSAGE_ECHO_KEYS = ("blocks", "attachments", "thread_ts", "metadata")
 RESPONSE_PREFIX = "/response/"
 API_PREFIX = "/api/"
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
-POLL_INTERVAL = 0.05  # seconds; how quickly stop() takes effect
 HISTORY_METHODS = frozenset({"conversations.history", "conversations.replies"})
 DEFAULT_PAGE_SIZE = 100  # Slack's default `limit` for conversations.history and .replies
 MAX_PAGE_SIZE = 999
@@ -72,118 +69,27 @@ class _Failure:
     content_type: str = JSON_CONTENT_TYPE
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """The HTTP answer to one request."""
-
-    status: int
-    body: bytes
-    content_type: str = JSON_CONTENT_TYPE
-    headers: dict[str, str] = field(default_factory=dict)
+# The server and handler classes, by the names bench/common.py tunes them through.
+_Server = server.LoopbackServer
+_Handler = server.Handler
 
 
-class _Server(ThreadingHTTPServer):
-    """A threading HTTP server on a free loopback port that knows its stand-in."""
-
-    daemon_threads = True
-
-    def __init__(self, standin: SlackStandIn) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.standin = standin
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up before its answer (a killed app, a timeout) is expected."""
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Reads each request and writes the stand-in's answer."""
-
-    # Keep-alive, as the real services do: clients reuse their connections. Without
-    # disabling Nagle, small answers on a kept-alive connection wait ~40 ms for an ACK.
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        """Serves GET requests (slack_sdk sends some methods, e.g. conversations.info, as GET)."""
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        """Serves POST requests."""
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        answer = self.server.standin._answer(self.path, headers, raw)
-        self.send_response(answer.status)
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        self.wfile.write(answer.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keeps the test output quiet."""
-
-
-class SlackStandIn:
+class SlackStandIn(StandIn[Recorded, _Failure]):
     """Emulates the Slack Web API under `/api/{method}` and `response_url`s under `/response/`."""
 
+    thread_name = "slack-standin"
+
     def __init__(self, valid_token: str = "xoxb-test-token") -> None:
+        super().__init__()
         self.valid_token = valid_token
-        self._condition = threading.Condition()
-        self._records: list[Recorded] = []
-        self._failures: dict[str, deque[_Failure]] = {}
         self._overrides: dict[str, dict[str, Any]] = {}
         self._rate_window: float | None = None
         self._last_post: dict[str, float] = {}
         self._ts_sequence = 0
-        self._latency = 0.0
         # What Slack would show: every successfully posted message, per channel, in post order.
         self._messages: dict[str, list[dict[str, Any]]] = {}
         # Messages someone deleted, per channel: their ts.
         self._deleted: dict[str, set[str]] = {}
-        self._server: _Server | None = None
-
-    # Lifecycle
-
-    def start(self) -> SlackStandIn:
-        """Binds a free loopback port and serves in a daemon thread."""
-        self._server = _Server(self)
-        serve = functools.partial(self._server.serve_forever, poll_interval=POLL_INTERVAL)
-        threading.Thread(target=serve, name="slack-standin", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stops serving and releases the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> SlackStandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. `http://127.0.0.1:PORT`."""
-        if self._server is None:
-            raise RuntimeError("SlackStandIn is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:
@@ -212,16 +118,15 @@ class SlackStandIn:
         """
         if status == 200 and (error is None or body is not None):
             raise ValueError("a failure with status 200 needs an error, e.g. 'channel_not_found'")
-        default_headers = {"Retry-After": "1"} if status == 429 else {}
         failure = _Failure(
             status=status,
             error=error or _default_error(status),
-            headers={**default_headers, **(headers or {})},
+            headers=fault_headers(status, headers),
             body=body,
             content_type=content_type,
         )
         with self._condition:
-            self._failures.setdefault(method, deque()).extend([failure] * times)
+            self._faults.add(functools.partial(operator.eq, method), failure, times)
 
     def set_response(self, method: str, body: dict[str, Any]) -> None:
         """Answers every later call of `method` with `body` (after auth and programmed failures)."""
@@ -240,8 +145,7 @@ class SlackStandIn:
         A client that gives up (or dies) while waiting leaves the effect in place: the message
         is posted on "Slack's side" though its poster never learns the `ts`.
         """
-        with self._condition:
-            self._latency = seconds
+        super().set_latency(seconds)
 
     def delete_message(self, channel: str, ts: str) -> None:
         """Deletes a kept message as a person in Slack would.
@@ -264,21 +168,18 @@ class SlackStandIn:
     def reset(self) -> None:
         """Forgets requests, failures, overrides, the rate limit, latency and kept messages."""
         with self._condition:
+            super().reset()
             self._deleted.clear()
-            self._records.clear()
-            self._failures.clear()
             self._overrides.clear()
             self._rate_window = None
             self._last_post.clear()
-            self._latency = 0.0
             self._messages.clear()
 
     # Inspection
 
     def records(self, method_or_path: str | None = None) -> list[Recorded]:
         """Every recorded request, or those for one API method or response path."""
-        with self._condition:
-            return [r for r in self._records if method_or_path in (None, r.method_or_path)]
+        return self._recorded(lambda r: method_or_path in (None, r.method_or_path))
 
     def calls(self, method: str, *, ok_only: bool = False) -> list[dict[str, Any]]:
         """Bodies of the calls of one API method, optionally only those answered successfully."""
@@ -300,21 +201,21 @@ class SlackStandIn:
 
     def responses(self, name: str | None = None) -> list[dict[str, Any]]:
         """Bodies posted to response URLs, optionally only to the one called `name`."""
-        with self._condition:
-            return [r.body for r in self._records if _is_response_to(r, name)]
+        return [r.body for r in self._recorded(lambda r: _is_response_to(r, name))]
 
     def wait_for_calls(
         self, method: str, count: int, timeout: float = 10, *, ok_only: bool = False
     ) -> list[dict[str, Any]]:
         """Waits until at least `count` calls of `method` arrived and returns all of them."""
-        return self._wait(lambda: self.calls(method, ok_only=ok_only), count, timeout, method)
+        select = functools.partial(self.calls, method, ok_only=ok_only)
+        return self._wait_for(select, count, timeout, method, _as_json)
 
     def wait_for_responses(
         self, count: int, name: str | None = None, timeout: float = 10
     ) -> list[dict[str, Any]]:
         """Waits until at least `count` response-URL posts arrived and returns all of them."""
         what = f"posts to response URL {name!r}" if name else "posts to response URLs"
-        return self._wait(lambda: self.responses(name), count, timeout, what)
+        return self._wait_for(lambda: self.responses(name), count, timeout, what, _as_json)
 
     def wait_for_request(
         self, matches: Callable[[Recorded], bool], *, after: int = 0, timeout: float = 10
@@ -335,59 +236,43 @@ class SlackStandIn:
             arrived = len(self._records) - after
         raise AssertionError(f"no matching request within {timeout}s ({arrived} others arrived)")
 
-    def _wait(
-        self,
-        select: Callable[[], list[dict[str, Any]]],
-        count: int,
-        timeout: float,
-        what: str,
-    ) -> list[dict[str, Any]]:
-        with self._condition:
-            if self._condition.wait_for(lambda: len(select()) >= count, timeout):
-                return select()
-            arrived = select()
-        raise AssertionError(
-            f"expected {count} {what} within {timeout}s, got {len(arrived)}: "
-            f"{json.dumps(arrived, indent=2)}"
-        )
-
     # Serving
 
-    def _answer(self, target: str, headers: dict[str, str], raw: bytes) -> _Answer:
+    def _answer(self, request: Request) -> Answer:
         """Records one request and computes its answer."""
-        parts = urlsplit(target)
-        if parts.path.startswith(RESPONSE_PREFIX):
-            return self._answer_response_url(parts.path, headers, raw)
-        if not parts.path.startswith(API_PREFIX):
-            return _Answer(404, b"", content_type="text/plain")
-        method = parts.path.removeprefix(API_PREFIX)
-        body = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        path, headers = request.path, request.headers
+        if path.startswith(RESPONSE_PREFIX):
+            return self._answer_response_url(path, headers, request.body)
+        if not path.startswith(API_PREFIX):
+            return Answer(404, b"", "text/plain")
+        method = path.removeprefix(API_PREFIX)
+        body = {key: values[0] for key, values in parse_qs(request.query).items()}
         extra_headers: dict[str, str] = {}
         failure = None
         try:
-            body |= _parse_body(headers, raw)
+            body |= _parse_body(headers, request.body)
         except json.JSONDecodeError:
             status, reply = 200, {"ok": False, "error": "invalid_json"}
         else:
             status, reply, extra_headers, failure = self._reply(method, headers, body)
         self._record(Recorded(method, headers, body, status, reply))
         with self._condition:
-            latency = self._latency
-        if latency > 0:
-            time.sleep(latency)
+            latency = self.latency
+        # Answered even if stop() cuts the delay short: the call has taken effect.
+        self._pause(latency)
         if failure is not None and failure.body is not None:
-            return _Answer(status, failure.body, failure.content_type, extra_headers)
-        return _Answer(status, json.dumps(reply).encode(), headers=extra_headers)
+            return Answer(status, failure.body, failure.content_type, extra_headers)
+        return Answer(status, json.dumps(reply).encode(), JSON_CONTENT_TYPE, extra_headers)
 
-    def _answer_response_url(self, path: str, headers: dict[str, str], raw: bytes) -> _Answer:
+    def _answer_response_url(self, path: str, headers: dict[str, str], raw: bytes) -> Answer:
         """Records a post to a response URL; answers `ok`, or 400 for a body that is not JSON."""
         try:
             body = _parse_body(headers, raw)
         except json.JSONDecodeError:
             self._record(Recorded(path, headers, {}, 400))
-            return _Answer(400, b"invalid_payload", "text/html")
+            return Answer(400, b"invalid_payload", "text/html")
         self._record(Recorded(path, headers, body))
-        return _Answer(200, b"ok", "text/html")
+        return Answer(200, b"ok", "text/html")
 
     def _reply(
         self, method: str, headers: dict[str, str], body: dict[str, Any]
@@ -396,9 +281,8 @@ class SlackStandIn:
         with self._condition:
             if headers.get("authorization") != f"Bearer {self.valid_token}":
                 return 200, {"ok": False, "error": "invalid_auth"}, {}, None
-            failures = self._failures.get(method)
-            if failures:
-                failure = failures.popleft()
+            failure = self._faults.take(method)
+            if failure is not None:
                 reply = {"ok": False, "error": failure.error}
                 return failure.status, reply, failure.headers, failure
             retry_after = self._retry_after(method, body)
@@ -523,10 +407,10 @@ class SlackStandIn:
         self._ts_sequence += 1
         return f"{1_700_000_000 + self._ts_sequence // 10_000}.{self._ts_sequence % 10_000:04d}00"
 
-    def _record(self, record: Recorded) -> None:
-        with self._condition:
-            self._records.append(record)
-            self._condition.notify_all()
+
+def _as_json(bodies: list[dict[str, Any]]) -> str:
+    """Bodies as a failed wait shows them."""
+    return json.dumps(bodies, indent=2)
 
 
 def _default_error(status: int) -> str:

@@ -14,7 +14,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.e2e.slack_requests import (
+from tests.harness.slack_requests import (
     SIGNING_SECRET,
     block_actions_body,
     sign,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.storage import outbox
 from bot.storage.engine import create_engine
 from bot.storage.tables import deliveries
+from tests.clock import FakeClock
 from tests.storage.support import (
     NOW,
     Lane,
@@ -38,17 +39,6 @@ EVENTS = 50  # x 6 channels = 300 deliveries, in 60 lanes
 ENGINES = 3
 WORKERS_PER_ENGINE = 2
 MAX_ROUNDS = 2000
-
-
-class Clock:
-    """A logical clock shared by the workers: each claim round moves it on a second."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def tick(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 class Ledger:
@@ -109,11 +99,12 @@ async def _open_rows(engine: AsyncEngine) -> int:
         return int((await conn.execute(query)).scalar_one())
 
 
-async def _worker(engine: AsyncEngine, name: str, clock: Clock, ledger: Ledger) -> int:
+async def _worker(engine: AsyncEngine, name: str, clock: FakeClock, ledger: Ledger) -> int:
     """Claim, and finish what the previous round claimed (so batches overlap other claims)."""
     held: list[outbox.Batch] = []
     for _ in range(MAX_ROUNDS):
-        now = clock.tick()
+        # The clock the workers share: each claim round moves it on a second.
+        now = clock.advance(1)
         # No error is tolerated: a deadlock here fails the test.
         batches = await outbox.claim_batches(
             engine,
@@ -148,7 +139,7 @@ async def test_workers_on_several_engines_deliver_each_row_once_in_lane_order(
     await _detect_deadlocks_quickly(engine)
 
     engines = [create_engine(database_url) for _ in range(ENGINES)]
-    clock, ledger = Clock(NOW), Ledger()
+    clock, ledger = FakeClock(NOW), Ledger()
     try:
         outcomes = await asyncio.gather(
             *(

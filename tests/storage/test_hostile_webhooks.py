@@ -23,8 +23,8 @@ from bot.parsing.webhooks import DEDUPE_KEY_LENGTH, LEAD_KEY_LENGTH
 from bot.storage.engine import create_engine
 from bot.storage.faults import refused_data
 from bot.storage.tables import deliveries, events
-from tests.e2e.conftest import free_port
 from tests.feed.hostile import Hostile, assert_storable, hostile_params
+from tests.harness.processes import free_port
 from tests.storage.support import NOW, rows, subscribe_channels
 
 

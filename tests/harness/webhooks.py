@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.log_scan import remember_webhook_token
-from tests.e2e.slack_requests import message_text
+from tests.harness.log_scan import remember_webhook_token
+from tests.harness.slack_requests import message_text
 from tests.standins.nlpearl import SAMPLE_PEARL_ID
 
 JSON_TYPE = "application/json"

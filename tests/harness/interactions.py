@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.e2e.slack_requests import (
+from tests.harness.slack_requests import (
     API_APP_ID,
     CHANNEL_NAME,
     FORM_CONTENT_TYPE,

@@ -1,11 +1,11 @@
 """Channel notifications end to end: `/lead subscribe`, NLPearl's webhooks, and the threaded feed.
 
-The real server process runs against local Slack and NLPearl stand-ins. A subscription is
+The real app runs in process against local Slack and NLPearl stand-ins. A subscription is
 made with a signed `/lead subscribe` whose reply (at the response_url) shows the webhook URL;
 webhooks are POSTed to that URL as NLPearl would; the delivery loop then posts to the Slack
 stand-in, one parent message per lead and channel and a thread reply per batch of events.
 
-Most tests share one server process: each gets a workspace (team) and channels of its own,
+Most tests share one app: each gets a workspace (team) and channels of its own,
 so subscriptions, webhook URLs and threads never mix. Tests that program Slack failures run
 their own server, so no other test's delivery can take the failure. Delivery is paced (about
 one post per second per channel), so every wait is bounded but generous, and no test asserts
@@ -29,8 +29,8 @@ import httpx
 import pytest
 
 from tests.blocks.slack_limits import assert_no_injection, assert_valid_message
-from tests.e2e.conftest import ServerProcess, start_server
-from tests.e2e.slack_requests import (
+from tests.harness.in_process import AppInProcess, start_app
+from tests.harness.slack_requests import (
     FORM_CONTENT_TYPE,
     SIGNING_SECRET,
     assert_no_stack_traces,
@@ -41,7 +41,7 @@ from tests.e2e.slack_requests import (
     sign,
     slash_command_body,
 )
-from tests.e2e.webhooks import (
+from tests.harness.webhooks import (
     WEBHOOK_PATH,
     call_ended,
     call_started,
@@ -98,7 +98,7 @@ _prefixes = itertools.count(1)
 class Running:
     """A server process and the stand-ins it talks to."""
 
-    server: ServerProcess
+    server: AppInProcess
     slack: SlackStandIn
     nlpearl: NLPearlStandIn
 
@@ -114,7 +114,7 @@ class Feed:
     sentinels: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
-    def server(self) -> ServerProcess:
+    def server(self) -> AppInProcess:
         """The server process."""
         return self.running.server
 
@@ -252,7 +252,7 @@ class Feed:
             result = found()
             if result:
                 return result
-            if time.monotonic() > deadline or self.server.process.poll() is not None:
+            if time.monotonic() > deadline or not self.server.running:
                 raise AssertionError(
                     f"no {what} within {DELIVERY_TIMEOUT}s; server output:\n"
                     + self.server.output()[-6000:]
@@ -298,7 +298,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     with SlackStandIn() as slack, NLPearlStandIn() as nlpearl:
         load_sample(nlpearl)
         workdir: Path = tmp_path_factory.mktemp("notifications")
-        server = start_server({}, slack=slack, nlpearl=nlpearl, workdir=workdir)
+        server = start_app({}, slack=slack, nlpearl=nlpearl, workdir=workdir)
         try:
             yield Running(server, slack, nlpearl)
         finally:
@@ -308,7 +308,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 @pytest.fixture
 def feed(running: Running) -> Iterator[Feed]:
     """A fresh workspace on the module's server, the stand-ins' programming cleared."""
-    assert running.server.process.poll() is None, running.server.output()
+    assert running.server.running, running.server.output()
     running.slack.reset()
     running.nlpearl.reset()
     workspace = Feed(running)
@@ -317,7 +317,7 @@ def feed(running: Running) -> Iterator[Feed]:
 
 
 @pytest.fixture
-def own_feed(server: ServerProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn) -> Iterator[Feed]:
+def own_feed(server: AppInProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn) -> Iterator[Feed]:
     """A workspace on a server of its own, for tests that program Slack's failures."""
     workspace = Feed(Running(server, slack, nlpearl))
     yield workspace

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ServerFactory, ServerProcess
-from tests.e2e.slack_requests import (
+from tests.harness.in_process import AppFactory, AppInProcess
+from tests.harness.slack_requests import (
     SETTLE_CAMPAIGN,
     blocks_text,
     buttons,
@@ -40,7 +40,7 @@ CHANGING_LEAD_ID = "aaaaaaaaaaaaaaaaaaaa0001"
 # Helpers
 
 
-def look_up(server: ServerProcess, slack: SlackStandIn, key: str, name: str) -> dict[str, Any]:
+def look_up(server: AppInProcess, slack: SlackStandIn, key: str, name: str) -> dict[str, Any]:
     """The private card `/lead CAMPAIGN key` posts to the response_url called `name`."""
     acked = send_command(server.events_url, f"{P} {key}", slack.response_url(name))
     assert (acked.status_code, acked.text) == (200, "")
@@ -50,7 +50,7 @@ def look_up(server: ServerProcess, slack: SlackStandIn, key: str, name: str) -> 
 
 
 def click(
-    server: ServerProcess,
+    server: AppInProcess,
     slack: SlackStandIn,
     action_id: str,
     value: str,
@@ -62,7 +62,7 @@ def click(
     assert (clicked.status_code, clicked.text) == (200, "")
 
 
-def share(server: ServerProcess, slack: SlackStandIn, card: dict[str, Any], name: str) -> None:
+def share(server: AppInProcess, slack: SlackStandIn, card: dict[str, Any], name: str) -> None:
     """Clicks the private card's Share button, as on an ephemeral message."""
     click(server, slack, SHARE, buttons(card)[SHARE]["value"], name, is_ephemeral=True)
 
@@ -103,7 +103,7 @@ def assert_private_notice(answer: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def private_card(shared_server: ServerProcess, shared_slack: SlackStandIn) -> dict[str, Any]:
+def private_card(shared_server: AppInProcess, shared_slack: SlackStandIn) -> dict[str, Any]:
     """Maria Gonzalez's private card, as the app posted it."""
     return look_up(shared_server, shared_slack, SAMPLE_LEAD_ID, "private-card")
 
@@ -112,7 +112,7 @@ def private_card(shared_server: ServerProcess, shared_slack: SlackStandIn) -> di
 
 
 def test_share_posts_a_masked_card_for_everyone_and_drops_the_private_one(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     private_card: dict[str, Any],
 ) -> None:
@@ -139,7 +139,7 @@ def test_share_posts_a_masked_card_for_everyone_and_drops_the_private_one(
 
 
 def test_share_with_masking_off_shows_the_full_number(
-    shared_server_factory: ServerFactory,
+    shared_server_factory: AppFactory,
     shared_slack: SlackStandIn,
 ) -> None:
     """MASK_SHARED_PHONE_NUMBERS=false: the shared card keeps the whole phone number."""
@@ -157,7 +157,7 @@ def test_share_with_masking_off_shows_the_full_number(
 
 
 def test_sharing_a_lead_that_is_gone_tells_only_the_clicker(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     """Share when NLPearl has lost the lead: a private notice, nothing in channel, no delete."""
     gone = json.dumps({"campaign_id": P, "kind": "id", "key": "ffffffffffffffffffffffff"})
@@ -176,7 +176,7 @@ def test_sharing_a_lead_that_is_gone_tells_only_the_clicker(
 
 
 def test_refresh_replaces_the_private_card_with_fresh_data(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     """Refresh fetches the lead again and replaces the card in place, phone in full."""
     lead = {
@@ -208,7 +208,7 @@ def test_refresh_replaces_the_private_card_with_fresh_data(
 
 
 def test_refresh_on_a_shared_card_keeps_it_masked_and_credited(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     private_card: dict[str, Any],
 ) -> None:
@@ -229,7 +229,7 @@ def test_refresh_on_a_shared_card_keeps_it_masked_and_credited(
 
 
 def test_refresh_while_nlpearl_is_down_keeps_the_card(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     private_card: dict[str, Any],
@@ -255,7 +255,7 @@ def test_refresh_while_nlpearl_is_down_keeps_the_card(
     ids=["not-json", "empty", "missing-fields", "unknown-kind"],
 )
 def test_button_with_an_unreadable_value_gets_a_polite_notice(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     action_id: str,
@@ -273,7 +273,7 @@ def test_button_with_an_unreadable_value_gets_a_polite_notice(
 
 
 def test_recording_link_click_is_acknowledged_and_nothing_else(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     """The recording button opens its URL in Slack; the app only acknowledges the click."""
     click(shared_server, shared_slack, "lead_card.recording.0", "", "recording")

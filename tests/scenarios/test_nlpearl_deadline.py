@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import ServerProcess
-from tests.e2e.slack_requests import message_text, send_command
+from tests.harness.in_process import AppInProcess
+from tests.harness.slack_requests import message_text, send_command
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 
@@ -22,7 +22,7 @@ NOTICE_WITHIN_SECONDS = 9.5
 
 
 def test_hanging_nlpearl_is_reported_within_the_deadline(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     """Every request hangs: the notice comes within ~9.5 s, after at most the policy's attempts."""
     shared_nlpearl.hang("/v2/", 60.0)

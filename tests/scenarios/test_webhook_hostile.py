@@ -1,4 +1,4 @@
-"""Webhooks the app cannot store as sent, and late redeliveries, through the real server process.
+"""Webhooks the app cannot store as sent, and late redeliveries, through the real app, in process.
 
 Every body of the hostile table (tests/notify/hostile.py) gets the same answer from a server
 on SQLite and one on PostgreSQL. A late redelivery of a lead event, and a call's start sent
@@ -17,11 +17,11 @@ import httpx
 import pytest
 
 from bot.nlpearl.statuses import lead_status
-from tests.e2e.conftest import ServerFactory, ServerProcess
-from tests.e2e.feed import add_campaign, bot_environment, campaign_id, run_migrate, subscribe
-from tests.e2e.slack_requests import blocks_text
-from tests.e2e.webhooks import call_ended, call_started, lead_event, post_webhook
 from tests.feed.hostile import Hostile, hostile_params
+from tests.harness.feed import add_campaign, bot_environment, campaign_id, run_migrate, subscribe
+from tests.harness.in_process import AppFactory, AppInProcess
+from tests.harness.slack_requests import blocks_text
+from tests.harness.webhooks import call_ended, call_started, lead_event, post_webhook
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, SAMPLE_PEARL_ID
 
@@ -49,17 +49,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield str(request.getfixturevalue("postgres_url"))
 
 
-def wait_for(what: str, found: Callable[[], T | None], server: ServerProcess) -> T:
+def wait_for(what: str, found: Callable[[], T | None], server: AppInProcess) -> T:
     """Polls `found` until it returns something, for at most TIMEOUT seconds."""
     deadline = time.monotonic() + TIMEOUT
     while not (result := found()):
-        if time.monotonic() > deadline or server.process.poll() is not None:
+        if time.monotonic() > deadline or not server.running:
             raise AssertionError(f"no {what} within {TIMEOUT}s:\n{server.output()[-4000:]}")
         time.sleep(0.05)
     return result
 
 
-def post(server: ServerProcess, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def post(server: AppInProcess, path: str, body: dict[str, Any]) -> dict[str, Any]:
     """POSTs a webhook; the answer's status code and body together."""
     answer = post_webhook(server.url, path, body)
     return {"code": answer.status_code, **answer.json()}
@@ -71,7 +71,7 @@ def stored() -> dict[str, Any]:
 
 def test_every_hostile_body_gets_the_same_answer_through_the_server(
     database_url: str,
-    server_factory: ServerFactory,
+    server_factory: AppFactory,
     slack: SlackStandIn,
     nlpearl: NLPearlStandIn,
     tmp_path: Path,
@@ -109,7 +109,7 @@ def test_every_hostile_body_gets_the_same_answer_through_the_server(
 
 
 def test_late_redeliveries_are_answered_and_never_posted(
-    server: ServerProcess, slack: SlackStandIn
+    server: AppInProcess, slack: SlackStandIn
 ) -> None:
     channel = "C0LATE"
     path = subscribe(server, slack, channel, SAMPLE_PEARL_ID)

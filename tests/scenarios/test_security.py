@@ -1,17 +1,16 @@
 """Requests not signed by Slack are refused and do nothing; typed IDs can't steer NLPearl
-requests elsewhere; the process stops cleanly on SIGTERM."""
+requests elsewhere."""
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerProcess
-from tests.e2e.slack_requests import (
+from tests.harness.in_process import AppInProcess
+from tests.harness.slack_requests import (
     FORM_CONTENT_TYPE,
     SETTLE_CAMPAIGN,
     SIGNING_SECRET,
@@ -98,7 +97,7 @@ def app_paths(nlpearl: NLPearlStandIn) -> list[str]:
 @pytest.mark.parametrize("kind", list(BODIES))
 @pytest.mark.parametrize("send", list(REFUSED.values()), ids=list(REFUSED))
 def test_request_not_signed_by_slack_is_refused_and_does_nothing(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     kind: str,
@@ -117,7 +116,7 @@ def test_request_not_signed_by_slack_is_refused_and_does_nothing(
 
 @pytest.mark.parametrize("kind", list(BODIES))
 def test_the_same_request_signed_properly_is_served(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     kind: str,
@@ -133,19 +132,8 @@ def test_the_same_request_signed_properly_is_served(
     assert f"/v2/Outbound/{SAMPLE_PEARL_ID}/Lead/{SAMPLE_LEAD_ID}" in app_paths(shared_nlpearl)
 
 
-def test_sigterm_stops_the_server_cleanly(server: ServerProcess) -> None:
-    """SIGTERM (what Heroku-like hosts send on deploy) ends the process without a traceback."""
-    assert server.process.poll() is None
-
-    code = server.terminate(timeout=30)
-
-    # uvicorn re-raises the signal after a clean shutdown, so -SIGTERM is a clean exit too.
-    assert code in (0, -signal.SIGTERM), f"exit code {code}; output:\n{server.output()}"
-    assert "Traceback" not in server.output()
-
-
 def test_typed_ids_cannot_reach_other_nlpearl_paths(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     """Slashes and dots in what the user types stay inside one path segment."""
     acked = send_command(
@@ -163,23 +151,3 @@ def test_typed_ids_cannot_reach_other_nlpearl_paths(
     for path in paths:
         assert path.startswith((f"/v2/Outbound/{campaign}/Lead/", f"/v2/Pearl/{campaign}")), path
         assert "?" not in path
-
-
-def test_lookup_in_flight_at_sigterm_still_gets_its_answer(
-    server: ServerProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn
-) -> None:
-    """A deploy's SIGTERM lets a lookup already acknowledged finish: the user gets the card."""
-    nlpearl.set_latency(1.0)
-    acked = send_command(
-        server.events_url, f"{SAMPLE_PEARL_ID} {SAMPLE_LEAD_ID}", slack.response_url("in-flight")
-    )
-    assert (acked.status_code, acked.text) == (200, "")
-    nlpearl.wait_for_requests(f"/Lead/{SAMPLE_LEAD_ID}")
-
-    server.process.send_signal(signal.SIGTERM)
-    code = server.terminate(timeout=30)
-
-    assert code in (0, -signal.SIGTERM), f"exit code {code}; output:\n{server.output()}"
-    answers = slack.responses("in-flight")
-    assert answers, f"the acknowledged lookup was dropped; output:\n{server.output()}"
-    assert "lead_card.refresh" in buttons(answers[0])

@@ -1,6 +1,6 @@
 """`/lead` end to end: help, usage problems, lookups by every kind of key, and every failure.
 
-Each test drives the real server process over loopback with requests signed as Slack signs
+Each test drives the real app, in process, over loopback with requests signed as Slack signs
 them; the card (or the notice saying what went wrong) arrives at the command's response_url.
 """
 
@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ServerFactory, ServerProcess, free_port
-from tests.e2e.slack_requests import (
+from tests.harness.in_process import AppFactory, AppInProcess
+from tests.harness.processes import free_port
+from tests.harness.slack_requests import (
     SETTLE_CAMPAIGN,
     blocks_text,
     buttons,
@@ -51,7 +52,7 @@ ID_PATH = f"{LEAD_PATH}/{SAMPLE_LEAD_ID}"
 # Helpers
 
 
-def look_up(server: ServerProcess, slack: SlackStandIn, text: str, name: str) -> dict[str, Any]:
+def look_up(server: AppInProcess, slack: SlackStandIn, text: str, name: str) -> dict[str, Any]:
     """`/lead text`: checks the empty ack, then returns the one message posted to response_url."""
     acked = send_command(server.events_url, text, slack.response_url(name))
     assert (acked.status_code, acked.text) == (200, "")
@@ -59,7 +60,7 @@ def look_up(server: ServerProcess, slack: SlackStandIn, text: str, name: str) ->
     return answer
 
 
-def ack_body(server: ServerProcess, slack: SlackStandIn, text: str, name: str) -> dict[str, Any]:
+def ack_body(server: AppInProcess, slack: SlackStandIn, text: str, name: str) -> dict[str, Any]:
     """`/lead text` answered in the HTTP response itself: its JSON body."""
     acked = send_command(server.events_url, text, slack.response_url(name))
     assert acked.status_code == 200
@@ -138,7 +139,7 @@ def assert_maria_card(card: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("text", ["", "help", "  HELP  "])
 def test_help_answers_in_the_ack_with_examples(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     text: str,
@@ -167,7 +168,7 @@ def test_help_answers_in_the_ack_with_examples(
     ids=["one-word", "bad-phone", "too-long"],
 )
 def test_malformed_command_gets_the_problem_and_the_right_form(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     text: str,
@@ -215,7 +216,7 @@ def test_malformed_command_gets_the_problem_and_the_right_form(
     ],
 )
 def test_lookup_posts_the_card_privately(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     key: str,
@@ -235,7 +236,7 @@ def test_lookup_posts_the_card_privately(
 
 
 def test_lookup_from_a_pasted_platform_link(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     """A pasted NLPearl link (as Slack sends links) names both the campaign and the lead."""
     link = f"<https://platform.nlpearl.ai/outbound/{P}/leads/{SAMPLE_LEAD_ID}|lead>"
@@ -255,7 +256,7 @@ def test_lookup_from_a_pasted_platform_link(
     ids=["lead-id", "phone"],
 )
 def test_lookup_on_api_v1_uses_v1_paths(
-    shared_server_factory: ServerFactory,
+    shared_server_factory: AppFactory,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     key: str,
@@ -275,7 +276,7 @@ def test_lookup_on_api_v1_uses_v1_paths(
 
 
 def test_lead_with_ten_calls_shows_the_latest_five_fetched_concurrently(
-    server: ServerProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn
+    server: AppInProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn
 ) -> None:
     """Five newest calls on the card, the rest counted; the calls are fetched side by side."""
     nlpearl.set_latency(0.2)
@@ -300,7 +301,7 @@ def test_lead_with_ten_calls_shows_the_latest_five_fetched_concurrently(
 
 
 def test_lead_without_calls_says_so(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     """A new lead's card says there are no calls yet, and no call is fetched."""
     card = look_up(shared_server, shared_slack, f"{P} {SAMPLE_LEAD_NO_CALLS_ID}", "none")
@@ -316,7 +317,7 @@ def test_lead_without_calls_says_so(
     ("status", "body"), [(500, b""), (200, b"<html>oops")], ids=["server-error", "garbage"]
 )
 def test_call_that_fails_to_load_is_shown_as_unavailable(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     status: int,
@@ -350,7 +351,7 @@ def test_call_that_fails_to_load_is_shown_as_unavailable(
     ids=["unknown-lead-id", "unknown-external-id", "unknown-phone", "unknown-campaign"],
 )
 def test_unknown_lead_or_campaign_is_not_found(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     campaign: str,
     key: str,
@@ -363,7 +364,7 @@ def test_unknown_lead_or_campaign_is_not_found(
 
 
 def test_rejected_api_key_tells_the_admin_what_to_set(
-    shared_server_factory: ServerFactory,
+    shared_server_factory: AppFactory,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
 ) -> None:
@@ -380,7 +381,7 @@ def test_rejected_api_key_tells_the_admin_what_to_set(
 
 @pytest.mark.parametrize("failure", ["server-error", "rate-limited"])
 def test_nlpearl_failing_says_it_is_not_responding(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     failure: str,
@@ -401,7 +402,7 @@ def test_nlpearl_failing_says_it_is_not_responding(
 
 
 def test_nlpearl_unreachable_says_it_is_not_responding(
-    shared_server_factory: ServerFactory, shared_slack: SlackStandIn
+    shared_server_factory: AppFactory, shared_slack: SlackStandIn
 ) -> None:
     """Nothing listening at NLPEARL_API_URL: the same notice, not a stack trace."""
     server = shared_server_factory({"NLPEARL_API_URL": f"http://127.0.0.1:{free_port()}"})
@@ -413,7 +414,7 @@ def test_nlpearl_unreachable_says_it_is_not_responding(
 
 @pytest.mark.parametrize("body", [b"<html>oops", b"[1, 2]"], ids=["html", "json-list"])
 def test_nlpearl_garbage_says_it_could_not_read_the_answer(
-    shared_server: ServerProcess,
+    shared_server: AppInProcess,
     shared_slack: SlackStandIn,
     shared_nlpearl: NLPearlStandIn,
     body: bytes,
@@ -427,7 +428,7 @@ def test_nlpearl_garbage_says_it_could_not_read_the_answer(
 
 
 def test_typed_key_cannot_mention_anyone_in_the_answer(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     """A key with Slack mention syntax comes back escaped, so it pings nobody."""
     answer = look_up(shared_server, shared_slack, f"{P} crm-<!channel>-<@U0BOSS>", "mention")

@@ -1,6 +1,6 @@
 """Shortcuts, modals, the campaign picker's options, digging into calls, and the App Home tab.
 
-Each test drives the real server process over loopback with payloads built and signed as
+Each test drives the real app, in process, over loopback with payloads built and signed as
 Slack sends them (see `interactions.py`); what the app sends back to Slack arrives at the
 Slack stand-in, where every view is checked against Slack's own limits (slack_sdk models).
 """
@@ -19,9 +19,9 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from tests.e2e import interactions as slack_says
-from tests.e2e.conftest import ServerProcess
-from tests.e2e.slack_requests import blocks_text, buttons, send_command
+from tests.harness import interactions as slack_says
+from tests.harness.in_process import AppInProcess
+from tests.harness.slack_requests import blocks_text, buttons, send_command
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import (
     SAMPLE_LEAD_EXTERNAL_ID,
@@ -238,7 +238,7 @@ def assert_nothing_posted(
 # Driving the app
 
 
-def shortcut(server: ServerProcess, slack: SlackStandIn, user_id: str) -> dict[str, Any]:
+def shortcut(server: AppInProcess, slack: SlackStandIn, user_id: str) -> dict[str, Any]:
     """The global shortcut: an empty ack, then the view the app opens with its trigger."""
     payload = slack_says.global_shortcut(user_id=user_id)
     after = mark(slack)
@@ -249,7 +249,7 @@ def shortcut(server: ServerProcess, slack: SlackStandIn, user_id: str) -> dict[s
 
 
 def submit(
-    server: ServerProcess,
+    server: AppInProcess,
     view: dict[str, Any],
     values: dict[str, dict[str, dict[str, Any]]],
     *,
@@ -273,7 +273,7 @@ def lookup_values(
 
 
 def card_modal(
-    server: ServerProcess, slack: SlackStandIn, user_id: str, key: str = SAMPLE_LEAD_ID
+    server: AppInProcess, slack: SlackStandIn, user_id: str, key: str = SAMPLE_LEAD_ID
 ) -> dict[str, Any]:
     """The card modal, reached the way a person does: shortcut, then submit the form."""
     form = shortcut(server, slack, user_id)
@@ -283,7 +283,7 @@ def card_modal(
 
 
 def options(
-    server: ServerProcess, typed: str, timeout: float = SLACK_OPTIONS_WINDOW
+    server: AppInProcess, typed: str, timeout: float = SLACK_OPTIONS_WINDOW
 ) -> list[dict[str, Any]]:
     """The campaign picker's options for what was typed; the client waits as long as Slack."""
     payload = slack_says.block_suggestion(typed)
@@ -299,7 +299,7 @@ def values_of(found: list[dict[str, Any]]) -> list[str]:
 
 
 def message_shortcut(
-    server: ServerProcess,
+    server: AppInProcess,
     slack: SlackStandIn,
     message: dict[str, Any],
     name: str,
@@ -311,7 +311,7 @@ def message_shortcut(
     return payload
 
 
-def lookup_card(server: ServerProcess, slack: SlackStandIn, key: str, name: str) -> dict[str, Any]:
+def lookup_card(server: AppInProcess, slack: SlackStandIn, key: str, name: str) -> dict[str, Any]:
     """The private card `/lead P key` posts to the response_url called `name`."""
     acked_empty(send_command(server.events_url, f"{P} {key}", slack.response_url(name)))
     [card] = slack.wait_for_responses(1, name)
@@ -320,7 +320,7 @@ def lookup_card(server: ServerProcess, slack: SlackStandIn, key: str, name: str)
 
 
 def click_in_message(
-    server: ServerProcess,
+    server: AppInProcess,
     slack: SlackStandIn,
     action_id: str,
     value: str,
@@ -336,7 +336,7 @@ def click_in_message(
 
 
 def click_in_view(
-    server: ServerProcess,
+    server: AppInProcess,
     action_id: str,
     value: str | None,
     view: dict[str, Any],
@@ -349,7 +349,7 @@ def click_in_view(
     return payload
 
 
-def open_home(server: ServerProcess, slack: SlackStandIn, user_id: str) -> dict[str, Any]:
+def open_home(server: AppInProcess, slack: SlackStandIn, user_id: str) -> dict[str, Any]:
     """Opens the Home tab as `user_id`; returns the view published for them."""
     after = mark(slack)
     acked_empty(slack_says.send_event(server.events_url, slack_says.app_home_opened(user_id)))
@@ -358,7 +358,7 @@ def open_home(server: ServerProcess, slack: SlackStandIn, user_id: str) -> dict[
     return view
 
 
-def home_with_recent(server: ServerProcess, slack: SlackStandIn, user_id: str) -> dict[str, Any]:
+def home_with_recent(server: AppInProcess, slack: SlackStandIn, user_id: str) -> dict[str, Any]:
     """The Home tab once it lists a recent lookup (the app remembers it just after answering)."""
 
     def attempt() -> dict[str, Any] | None:
@@ -372,7 +372,7 @@ def home_with_recent(server: ServerProcess, slack: SlackStandIn, user_id: str) -
 
 
 def test_global_shortcut_opens_the_lookup_form_at_once(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     """An empty ack, and views.open with the trigger: a campaign picker and a key field."""
     view = shortcut(shared_server, shared_slack, new_user())
@@ -390,7 +390,7 @@ def test_global_shortcut_opens_the_lookup_form_at_once(
 
 
 def test_next_shortcut_offers_the_campaign_of_the_last_lookup(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     """After a lookup, that person's next form starts on the same campaign; others' don't."""
     user_id = new_user()
@@ -423,7 +423,7 @@ def add_campaigns(nlpearl: NLPearlStandIn) -> dict[str, str]:
 
 
 def test_campaign_options_are_nlpearls_campaigns_filtered_by_what_was_typed(
-    server: ServerProcess, nlpearl: NLPearlStandIn
+    server: AppInProcess, nlpearl: NLPearlStandIn
 ) -> None:
     """Outbound campaigns whose name or ID contains the typed text, named with their ID's end."""
     ids = add_campaigns(nlpearl)
@@ -444,7 +444,7 @@ def test_campaign_options_are_nlpearls_campaigns_filtered_by_what_was_typed(
 
 
 def test_a_typed_campaign_id_is_offered_even_when_nlpearl_does_not_list_it(
-    server: ServerProcess,
+    server: AppInProcess,
 ) -> None:
     """A 24-hex ID typed (any case) is offered as itself, once; a listed one is not repeated."""
     unlisted = "0123456789ABCDEF01234567"
@@ -457,7 +457,7 @@ def test_a_typed_campaign_id_is_offered_even_when_nlpearl_does_not_list_it(
 
 
 def test_options_come_from_the_cache_in_time_when_nlpearl_turns_slow(
-    server: ServerProcess, nlpearl: NLPearlStandIn
+    server: AppInProcess, nlpearl: NLPearlStandIn
 ) -> None:
     """Once NLPearl has listed the campaigns, a slow NLPearl can't delay the picker past Slack."""
     first = options(server, "solar")
@@ -469,7 +469,7 @@ def test_options_come_from_the_cache_in_time_when_nlpearl_turns_slow(
 
 
 def test_options_answer_in_time_when_nlpearl_hangs_from_the_start(
-    server: ServerProcess, nlpearl: NLPearlStandIn
+    server: AppInProcess, nlpearl: NLPearlStandIn
 ) -> None:
     """Nothing cached and NLPearl hanging: an answer still comes in time, a typed ID still works."""
     nlpearl.hang("/v2/Pearl", 5)
@@ -485,7 +485,7 @@ def test_options_answer_in_time_when_nlpearl_hangs_from_the_start(
 
 @pytest.mark.parametrize("key", ["", "   ", "x" * 300], ids=["empty", "blank", "300-chars"])
 def test_lookup_form_with_a_malformed_key_says_so_under_the_lead_field(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, key: str
+    shared_server: AppInProcess, shared_slack: SlackStandIn, key: str
 ) -> None:
     """The form stays open with the problem under the key field, naming the forms it takes."""
     user_id = new_user()
@@ -498,7 +498,7 @@ def test_lookup_form_with_a_malformed_key_says_so_under_the_lead_field(
 
 
 def test_lookup_form_without_a_campaign_says_so_under_the_campaign_picker(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     form = shortcut(shared_server, shared_slack, user_id)
@@ -510,7 +510,7 @@ def test_lookup_form_without_a_campaign_says_so_under_the_campaign_picker(
 
 
 def test_lookup_form_with_an_unknown_lead_says_there_is_no_such_lead(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     form = shortcut(shared_server, shared_slack, user_id)
@@ -526,7 +526,7 @@ def test_lookup_form_with_an_unknown_lead_says_there_is_no_such_lead(
     ids=["lead-id", "phone", "external-id"],
 )
 def test_lookup_form_with_a_good_key_shows_the_card_in_the_modal(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, key: str
+    shared_server: AppInProcess, shared_slack: SlackStandIn, key: str
 ) -> None:
     """The modal becomes the card: the name, the full phone number, a channel picker."""
     view = card_modal(shared_server, shared_slack, new_user(), key)
@@ -542,7 +542,7 @@ def test_lookup_form_with_a_good_key_shows_the_card_in_the_modal(
 
 
 def test_lookup_form_with_a_slow_nlpearl_shows_loading_then_the_card(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     """Past Slack's window the form becomes a loading view, and views.update brings the card."""
     user_id = new_user()
@@ -570,7 +570,7 @@ def post_values(channel: str | None) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def test_card_modal_posts_a_masked_card_to_the_chosen_channel(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     """The card goes to the channel with the phone masked and who shared it; the modal says so."""
     user_id = new_user()
@@ -594,7 +594,7 @@ def test_card_modal_posts_a_masked_card_to_the_chosen_channel(
 
 
 def test_card_modal_without_a_channel_asks_for_one(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     view = card_modal(shared_server, shared_slack, user_id)
@@ -607,7 +607,7 @@ def test_card_modal_without_a_channel_asks_for_one(
 
 
 def test_card_modal_explains_how_to_invite_the_bot_when_it_is_not_in_the_channel(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     channel = new_channel()
@@ -628,7 +628,7 @@ def test_card_modal_explains_how_to_invite_the_bot_when_it_is_not_in_the_channel
 
 
 def test_card_modal_says_to_try_again_when_slack_does_not_answer(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     channel = new_channel()
@@ -655,7 +655,7 @@ def test_card_modal_says_to_try_again_when_slack_does_not_answer(
 
 
 def test_message_naming_one_lead_gets_its_card_privately(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     message = slack_says.chat_message(f"Can someone check campaign {P} lead {SAMPLE_LEAD_ID}?")
     message_shortcut(shared_server, shared_slack, message, "one-lead")
@@ -669,7 +669,7 @@ def test_message_naming_one_lead_gets_its_card_privately(
 
 
 def test_message_naming_two_leads_offers_a_choice_then_the_chosen_card(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     text = f"Campaign {P}: call back lead {SAMPLE_LEAD_ID} and lead {SAMPLE_LEAD_MANY_CALLS_ID}"
@@ -696,7 +696,7 @@ def test_message_naming_two_leads_offers_a_choice_then_the_chosen_card(
 
 
 def test_message_naming_no_lead_opens_an_empty_lookup_form(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     after = mark(shared_slack)
     message = slack_says.chat_message("Lunch at noon? The usual place.")
@@ -711,7 +711,7 @@ def test_message_naming_no_lead_opens_an_empty_lookup_form(
 
 
 def test_message_naming_a_lone_lead_id_opens_the_form_with_it_filled_in(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     after = mark(shared_slack)
     message = slack_says.chat_message(f"Lead {SAMPLE_LEAD_ID} asked for a callback")
@@ -725,7 +725,7 @@ def test_message_naming_a_lone_lead_id_opens_the_form_with_it_filled_in(
 
 
 def test_a_lead_bot_cards_footer_text_finds_the_lead(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     """Someone copies the card's footer into a message: the shortcut knows the lead."""
     footer = f"📣 {CAMPAIGN_NAME} · Campaign `{P}` · Lead `{SAMPLE_LEAD_ID}`"
@@ -737,7 +737,7 @@ def test_a_lead_bot_cards_footer_text_finds_the_lead(
 
 
 def test_a_card_lead_bot_posted_in_a_channel_finds_its_lead(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     """The shortcut on a card as Lead Bot posted it (text and blocks): that lead's card."""
     user_id = new_user()
@@ -874,7 +874,7 @@ def attempts_shown(view: dict[str, Any]) -> list[int]:
 
 
 def test_transcript_from_a_message_card_opens_in_a_modal(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     """Loading at once with the trigger, then the transcript, speaker by speaker."""
     card = lookup_card(shared_server, shared_slack, SAMPLE_LEAD_ID, "transcript-card")
@@ -901,7 +901,7 @@ def test_transcript_from_a_message_card_opens_in_a_modal(
 
 
 def test_transcript_from_a_modal_is_pushed_onto_it(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     card_view = card_modal(shared_server, shared_slack, user_id)
@@ -922,7 +922,7 @@ def test_transcript_from_a_modal_is_pushed_onto_it(
 
 
 def test_a_long_transcript_pages_in_place(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     """30 turns a page; Next and Previous update the same modal."""
     add_long_call(shared_nlpearl)
@@ -958,7 +958,7 @@ def test_a_long_transcript_pages_in_place(
 
 
 def test_all_calls_lists_every_call_newest_first_in_pages(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     """A lead with 25 calls: three pages of at most 10, newest first, Older/Newer in place."""
     add_busy_lead(shared_nlpearl)
@@ -1013,7 +1013,7 @@ def assert_home_is_right(view: dict[str, Any], channel: str) -> None:
 
 
 def test_home_tab_shows_set_up_subscriptions_and_recent_lookups_even_when_retried(
-    server: ServerProcess, slack: SlackStandIn
+    server: AppInProcess, slack: SlackStandIn
 ) -> None:
     """app_home_opened publishes the tab; Slack's retry of it gets 200 and breaks nothing."""
     user_id = new_user()
@@ -1049,7 +1049,7 @@ def test_home_tab_shows_set_up_subscriptions_and_recent_lookups_even_when_retrie
 
 
 def test_home_tab_of_a_new_user_says_what_will_appear(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     view = open_home(shared_server, shared_slack, new_user())
 
@@ -1061,7 +1061,7 @@ def test_home_tab_of_a_new_user_says_what_will_appear(
 
 
 def test_opening_the_messages_tab_publishes_nothing(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     envelope = slack_says.app_home_opened(user_id, tab="messages")
@@ -1073,7 +1073,7 @@ def test_opening_the_messages_tab_publishes_nothing(
 
 
 def test_home_look_up_button_opens_the_lookup_form(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     home = open_home(shared_server, shared_slack, user_id)
@@ -1086,7 +1086,7 @@ def test_home_look_up_button_opens_the_lookup_form(
 
 
 def test_home_help_button_opens_help(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     user_id = new_user()
     home = open_home(shared_server, shared_slack, user_id)
@@ -1099,7 +1099,7 @@ def test_home_help_button_opens_help(
 
 
 def test_home_recent_lookup_reopens_the_card(
-    shared_server: ServerProcess, shared_slack: SlackStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn
 ) -> None:
     """ "Open" on a recent lookup: a loading modal at once, then the card with a channel picker."""
     user_id = new_user()

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerFactory, ServerProcess
-from tests.e2e.slack_requests import (
+from tests.harness.in_process import AppFactory, AppInProcess
+from tests.harness.slack_requests import (
     FORM_CONTENT_TYPE,
     SIGNING_SECRET,
     blocks_text,
@@ -22,7 +22,7 @@ from tests.e2e.slack_requests import (
     sign,
     slash_command_body,
 )
-from tests.e2e.webhooks import WEBHOOK_PATH, lead_event, post_webhook, webhook_url
+from tests.harness.webhooks import WEBHOOK_PATH, lead_event, post_webhook, webhook_url
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, SAMPLE_PEARL_ID
 
@@ -41,7 +41,7 @@ _replies = itertools.count(1)
 class Workspace:
     """One test's team on a running server: commands in its channels, answered by the stand-in."""
 
-    def __init__(self, server: ServerProcess, slack: SlackStandIn) -> None:
+    def __init__(self, server: AppInProcess, slack: SlackStandIn) -> None:
         self.server = server
         self.slack = slack
         self.team_id = f"TURL{next(_teams):03d}"
@@ -65,7 +65,7 @@ class Workspace:
 
 @pytest.fixture
 def workspace(
-    shared_server: ServerProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server: AppInProcess, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> Workspace:
     """A fresh team on the shared server."""
     return Workspace(shared_server, shared_slack)
@@ -75,7 +75,7 @@ def _path(url: str) -> str:
     return url[url.index(WEBHOOK_PATH) :]
 
 
-def _queued(server: ServerProcess, url: str, status: int = 20) -> int:
+def _queued(server: AppInProcess, url: str, status: int = 20) -> int:
     answer = post_webhook(
         server.url, _path(url), lead_event(SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, status)
     )
@@ -139,7 +139,7 @@ def test_forwarded_headers_do_not_choose_the_host_shown(workspace: Workspace) ->
 
 
 def test_public_url_decides_the_url_shown(
-    shared_server_factory: ServerFactory, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
+    shared_server_factory: AppFactory, shared_slack: SlackStandIn, shared_nlpearl: NLPearlStandIn
 ) -> None:
     server = shared_server_factory({"PUBLIC_URL": "https://leads.example.com/"})
     workspace = Workspace(server, shared_slack)
@@ -180,7 +180,7 @@ def test_a_documented_lead_status_code_is_accepted(workspace: Workspace) -> None
 
 
 def test_no_webhook_token_reaches_the_log_even_at_debug(
-    server_factory: ServerFactory, slack: SlackStandIn
+    server_factory: AppFactory, slack: SlackStandIn
 ) -> None:
     server = server_factory({"LOG_LEVEL": "DEBUG"})
     workspace = Workspace(server, slack)

@@ -28,9 +28,9 @@ import asyncpg
 import httpx
 
 from bot.nlpearl.statuses import LEAD_STATUSES, lead_status
-from tests.e2e.conftest import ServerProcess, free_port, server_environment
-from tests.e2e.log_scan import remember_webhook_token, watch
-from tests.e2e.slack_requests import blocks_text, send_command
+from tests.harness.log_scan import remember_webhook_token, watch
+from tests.harness.processes import ServerProcess, free_port, server_environment
+from tests.harness.slack_requests import blocks_text, send_command
 from tests.standins import NLPearlStandIn, SlackStandIn
 
 PARENT_EVENT = "lead_bot_parent"
