@@ -28,10 +28,10 @@ lint: .venv
 typecheck: .venv
 	$(UV) run --frozen mypy
 
-# Most tests wait on server processes and sockets rather than compute: four workers keep two
+# Many tests wait on servers, sockets and delivery rather than compute: six workers keep two
 # cores busy.
 unit: .venv
-	$(UV) run --frozen pytest -n 4
+	$(UV) run --frozen pytest -n 6
 
 test: lint typecheck unit
 

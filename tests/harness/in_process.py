@@ -24,6 +24,7 @@ from bot.app.web import create_app
 from bot.storage.migrate import upgrade_to_latest
 from tests.harness.log_scan import watch
 from tests.harness.processes import SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT, server_environment
+from tests.migrated import migrated_sqlite
 from tests.standins import NLPearlStandIn, SlackStandIn
 
 APP_PREFIXES = ("SLACK_", "NLPEARL_", "MASK_", "DATABASE_URL", "PUBLIC_URL", "LOG_LEVEL")
@@ -111,7 +112,12 @@ def start_app(
     """The app with the stand-ins' settings and these overrides (None removes a variable)."""
     env = server_environment(0, workdir, slack, nlpearl, env_overrides)
     settings = settings_from(env)
-    if settings.database_url.startswith("sqlite"):
+    sqlite_file = Path(settings.database_url.partition(":///")[2])
+    if settings.database_url.startswith("sqlite") and not sqlite_file.exists():
+        # What `serve` does on SQLite (migrate at start-up), from this process's migrated copy;
+        # tests/e2e start the real process, which runs the migrations themselves.
+        migrated_sqlite(sqlite_file)
+    elif settings.database_url.startswith("sqlite"):
         upgrade_to_latest(settings.database_url)
     log_path = workdir / f"app-{time.monotonic_ns()}.log"
     watch(log_path, env)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.engine import create_engine
-from bot.storage.migrate import upgrade_to_latest
+from tests.migrated import migrated_sqlite, postgres_template
+from tests.postgres import temporary_database
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -19,20 +19,28 @@ BACKENDS = [
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database of the parametrized backend (override with indirect parametrize)."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of the parametrized backend (override with indirect parametrize).
+
+    Empty, unless the test also asks for `engine`: then at the latest schema already, copied
+    from a template the migrations built once for this process.
+    """
+    migrated = "engine" in request.fixturenames
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'storage.db'}"
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_url"))
-    raise ValueError(f"unknown backend {request.param!r}")
+        path = tmp_path / "storage.db"
+        if migrated:
+            migrated_sqlite(path)
+        yield f"sqlite:///{path}"
+    elif request.param == "postgres":
+        with temporary_database(postgres_template() if migrated else None) as url:
+            yield url
+    else:
+        raise ValueError(f"unknown backend {request.param!r}")
 
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on a database migrated to the latest schema; disposed after the test."""
-    # Alembic runs its own event loop, so it must not run on this one.
-    await asyncio.to_thread(upgrade_to_latest, database_url)
+    """An engine on a database at the latest schema (see `database_url`); disposed after."""
     engine = create_engine(database_url)
     try:
         yield engine
