@@ -29,7 +29,7 @@ import httpx
 
 from bot.nlpearl.statuses import LEAD_STATUSES, lead_status
 from tests.harness.log_scan import remember_webhook_token, watch
-from tests.harness.processes import ServerProcess, free_port, server_environment
+from tests.harness.processes import STARTUP_TIMEOUT, ServerProcess, free_port, server_environment
 from tests.harness.slack_requests import blocks_text, send_command
 from tests.standins import NLPearlStandIn, SlackStandIn
 
@@ -495,7 +495,9 @@ def run_migrate(env: Mapping[str, str], workdir: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def start_worker(env: Mapping[str, str], workdir: Path, timeout: float = 20) -> WorkerProcess:
+def start_worker(
+    env: Mapping[str, str], workdir: Path, timeout: float = STARTUP_TIMEOUT
+) -> WorkerProcess:
     """Starts `python -m bot worker` and waits until its delivery loop runs."""
     log_path = workdir / f"worker-{free_port()}.log"
     with log_path.open("wb") as log_file:
