@@ -229,7 +229,7 @@ class BenchEnvironment:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
-        server = ServerProcess(f"http://{LOOPBACK}:{port}", process, log_path)
+        server = ServerProcess(process, log_path, url=f"http://{LOOPBACK}:{port}")
         self.servers.append(server)
         wait_healthy(server)
         return server

@@ -29,7 +29,13 @@ import httpx
 
 from bot.nlpearl.statuses import LEAD_STATUSES, lead_status
 from tests.harness.log_scan import remember_webhook_token, watch
-from tests.harness.processes import STARTUP_TIMEOUT, ServerProcess, free_port, server_environment
+from tests.harness.processes import (
+    STARTUP_TIMEOUT,
+    LoggedProcess,
+    ServerProcess,
+    free_port,
+    server_environment,
+)
 from tests.harness.slack_requests import blocks_text, send_command
 from tests.standins import NLPearlStandIn, SlackStandIn
 
@@ -449,27 +455,8 @@ def kill_hard(server: ServerProcess) -> None:
     server.process.wait(10)
 
 
-@dataclass
-class WorkerProcess:
+class WorkerProcess(LoggedProcess):
     """A running `python -m bot worker` process and where its output goes."""
-
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def output(self) -> str:
-        """Everything the process wrote so far."""
-        return self.log_path.read_text(errors="replace")
-
-    def terminate(self, timeout: float = 30) -> int:
-        """SIGTERM (finishing what is in flight), then SIGKILL after `timeout`."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
 
 
 def bot_environment(

@@ -26,17 +26,11 @@ SHUTDOWN_TIMEOUT = 30.0
 
 
 @dataclass
-class ServerProcess:
-    """A running `python -m bot serve` process and where its output goes."""
+class LoggedProcess:
+    """A running `python -m bot` process and the file its stdout and stderr go to."""
 
-    url: str
     process: subprocess.Popen[bytes]
     log_path: Path
-
-    @property
-    def events_url(self) -> str:
-        """Where Slack sends every request."""
-        return self.url + "/slack/events"
 
     @property
     def running(self) -> bool:
@@ -57,6 +51,18 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+@dataclass
+class ServerProcess(LoggedProcess):
+    """A running `python -m bot serve` process, where it listens and where its output goes."""
+
+    url: str
+
+    @property
+    def events_url(self) -> str:
+        """Where Slack sends every request."""
+        return self.url + "/slack/events"
 
 
 ServerFactory = Callable[..., ServerProcess]
@@ -128,7 +134,7 @@ def start_server(
         )
     # Scanned for the secrets it was given when its owner stops it, or at the end of the run.
     watch(log_path, env)
-    server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
+    server = ServerProcess(process, log_path, url=f"http://127.0.0.1:{port}")
     if wait_healthy:
         _wait_until_healthy(server, timeout)
     return server
