@@ -1,8 +1,9 @@
-"""Async client for the NLPearl REST API: the reads Lead Bot needs, on either API version."""
+"""Async client for the NLPearl REST API: what Lead Bot reads and changes, on either version."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -10,19 +11,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
 
+from bot.nlpearl.changes import LeadUpdate, NewLead
 from bot.nlpearl.errors import (
     BadCredentials,
     BadResponse,
     NLPearlError,
     NotFound,
     RateLimited,
+    Rejected,
     Unavailable,
+    Unconfirmed,
 )
 from bot.nlpearl.models import Call, Lead, Pearl
 
@@ -32,11 +36,19 @@ _Model = TypeVar("_Model", Lead, Call, Pearl)
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 MAX_CONCURRENT_REQUESTS = 16
+# NLPearl's words for refusing a change are shown to people: one line, at most this long.
+REASON_LIMIT = 300
+# Where an error body keeps its words, most telling first: ASP.NET's `title` is generic.
+_REASON_KEYS = ("message", "error", "detail", "errors", "title")
+# Deeper than this, an error body holds no message a person wrote.
+_REASON_DEPTH = 4
+# Failures before any of the request left: it surely did not reach NLPearl.
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to retry an idempotent read before giving up."""
+    """How hard to retry a request before giving up."""
 
     attempts: int = 3
     base_delay: float = 0.25
@@ -48,9 +60,13 @@ class RetryPolicy:
 
 
 class _Retryable(Exception):
-    def __init__(self, error: NLPearlError, retry_after: float | None = None) -> None:
+    def __init__(
+        self, error: NLPearlError, retry_after: float | None = None, *, maybe_done: bool
+    ) -> None:
         self.error = error
         self.retry_after = retry_after
+        # Whether NLPearl may have acted on the request all the same.
+        self.maybe_done = maybe_done
 
 
 def _segment(value: str) -> str:
@@ -75,7 +91,7 @@ def retry_after_seconds(header: str | None, now: datetime | None = None) -> floa
 
 
 class NLPearlClient:
-    """Reads leads, calls and campaigns; every failure becomes an `NLPearlError`."""
+    """Reads leads, calls and campaigns and changes leads; every failure is an `NLPearlError`."""
 
     def __init__(
         self,
@@ -150,41 +166,111 @@ class NLPearlClient:
         """Raise `BadCredentials` unless NLPearl accepts the API key."""
         await self._get("/Account")
 
+    async def update_lead(self, campaign_id: str, lead_id: str, update: LeadUpdate) -> Lead | None:
+        """Change the fields set in `update`; the updated lead, if NLPearl answers with it."""
+        path = f"/Outbound/{_segment(campaign_id)}/Lead/{_segment(lead_id)}"
+        body = await self._write("PUT", path, update.body(), idempotent=True)
+        return _lead_or_none(body)
+
+    async def add_lead(self, campaign_id: str, lead: NewLead) -> str | None:
+        """Add a lead to the campaign, to be called; its new ID, if NLPearl answers with it."""
+        # The same path on both versions, but V1 adds with PUT.
+        method = "POST" if self.version == "v2" else "PUT"
+        path = f"/Outbound/{_segment(campaign_id)}/Lead"
+        # Sent twice, an add makes two leads.
+        body = await self._write(method, path, lead.body(), idempotent=False)
+        return _new_lead_id(body)
+
     async def _get(self, path: str) -> Any:
-        """GET a path, retrying passing failures with jittered back-off, all within the deadline."""
+        """GET a path: its JSON body, or the error the answer means."""
+        return _read(await self._request("GET", path))
+
+    async def _write(
+        self, method: str, path: str, body: dict[str, Any], *, idempotent: bool
+    ) -> Any:
+        """Send a change: NLPearl's JSON answer (None if it sent none), or the error it means."""
+        return _written(await self._request(method, path, body, idempotent=idempotent))
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        """Send a request, retrying passing failures with jittered back-off, within the deadline."""
         policy = self._retry
         deadline = self._clock() + policy.deadline
+        content = None if body is None else json.dumps(body).encode()
+        unsure = False
         for attempt in range(1, policy.attempts + 1):
             try:
-                return await self._get_once(path, deadline - self._clock())
+                return await self._send(method, path, content, deadline - self._clock())
             except _Retryable as failure:
-                delay = failure.retry_after
-                if delay is None:
-                    ceiling = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
-                    delay = random.uniform(0, ceiling)
+                # Once a change may have reached NLPearl, it may have happened, whatever follows.
+                unsure = unsure or (failure.maybe_done and method != "GET")
+                delay = _backoff(policy, attempt, failure.retry_after)
                 left = deadline - self._clock() - delay
-                if attempt == policy.attempts or left < policy.min_attempt:
-                    raise failure.error from None
-                logger.info("NLPearl %s failed (%s); retry in %.2fs", path, failure.error, delay)
+                # Only a request that surely did not reach NLPearl may be sent again unasked.
+                if (
+                    attempt == policy.attempts
+                    or left < policy.min_attempt
+                    or (unsure and not idempotent)
+                ):
+                    _give_up(method, path, failure, unsure=unsure)
+                logger.info(
+                    "NLPearl %s %s failed (%s); retry in %.2fs", method, path, failure.error, delay
+                )
                 await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _get_once(self, path: str, seconds: float) -> Any:
-        """One GET that gives up after `seconds`, however slowly NLPearl answers."""
+    async def _send(
+        self, method: str, path: str, content: bytes | None, seconds: float
+    ) -> httpx.Response:
+        """One request that gives up after `seconds`; a 429 or 5xx raises `_Retryable`."""
         timeout = _capped(self._http.timeout, seconds)
+        headers = self._headers
+        if content is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        # Nothing leaves while the request waits for a slot, so timing out there is no doubt.
+        started = False
         try:
             # httpx's timeouts bound each phase; this bounds the queue and a trickling answer too.
             async with asyncio.timeout(seconds), self._slots:
-                response = await self._http.get(
-                    self._base + path, headers=self._headers, timeout=timeout
+                started = True
+                response = await self._http.request(
+                    method, self._base + path, content=content, headers=headers, timeout=timeout
                 )
+        except _UNSENT as exc:
+            raise _Retryable(_unreachable(exc), maybe_done=False) from exc
         except (httpx.TimeoutException, TimeoutError) as exc:
-            raise _Retryable(Unavailable("NLPearl did not answer in time")) from exc
+            late = Unavailable("NLPearl did not answer in time")
+            raise _Retryable(late, maybe_done=started) from exc
         except httpx.TransportError as exc:
-            raise _Retryable(
-                Unavailable(f"could not reach NLPearl ({type(exc).__name__})")
-            ) from exc
-        return _read(response)
+            raise _Retryable(_unreachable(exc), maybe_done=True) from exc
+        _raise_if_passing(response)
+        return response
+
+
+def _give_up(method: str, path: str, failure: _Retryable, *, unsure: bool) -> NoReturn:
+    """Raise the last failure's error, or `Unconfirmed` for a change that may have happened."""
+    if not unsure:
+        raise failure.error from None
+    logger.warning("NLPearl did not confirm %s %s (%s)", method, path, failure.error)
+    raise Unconfirmed() from failure.error
+
+
+def _unreachable(exc: httpx.TransportError) -> Unavailable:
+    return Unavailable(f"could not reach NLPearl ({type(exc).__name__})")
+
+
+def _backoff(policy: RetryPolicy, attempt: int, retry_after: float | None) -> float:
+    """Seconds before the next attempt: what NLPearl asked for, else a jittered back-off."""
+    if retry_after is not None:
+        return retry_after
+    ceiling = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
+    return random.uniform(0, ceiling)
 
 
 def _capped(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
@@ -201,16 +287,28 @@ def _capped(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
     )
 
 
-def _read(response: httpx.Response) -> Any:
-    """The JSON body of a response, or the error its status means."""
+def _raise_if_passing(response: httpx.Response) -> None:
+    """Raise `_Retryable` for an answer that need not be NLPearl's last word (429, 5xx)."""
     status = response.status_code
-    if status in (401, 403):
-        raise BadCredentials(f"NLPearl rejected the API key (HTTP {status})")
     if status == 429:
         wait = retry_after_seconds(response.headers.get("Retry-After"))
-        raise _Retryable(RateLimited("NLPearl is rate limiting requests"), wait)
+        limited = RateLimited("NLPearl is rate limiting requests")
+        # A rate limit turns the request away before NLPearl acts on it.
+        raise _Retryable(limited, wait, maybe_done=False)
     if status >= 500:
-        raise _Retryable(Unavailable(f"NLPearl had a server error (HTTP {status})"))
+        failed = Unavailable(f"NLPearl had a server error (HTTP {status})")
+        raise _Retryable(failed, maybe_done=True)
+
+
+def _refuse_bad_credentials(status: int) -> None:
+    if status in (401, 403):
+        raise BadCredentials(f"NLPearl rejected the API key (HTTP {status})")
+
+
+def _read(response: httpx.Response) -> Any:
+    """The JSON body of the answer to a read, or the error its status means."""
+    status = response.status_code
+    _refuse_bad_credentials(status)
     # A GET carries nothing but IDs in its path, so a 400 means NLPearl knows no such thing.
     if status in (400, 404):
         raise NotFound(f"NLPearl has no such record (HTTP {status})")
@@ -219,12 +317,116 @@ def _read(response: httpx.Response) -> Any:
     if not response.content.strip():
         raise NotFound("NLPearl answered with an empty body")
     try:
-        body = response.json()
+        body = _decoded(response)
     except ValueError:
         raise BadResponse("NLPearl answered with something that is not JSON") from None
     if body is None:
         raise NotFound("NLPearl answered null")
     return body
+
+
+def _written(response: httpx.Response) -> Any:
+    """The JSON answer to a change (None if there is none to read), or the error it means."""
+    status = response.status_code
+    _refuse_bad_credentials(status)
+    if status == 404:
+        raise NotFound(f"NLPearl has no such lead or campaign (HTTP {status})")
+    if status in (400, 409, 422):
+        raise Rejected(f"NLPearl refused the change (HTTP {status})", rejection_reason(response))
+    if not 200 <= status < 300:
+        raise BadResponse(f"NLPearl answered HTTP {status}")
+    body = _json_or_none(response)
+    if body is False:
+        raise Rejected("NLPearl answered false to the change")
+    return body
+
+
+def _decoded(response: httpx.Response) -> Any:
+    """The JSON body; ValueError if it is not JSON, or nests too deeply to read."""
+    try:
+        return response.json()
+    except RecursionError:
+        raise ValueError("NLPearl's JSON nests too deeply") from None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    """The JSON body of a 2xx, or None: the answer's shape for a change is not documented."""
+    if not response.content.strip():
+        return None
+    try:
+        return _decoded(response)
+    except ValueError:
+        logger.warning("NLPearl took a change but answered with something that is not JSON")
+        return None
+
+
+def _lead_or_none(body: Any) -> Lead | None:
+    """The lead in an answer to a change, if it is one (a lead always has an ID)."""
+    if not isinstance(body, dict):
+        return None
+    try:
+        lead = Lead.model_validate(body)
+    except ValidationError:
+        return None
+    return lead if lead.id else None
+
+
+def _new_lead_id(body: Any) -> str | None:
+    """The ID in an answer to Add Lead: `{"leadId": ...}` in any casing, or a bare string."""
+    if isinstance(body, dict):
+        by_key = {str(key).lower().replace("_", ""): value for key, value in body.items()}
+        body = by_key.get("leadid") or by_key.get("id")
+    if isinstance(body, str) and body.strip():
+        return body.strip()
+    return None
+
+
+def rejection_reason(response: httpx.Response) -> str | None:
+    """NLPearl's own words for refusing a change, on one line of at most `REASON_LIMIT`."""
+    try:
+        body = _decoded(response)
+    except ValueError:
+        text = response.text
+        # Markup or broken JSON is a proxy's page or a fault, not words for a person.
+        return None if text.lstrip().startswith(("<", "{", "[")) else _one_line(text)
+    return _one_line(_words(body))
+
+
+def _words(body: Any, depth: int = 0) -> str | None:
+    """The first message in a JSON error body: a string, or under the keys messages go."""
+    if isinstance(body, str):
+        return body if body.strip() else None
+    if depth >= _REASON_DEPTH:
+        return None
+    if isinstance(body, list):
+        return next(filter(None, (_words(item, depth + 1) for item in body)), None)
+    if not isinstance(body, dict):
+        return None
+    by_key = {str(key).lower(): value for key, value in body.items()}
+    found = (
+        _words(_messages(key, by_key[key]), depth + 1) for key in _REASON_KEYS if key in by_key
+    )
+    return next(filter(None, found), None)
+
+
+def _messages(key: str, value: Any) -> Any:
+    # ASP.NET's `errors` maps each field to its messages; any field's will do.
+    if key == "errors" and isinstance(value, dict):
+        return list(value.values())
+    return value
+
+
+def _one_line(text: str | None) -> str | None:
+    """`text` as one line of printable characters, cut to `REASON_LIMIT`; None if blank."""
+    if text is None:
+        return None
+    # Collapsed and cut first, a huge body is not walked character by character.
+    short = " ".join(text.split())[: 2 * REASON_LIMIT]
+    printable = "".join(char if char.isprintable() else " " for char in short)
+    line = " ".join(printable.split())
+    if len(line) > REASON_LIMIT:
+        return line[: REASON_LIMIT - 1].rstrip() + "…"
+    return line or None
 
 
 def _parse(model: type[_Model], body: Any) -> _Model:

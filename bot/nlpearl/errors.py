@@ -24,4 +24,21 @@ class Unavailable(NLPearlError):
 
 
 class BadResponse(NLPearlError):
-    """NLPearl answered with something we cannot read, or rejected the request as invalid."""
+    """NLPearl answered with something we cannot read, or an HTTP status we do not expect."""
+
+
+class Unconfirmed(Unavailable):
+    """A change was sent, but NLPearl did not say whether it happened (timeout, 5xx, hang-up)."""
+
+    def __init__(
+        self, message: str = "NLPearl did not confirm the change; it may or may not have happened"
+    ) -> None:
+        super().__init__(message)
+
+
+class Rejected(NLPearlError):
+    """NLPearl refused a change as invalid (400, 409, 422); `reason` is its own words, if any."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
