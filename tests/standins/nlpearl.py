@@ -1,11 +1,14 @@
-"""A local stand-in for the NLPearl REST API (v1 and v2 read endpoints), with sample data."""
+"""A local stand-in for the NLPearl REST API (v1 and v2 reads, Add and Update Lead), with data."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
@@ -20,6 +23,12 @@ ACCOUNT: dict[str, Any] = {
 }
 PEARL_LIST_KEYS = ("id", "name", "type", "status")
 LEAD_PATH = "/(v1|v2)/Outbound/([^/]+)/Lead"
+# The lead statuses Update Lead accepts (reference §3.1.7).
+UPDATABLE_STATUSES = frozenset({1, 10, 100, 110, 130})
+# Update Lead body keys the stand-in applies as given; phoneNumber and externalId are indexed too.
+UPDATABLE_FIELDS = ("phoneNumber", "externalId", "timeZoneId", "callData", "status")
+# Added leads get IDs counting up from here: 24 hex digits, unlike any sample ID.
+FIRST_NEW_LEAD_ID = 0x6700_0000_0000_0000_0000_0000
 
 SAMPLE_PEARL_ID = "664e9a77f0e1d2c3b4a59687"
 SAMPLE_LEAD_ID = "6650f1c2a9e4b27d3c8e41a7"
@@ -40,11 +49,23 @@ class Contact(NamedTuple):
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request received: HTTP method, raw path (with query) and lower-cased headers."""
+    """One request received: HTTP method, raw path (with query), lower-cased headers, body."""
 
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
+    # When its answer was ready to send, by time.perf_counter() (the clock the benchmarks'
+    # response_url receiver stamps arrivals with). None while it is being served: the record
+    # is replaced by a stamped copy then, so one read earlier keeps None.
+    answered_at: float | None = field(default=None, compare=False)
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or None if it is empty or not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
 
 
 # The server and handler classes, by the names bench/common.py tunes them through.
@@ -56,7 +77,7 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
     """Serves pearls, leads, calls and the account from memory, like `https://api.nlpearl.ai`."""
 
     thread_name = "nlpearl-standin"
-    # Only GETs have routes; the others get 404.
+    # GETs read; PUT and POST only add and update leads. Anything else gets 404.
     http_methods = frozenset({"GET", "POST", "PUT"})
 
     def __init__(self, api_key: str = "acct123:secret456") -> None:
@@ -70,6 +91,7 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         self._hangs: dict[str, float] = {}
         self._in_flight: list[str] = []
         self._in_flight_snapshots: list[tuple[str, ...]] = []
+        self._new_lead_ids = itertools.count(FIRST_NEW_LEAD_ID)
         self._routes: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
             (re.compile(LEAD_PATH + "/External/([^/]+)"), self._lead_by_external),
             (re.compile("/(v1)/Outbound/([^/]+)/Lead/Extrenal/([^/]+)"), self._lead_by_external),
@@ -81,6 +103,12 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             (re.compile("/v1/Outbound/([^/]+)"), self._pearl),
             (re.compile("/v1/Outbound"), self._pearl_list),
             (re.compile("/(v1|v2)/Account"), self._account),
+        ]
+        # Add Lead is POST on V2 but PUT on V1, to the path Update Lead extends with a lead ID.
+        self._write_routes: list[tuple[str, re.Pattern[str], Callable[..., Answer]]] = [
+            ("PUT", re.compile(LEAD_PATH + "/([^/]+)"), self._update_lead),
+            ("POST", re.compile("/(v2)/Outbound/([^/]+)/Lead"), self._create_lead),
+            ("PUT", re.compile("/(v1)/Outbound/([^/]+)/Lead"), self._create_lead),
         ]
 
     # Data
@@ -113,11 +141,16 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         times: int = 1,
         headers: dict[str, str] | None = None,
         body: bytes = b"",
+        *,
+        method: str | None = None,
     ) -> None:
-        """Answers the next `times` requests whose path starts with (or regex-matches) `path`."""
+        """Answers the next `times` requests whose path starts with (or regex-matches) `path`.
+
+        With `method`, only requests of that HTTP method count.
+        """
         failure = Answer(status, body, headers=fault_headers(status, headers))
         with self._condition:
-            self._faults.add(_path_matcher(path), failure, times)
+            self._faults.add(_fault_matcher(path, method), failure, times)
 
     def hang(self, path: str, seconds: float) -> None:
         """Delays every answer to a path starting with `path` by a further `seconds`."""
@@ -143,6 +176,19 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         """Waits until `count` requests to paths containing `path_contains` arrived."""
         what = f"requests to paths containing {path_contains!r}"
         return self._wait_for(lambda: self.requests(path_contains), count, timeout, what)
+
+    def writes(self, path_contains: str | None = None) -> list[RecordedRequest]:
+        """The recorded requests other than GETs, or those whose path contains `path_contains`."""
+        return [r for r in self.requests(path_contains) if r.method != "GET"]
+
+    def wait_for_writes(
+        self, path_contains: str | None = None, count: int = 1, timeout: float = 10
+    ) -> list[RecordedRequest]:
+        """Waits until `count` writes (not GETs) to paths containing `path_contains` arrived."""
+        what = f"writes to paths containing {path_contains!r}"
+        return self._wait_for(
+            lambda: self.writes(path_contains), count, timeout, what, _show_writes
+        )
 
     @property
     def max_in_flight(self) -> int:
@@ -171,13 +217,29 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
                 self._in_flight.remove(path)
 
     def _serve(self, request: Request) -> Answer:
+        """Records one request, answers it and stamps the record with when it was answered."""
+        recorded = RecordedRequest(request.method, request.target, request.headers, request.body)
+        answer = self._serve_recorded(request, recorded)
+        self._stamp(recorded, time.perf_counter())
+        return answer
+
+    def _stamp(self, recorded: RecordedRequest, answered_at: float) -> None:
+        """Replaces the record (if reset() has not dropped it) with a copy saying when."""
+        with self._condition:
+            for index in range(len(self._records) - 1, -1, -1):
+                if self._records[index] is recorded:
+                    self._records[index] = replace(recorded, answered_at=answered_at)
+                    self._condition.notify_all()
+                    return
+
+    def _serve_recorded(self, request: Request, recorded: RecordedRequest) -> Answer:
         """Records one request, waits out any delay and computes its answer."""
         path = request.path
         with self._condition:
-            self._record(RecordedRequest(request.method, request.target, request.headers))
+            self._record(recorded)
             hangs = (seconds for prefix, seconds in self._hangs.items() if path.startswith(prefix))
             delay = self.latency + sum(hangs)
-            failure = self._faults.take(path)
+            failure = self._faults.take(_fault_key(request.method, path))
         if self._pause(delay):
             return Answer(503)
         if failure is not None:
@@ -185,15 +247,89 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return Answer(401)
         if request.method != "GET":
-            return Answer(404)
+            return self._write(request.method, path, request.body)
         for pattern, handler in self._routes:
             match = pattern.fullmatch(path)
             if match:
                 found = handler(*(unquote(group) for group in match.groups()))
                 if found is None:
                     return Answer(404)
-                return Answer(200, json.dumps(found).encode(), JSON_CONTENT_TYPE)
+                return _json_answer(found)
         return Answer(404)
+
+    def _write(self, method: str, path: str, body: bytes) -> Answer:
+        """Serves a PUT or POST: Add Lead or Update Lead."""
+        for route_method, pattern, handler in self._write_routes:
+            match = pattern.fullmatch(path)
+            if match and method == route_method:
+                return handler(body, *(unquote(group) for group in match.groups()))
+        return Answer(404)
+
+    def _update_lead(self, body: bytes, _version: str, pearl_id: str, lead_id: str) -> Answer:
+        """Update Lead: applies the fields given (null ones are left alone) to a known lead."""
+        changes = _json_object(body)
+        with self._condition:
+            lead = self._leads.get(pearl_id, {}).get(lead_id)
+            if lead is None:
+                return Answer(404)
+            if changes is None:
+                return _bad_request("The request body must be a JSON object.")
+            status = changes.get("status")
+            if status is not None and not _updatable_status(status):
+                return _bad_request(f"The status {status!r} cannot be set on a lead.")
+            given = {key: changes[key] for key in UPDATABLE_FIELDS if changes.get(key) is not None}
+            # A new dict, so that an answer being written from the old one stays whole.
+            updated = {**lead, **given}
+            self._unindex(pearl_id, lead)
+            self.add_lead(pearl_id, updated)
+        return _json_answer(updated)
+
+    def _create_lead(self, body: bytes, _version: str, pearl_id: str) -> Answer:
+        """Add Lead: a new lead, not yet called, even if another has the same phone number."""
+        fields = _json_object(body)
+        with self._condition:
+            if pearl_id not in self._pearls and pearl_id not in self._leads:
+                return Answer(404)
+            if fields is None:
+                return _bad_request("The request body must be a JSON object.")
+            phone = fields.get("phoneNumber")
+            if not isinstance(phone, str) or not phone:
+                return _bad_request("The PhoneNumber field is required.")
+            lead = self._new_lead(pearl_id, fields)
+            self.add_lead(pearl_id, lead)
+        return _json_answer({"leadId": lead["id"]})
+
+    def _new_lead(self, pearl_id: str, fields: Json) -> Json:
+        """A lead as Add Lead creates it from `fields`, with an ID no lead of the pearl has."""
+        with self._condition:
+            taken = self._leads.get(pearl_id, {})
+            lead_id = next(i for i in map("{:024x}".format, self._new_lead_ids) if i not in taken)
+        created = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        lead = {
+            "id": lead_id,
+            "externalId": fields.get("externalId"),
+            "phoneNumber": fields["phoneNumber"],
+            "timeZone": None,
+            "status": 1,
+            "created": created,
+            "callsId": [],
+            "lastCall": None,
+            "callData": fields.get("callData"),
+            "collectedData": None,
+        }
+        if fields.get("timeZoneId") is not None:
+            lead["timeZoneId"] = fields["timeZoneId"]
+        return lead
+
+    def _unindex(self, pearl_id: str, lead: Json) -> None:
+        """Forgets the external ID and phone number lookups that lead to `lead`."""
+        with self._condition:
+            for index, key in (
+                (self._lead_ids_by_external, lead.get("externalId")),
+                (self._lead_ids_by_phone, lead.get("phoneNumber")),
+            ):
+                if key and index.get((pearl_id, key)) == lead["id"]:
+                    del index[pearl_id, key]
 
     def _lead_by_id(self, _version: str, pearl_id: str, lead_id: str) -> Json | None:
         with self._condition:
@@ -229,11 +365,54 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         return dict(ACCOUNT)
 
 
+def _fault_key(method: str, path: str) -> str:
+    """What programmed faults are matched against: the method, a space, the path."""
+    return f"{method} {path}"
+
+
+def _fault_matcher(path: str | re.Pattern[str], method: str | None) -> Callable[[str], bool]:
+    """A predicate on fault keys: the method, if given, and the path as `_path_matcher` says."""
+    matches_path = _path_matcher(path)
+
+    def matches(key: str) -> bool:
+        key_method, _, key_path = key.partition(" ")
+        return (method is None or key_method == method.upper()) and matches_path(key_path)
+
+    return matches
+
+
 def _path_matcher(path: str | re.Pattern[str]) -> Callable[[str], bool]:
     """A predicate: prefix match for a string, regex search for a compiled pattern."""
     if isinstance(path, re.Pattern):
         return lambda candidate: path.search(candidate) is not None
     return lambda candidate: candidate.startswith(path)
+
+
+def _json_object(body: bytes) -> Json | None:
+    """The body as a JSON object, or None if it is not one."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _updatable_status(status: Any) -> bool:
+    # JSON true would otherwise pass as 1.
+    return type(status) is int and status in UPDATABLE_STATUSES
+
+
+def _json_answer(body: Any) -> Answer:
+    return Answer(200, json.dumps(body).encode(), JSON_CONTENT_TYPE)
+
+
+def _bad_request(message: str) -> Answer:
+    """A 400 with a message, as NLPearl's validation answers carry one."""
+    return Answer(400, json.dumps({"message": message}).encode(), JSON_CONTENT_TYPE)
+
+
+def _show_writes(writes: list[RecordedRequest]) -> str:
+    return "; ".join(f"{w.method} {w.path} {w.body[:200]!r}" for w in writes) or "none"
 
 
 def sample_dataset() -> tuple[Json, list[Json], list[Json]]:

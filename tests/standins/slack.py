@@ -9,7 +9,7 @@ import json
 import math
 import operator
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,6 +37,7 @@ HISTORY_METHODS = frozenset({"conversations.history", "conversations.replies"})
 DEFAULT_PAGE_SIZE = 100  # Slack's default `limit` for conversations.history and .replies
 MAX_PAGE_SIZE = 999
 TRUE_VALUES = frozenset({"1", "true", "True"})
+PEOPLE_METHODS = frozenset({"users.info", "usergroups.list", "usergroups.users.list"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,28 @@ class _Failure:
     content_type: str = JSON_CONTENT_TYPE
 
 
+@dataclass(frozen=True)
+class _Usergroup:
+    """A user group as added: its handle, display name and members."""
+
+    id: str
+    handle: str
+    name: str
+    members: tuple[str, ...]
+
+    def listed(self, *, with_users: bool) -> dict[str, Any]:
+        """The group as usergroups.list shows it (with its members if asked for)."""
+        shown: dict[str, Any] = {
+            "id": self.id,
+            "handle": self.handle,
+            "name": self.name,
+            "user_count": len(self.members),
+        }
+        if with_users:
+            shown["users"] = list(self.members)
+        return shown
+
+
 # The server and handler classes, by the names bench/common.py tunes them through.
 _Server = server.LoopbackServer
 _Handler = server.Handler
@@ -90,6 +113,9 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         self._messages: dict[str, list[dict[str, Any]]] = {}
         # Messages someone deleted, per channel: their ts.
         self._deleted: dict[str, set[str]] = {}
+        # The workspace's people (users.info answers) and user groups: data, kept by reset().
+        self._users: dict[str, dict[str, Any]] = {}
+        self._usergroups: dict[str, _Usergroup] = {}
 
     @property
     def api_url(self) -> str:
@@ -165,8 +191,40 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
                 kept.remove(message)
             self._deleted.setdefault(channel, set()).add(ts)
 
+    def add_user(
+        self,
+        user_id: str,
+        name: str = "tess",
+        *,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_primary_owner: bool = False,
+        deleted: bool = False,
+        team_id: str = "T0TEST",
+    ) -> None:
+        """Adds (or replaces) a person users.info describes; the flags are shown as given.
+
+        (Slack marks a primary owner an owner and an admin too: pass all three to be faithful.)
+        """
+        flags = {"deleted": deleted, "is_admin": is_admin, "is_owner": is_owner}
+        user = _user(user_id, name, team_id, flags | {"is_primary_owner": is_primary_owner})
+        with self._condition:
+            self._users[user_id] = user
+
+    def add_usergroup(
+        self, usergroup_id: str, handle: str, members: Iterable[str], *, name: str | None = None
+    ) -> None:
+        """Adds (or replaces) a user group that usergroups.list and .users.list show."""
+        group = _Usergroup(usergroup_id, handle, name or handle, tuple(members))
+        with self._condition:
+            self._usergroups[usergroup_id] = group
+
     def reset(self) -> None:
-        """Forgets requests, failures, overrides, the rate limit, latency and kept messages."""
+        """Forgets requests, failures, overrides, the rate limit, latency and kept messages.
+
+        People and user groups are data, like NLPearl's stand-in's leads, and stay: a test that
+        adds them to a shared stand-in uses IDs no other test relies on.
+        """
         with self._condition:
             super().reset()
             self._deleted.clear()
@@ -362,6 +420,22 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         reply["response_metadata"] = {"next_cursor": next_cursor}
         return reply
 
+    def _people(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """users.info, usergroups.list or usergroups.users.list, from the people added."""
+        if method == "users.info":
+            user = self._users.get(str(body.get("user") or ""))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": copy.deepcopy(user)}
+        if method == "usergroups.list":
+            with_users = str(body.get("include_users")) in TRUE_VALUES
+            groups = [g.listed(with_users=with_users) for g in self._usergroups.values()]
+            return {"ok": True, "usergroups": groups}
+        group = self._usergroups.get(str(body.get("usergroup") or ""))
+        if group is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(group.members)}
+
     def _retry_after(self, method: str, body: dict[str, Any]) -> str | None:
         """The Retry-After seconds if this post breaks the per-channel rate limit, else None."""
         if self._rate_window is None or method not in RATE_LIMITED_METHODS:
@@ -397,6 +471,8 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             return {"ok": True, "channel": _channel(channel)}
         if method in HISTORY_METHODS:
             return self._history(method, body)
+        if method in PEOPLE_METHODS:
+            return self._people(method, body)
         if method in VIEW_METHODS:
             view = body.get("view") or {}
             return {"ok": True, "view": {**view, "id": body.get("view_id") or "V123"}}
@@ -450,6 +526,20 @@ def _channel(channel_id: Any) -> dict[str, Any]:
         "is_private": False,
         "is_archived": False,
         "is_member": True,
+    }
+
+
+def _user(user_id: str, name: str, team_id: str, flags: dict[str, bool]) -> dict[str, Any]:
+    """A person as users.info shows them; `flags` says deleted, admin, owner, primary owner."""
+    real_name = name.title()
+    return {
+        "id": user_id,
+        "team_id": team_id,
+        "name": name,
+        "real_name": real_name,
+        **flags,
+        "is_bot": False,
+        "profile": {"display_name": name, "real_name": real_name},
     }
 
 

@@ -7,6 +7,8 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -43,6 +45,15 @@ def slack_post(slack: SlackStandIn, method: str, body: dict[str, object]) -> htt
 def pearl_get(nlpearl: NLPearlStandIn, path: str, timeout: float = 5) -> httpx.Response:
     """GETs one NLPearl path with the valid API key."""
     return httpx.get(nlpearl.url + path, headers=PEARL_AUTH, timeout=timeout)
+
+
+def pearl_send(
+    nlpearl: NLPearlStandIn, method: str, path: str, body: Any, auth: dict[str, str] = PEARL_AUTH
+) -> httpx.Response:
+    """Sends a JSON body (or raw bytes) to one NLPearl path with the valid API key."""
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {**auth, "Content-Type": "application/json"}
+    return httpx.request(method, nlpearl.url + path, content=content, headers=headers, timeout=5)
 
 
 # Slack stand-in
@@ -289,6 +300,211 @@ def test_nlpearl_hang_outlasts_a_client_timeout(nlpearl: NLPearlStandIn) -> None
     assert pearl_get(nlpearl, "/v2/Account").status_code == 200
 
 
+# NLPearl stand-in: changes
+
+LEAD_URL = f"{LEAD_PATH}/{SAMPLE_LEAD_ID}"
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_nlpearl_update_lead_applies_the_fields_given(
+    nlpearl: NLPearlStandIn, version: str
+) -> None:
+    """Update Lead changes the fields sent, re-indexes phone and external ID, keeps the rest."""
+    change = {
+        "phoneNumber": "+14155550100",
+        "externalId": "crm-new",
+        "timeZoneId": "Pacific Standard Time",
+        "callData": {"firstName": "Mary"},
+        "status": 130,
+    }
+
+    answer = pearl_send(
+        nlpearl, "PUT", f"/{version}/Outbound/{SAMPLE_PEARL_ID}/Lead/{SAMPLE_LEAD_ID}", change
+    )
+
+    stored = pearl_get(nlpearl, LEAD_URL).json()
+    assert answer.status_code == 200
+    assert answer.json() == stored
+    assert {key: stored[key] for key in change} == change
+    assert stored["collectedData"]["roofAge"] == 12
+    assert pearl_get(nlpearl, f"{LEAD_PATH}/External/crm-new").json()["id"] == SAMPLE_LEAD_ID
+    assert pearl_get(nlpearl, f"{LEAD_PATH}/PhoneNumber/%2B14155550100").status_code == 200
+    assert pearl_get(nlpearl, f"{LEAD_PATH}/External/{SAMPLE_LEAD_EXTERNAL_ID}").status_code == 404
+    assert pearl_get(nlpearl, f"{LEAD_PATH}/PhoneNumber/%2B14155550137").status_code == 404
+
+
+def test_nlpearl_update_lead_leaves_null_and_unsent_fields_alone(nlpearl: NLPearlStandIn) -> None:
+    """Only the fields sent with a value change; callData is replaced, not merged."""
+    before = pearl_get(nlpearl, LEAD_URL).json()
+
+    pearl_send(
+        nlpearl, "PUT", LEAD_URL, {"status": None, "phoneNumber": None, "callData": {"x": 1}}
+    )
+
+    after = pearl_get(nlpearl, LEAD_URL).json()
+    assert after == {**before, "callData": {"x": 1}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"", b"[1]", b'"status"', {"status": 40}, {"status": True}, {"status": "130"}],
+)
+def test_nlpearl_update_lead_refuses_with_a_message(nlpearl: NLPearlStandIn, body: Any) -> None:
+    """A body that is not an object, or a status Update Lead does not take, is a 400."""
+    before = pearl_get(nlpearl, LEAD_URL).json()
+
+    answer = pearl_send(nlpearl, "PUT", LEAD_URL, body)
+
+    assert answer.status_code == 400
+    assert answer.json()["message"]
+    assert pearl_get(nlpearl, LEAD_URL).json() == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{LEAD_PATH}/ffffffffffffffffffffffff",
+        f"/v2/Outbound/664e9b02f0e1d2c3b4a59690/Lead/{SAMPLE_LEAD_ID}",
+        f"{LEAD_PATH}/External/{SAMPLE_LEAD_EXTERNAL_ID}",
+    ],
+)
+def test_nlpearl_update_of_an_unknown_lead_is_404(nlpearl: NLPearlStandIn, path: str) -> None:
+    """An unknown lead, or one under another pearl, is 404 whatever the body."""
+    assert pearl_send(nlpearl, "PUT", path, {"status": 130}).status_code == 404
+    assert pearl_send(nlpearl, "PUT", path, b"not json").status_code == 404
+
+
+@pytest.mark.parametrize(("version", "method"), [("v2", "POST"), ("v1", "PUT")])
+def test_nlpearl_add_lead_creates_a_new_lead(
+    nlpearl: NLPearlStandIn, version: str, method: str
+) -> None:
+    """Add Lead (POST on v2, PUT on v1) answers the new ID of a lead not yet called."""
+    fields = {
+        "phoneNumber": "+14155550199",
+        "externalId": "crm-9",
+        "timeZoneId": "Eastern Standard Time",
+        "callData": {"firstName": "Ann"},
+    }
+
+    answer = pearl_send(nlpearl, method, f"/{version}/Outbound/{SAMPLE_PEARL_ID}/Lead", fields)
+
+    lead_id = answer.json()["leadId"]
+    lead = pearl_get(nlpearl, f"{LEAD_PATH}/{lead_id}").json()
+    assert answer.status_code == 200
+    assert re.fullmatch("[0-9a-f]{24}", lead_id)
+    assert {key: lead[key] for key in fields} == fields
+    assert (lead["status"], lead["callsId"], lead["lastCall"]) == (1, [], None)
+    assert lead["created"].endswith("Z")
+    assert datetime.fromisoformat(lead["created"]).tzinfo is not None
+    assert pearl_get(nlpearl, f"{LEAD_PATH}/External/crm-9").json()["id"] == lead_id
+    assert pearl_get(nlpearl, f"{LEAD_PATH}/PhoneNumber/%2B14155550199").json()["id"] == lead_id
+
+
+def test_nlpearl_add_lead_does_not_dedupe_phone_numbers(nlpearl: NLPearlStandIn) -> None:
+    """Adding a phone number twice, or one a lead has already, makes new leads each time."""
+    answers = [
+        pearl_send(nlpearl, "POST", LEAD_PATH, {"phoneNumber": SAMPLE_LEAD_PHONE}) for _ in range(2)
+    ]
+
+    ids = [answer.json()["leadId"] for answer in answers]
+    assert len({*ids, SAMPLE_LEAD_ID}) == 3
+    assert all(pearl_get(nlpearl, f"{LEAD_PATH}/{i}").status_code == 200 for i in ids)
+    assert pearl_get(nlpearl, LEAD_URL).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"phoneNumber": ""}, {"phoneNumber": None}, {"phoneNumber": 14155550199}, [1], b"x"],
+)
+def test_nlpearl_add_lead_needs_a_phone_number(nlpearl: NLPearlStandIn, body: Any) -> None:
+    """An add without a phone number, or without a JSON object, is a 400 with a message."""
+    answer = pearl_send(nlpearl, "POST", LEAD_PATH, body)
+
+    assert answer.status_code == 400
+    assert answer.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v2/Outbound/664e9b02f0e1d2c3b4a59690/Lead"),
+        ("PUT", "/v1/Outbound/664e9b02f0e1d2c3b4a59690/Lead"),
+        ("POST", f"/v1/Outbound/{SAMPLE_PEARL_ID}/Lead"),
+        ("PUT", LEAD_PATH),
+        ("POST", LEAD_URL),
+        ("POST", f"{LEAD_PATH}s"),
+        ("PUT", f"/v2/Pearl/{SAMPLE_PEARL_ID}"),
+    ],
+)
+def test_nlpearl_writes_elsewhere_are_404(nlpearl: NLPearlStandIn, method: str, path: str) -> None:
+    """Adds to an unknown pearl, the wrong method for a version, and other paths are 404."""
+    answer = pearl_send(nlpearl, method, path, {"phoneNumber": "+14155550199", "status": 130})
+
+    assert (answer.status_code, answer.content) == (404, b"")
+
+
+def test_nlpearl_writes_need_the_api_key(nlpearl: NLPearlStandIn) -> None:
+    """A write with the wrong key is 401 and changes nothing."""
+    wrong = {"Authorization": "Bearer acct:bad"}
+
+    update = pearl_send(nlpearl, "PUT", LEAD_URL, {"status": 130}, auth=wrong)
+    add = pearl_send(nlpearl, "POST", LEAD_PATH, {"phoneNumber": "+14155550199"}, auth=wrong)
+
+    assert (update.status_code, add.status_code) == (401, 401)
+    assert pearl_get(nlpearl, LEAD_URL).json()["status"] == 100
+    assert pearl_get(nlpearl, f"{LEAD_PATH}/PhoneNumber/%2B14155550199").status_code == 404
+
+
+def test_nlpearl_records_bodies_and_picks_out_writes(nlpearl: NLPearlStandIn) -> None:
+    """Requests keep their bodies; writes() leaves out GETs and filters by path."""
+    pearl_get(nlpearl, LEAD_URL)
+    pearl_send(nlpearl, "PUT", LEAD_URL, {"status": 10})
+    pearl_send(nlpearl, "POST", LEAD_PATH, b"not json")
+
+    writes = nlpearl.writes()
+    assert [(w.method, w.path) for w in writes] == [("PUT", LEAD_URL), ("POST", LEAD_PATH)]
+    assert [w.body for w in writes] == [b'{"status": 10}', b"not json"]
+    assert [w.json() for w in writes] == [{"status": 10}, None]
+    assert [w.method for w in nlpearl.writes(SAMPLE_LEAD_ID)] == ["PUT"]
+    assert nlpearl.requests()[0].body == b""
+    assert nlpearl.requests()[0].json() is None
+
+
+def test_nlpearl_wait_for_writes(nlpearl: NLPearlStandIn) -> None:
+    """A wait returns once the writes arrived, and a timed-out one shows those that did."""
+    later = threading.Timer(0.2, pearl_send, [nlpearl, "PUT", LEAD_URL, {"status": 110}])
+    later.start()
+
+    arrived = nlpearl.wait_for_writes(SAMPLE_LEAD_ID, timeout=5)
+
+    assert arrived[0].json() == {"status": 110}
+    with pytest.raises(AssertionError, match=r"got 1: PUT .*status.*110"):
+        nlpearl.wait_for_writes(SAMPLE_LEAD_ID, count=2, timeout=0.2)
+
+
+def test_nlpearl_fail_next_by_method(nlpearl: NLPearlStandIn) -> None:
+    """A fault for one method leaves other methods to the same path alone; without one, any."""
+    nlpearl.fail_next(LEAD_URL, status=503, method="put")
+    nlpearl.fail_next(LEAD_URL, status=502)
+
+    read = pearl_get(nlpearl, LEAD_URL)
+    failed = pearl_send(nlpearl, "PUT", LEAD_URL, {"status": 130})
+    served = pearl_send(nlpearl, "PUT", LEAD_URL, {"status": 130})
+
+    assert (read.status_code, failed.status_code, served.status_code) == (502, 503, 200)
+    assert pearl_get(nlpearl, LEAD_URL).json()["status"] == 130
+
+
+def test_nlpearl_method_faults_match_regexes_too(nlpearl: NLPearlStandIn) -> None:
+    """A regex fault with a method matches the path alone, not the method in front of it."""
+    nlpearl.fail_next(re.compile(r"^/v2/Outbound/[^/]+/Lead$"), status=500, method="POST")
+
+    added = pearl_send(nlpearl, "POST", LEAD_PATH, {"phoneNumber": "+14155550199"})
+    again = pearl_send(nlpearl, "POST", LEAD_PATH, {"phoneNumber": "+14155550199"})
+
+    assert (added.status_code, again.status_code) == (500, 200)
+
+
 # Request builders
 
 
@@ -321,3 +537,131 @@ def test_request_bodies_have_slacks_shape() -> None:
     assert "message" not in payload
     assert payload["actions"][0]["action_id"] == "share"
     assert payload["actions"][0]["value"] == "v1"
+
+
+# Slack stand-in: people and user groups
+
+
+def slack_form(slack: SlackStandIn, method: str, form: dict[str, str]) -> httpx.Response:
+    """Calls one Web API method with the bot token and form fields, as Slack documents them."""
+    return httpx.post(slack.api_url + method, data=form, headers=BOT_AUTH)
+
+
+async def test_slack_users_info_describes_the_people_added(slack: SlackStandIn) -> None:
+    """users.info answers as Slack does for a known person, through the real SDK client too."""
+    slack.add_user("U1", "ana", is_admin=True, team_id="T1")
+    slack.add_user("U2", is_owner=True, is_primary_owner=True, deleted=True)
+    client = AsyncWebClient(token=slack.valid_token, base_url=slack.api_url)
+
+    ana = (await client.users_info(user="U1"))["user"]
+    tess = slack_form(slack, "users.info", {"user": "U2"}).json()
+
+    assert ana == {
+        "id": "U1",
+        "team_id": "T1",
+        "name": "ana",
+        "real_name": "Ana",
+        "deleted": False,
+        "is_admin": True,
+        "is_owner": False,
+        "is_primary_owner": False,
+        "is_bot": False,
+        "profile": {"display_name": "ana", "real_name": "Ana"},
+    }
+    assert tess["ok"] is True
+    assert (tess["user"]["name"], tess["user"]["team_id"], tess["user"]["deleted"]) == (
+        "tess",
+        "T0TEST",
+        True,
+    )
+    assert (tess["user"]["is_admin"], tess["user"]["is_owner"]) == (False, True)
+    assert tess["user"]["is_primary_owner"] is True
+    assert slack.calls("users.info") == [{"user": "U1"}, {"user": "U2"}]
+
+
+def test_slack_users_info_does_not_know_anyone_else(slack: SlackStandIn) -> None:
+    """An unknown or missing user is user_not_found; adding a person again replaces them."""
+    slack.add_user("U1", "ana")
+    slack.add_user("U1", "bea", is_admin=True)
+
+    unknown = slack_form(slack, "users.info", {"user": "U404"})
+    missing = slack_form(slack, "users.info", {})
+    replaced = slack_form(slack, "users.info", {"user": "U1"}).json()["user"]
+
+    assert (unknown.status_code, unknown.json()) == (200, {"ok": False, "error": "user_not_found"})
+    assert missing.json() == {"ok": False, "error": "user_not_found"}
+    assert (replaced["name"], replaced["is_admin"]) == ("bea", True)
+
+
+async def test_slack_lists_user_groups_and_their_members(slack: SlackStandIn) -> None:
+    """usergroups.list shows each group added; usergroups.users.list its members."""
+    slack.add_usergroup("S1", "sales", ["U1", "U2"])
+    slack.add_usergroup("S2", "empty", [], name="Nobody Yet")
+    client = AsyncWebClient(token=slack.valid_token, base_url=slack.api_url)
+
+    listed = await client.usergroups_list()
+    with_users = slack_form(slack, "usergroups.list", {"include_users": "true"}).json()
+    members = await client.usergroups_users_list(usergroup="S1")
+    none = slack_form(slack, "usergroups.users.list", {"usergroup": "S2"}).json()
+
+    assert listed["usergroups"] == [
+        {"id": "S1", "handle": "sales", "name": "sales", "user_count": 2},
+        {"id": "S2", "handle": "empty", "name": "Nobody Yet", "user_count": 0},
+    ]
+    assert [g["users"] for g in with_users["usergroups"]] == [["U1", "U2"], []]
+    assert members["users"] == ["U1", "U2"]
+    assert none == {"ok": True, "users": []}
+
+
+def test_slack_does_not_know_other_user_groups(slack: SlackStandIn) -> None:
+    """With no groups the list is empty; an unknown group's members are no_such_subteam."""
+    empty = slack_form(slack, "usergroups.list", {}).json()
+    slack.add_usergroup("S1", "sales", ["U1"])
+
+    unknown = slack_form(slack, "usergroups.users.list", {"usergroup": "S404"}).json()
+    missing = slack_form(slack, "usergroups.users.list", {}).json()
+
+    assert empty == {"ok": True, "usergroups": []}
+    assert unknown == {"ok": False, "error": "no_such_subteam"}
+    assert missing == {"ok": False, "error": "no_such_subteam"}
+
+
+@pytest.mark.parametrize(
+    ("method", "form"),
+    [
+        ("users.info", {"user": "U1"}),
+        ("usergroups.list", {}),
+        ("usergroups.users.list", {"usergroup": "S1"}),
+    ],
+)
+def test_slack_fail_next_covers_people_and_groups(
+    slack: SlackStandIn, method: str, form: dict[str, str]
+) -> None:
+    """Programmed failures answer for the people methods too, then they work again."""
+    slack.add_user("U1")
+    slack.add_usergroup("S1", "sales", ["U1"])
+    slack.fail_next(method, status=429)
+    slack.fail_next(method, status=200, error="missing_scope")
+
+    limited = slack_form(slack, method, form)
+    refused = slack_form(slack, method, form)
+    answered = slack_form(slack, method, form)
+
+    assert (limited.status_code, limited.json()["error"]) == (429, "ratelimited")
+    assert refused.json() == {"ok": False, "error": "missing_scope"}
+    assert answered.json()["ok"] is True
+
+
+def test_slack_reset_keeps_people_and_groups(slack: SlackStandIn) -> None:
+    """reset() forgets requests and overrides but keeps the people and groups, as data."""
+    slack.add_user("U1", "ana")
+    slack.add_usergroup("S1", "sales", ["U1"])
+    slack.set_response("users.info", {"ok": False, "error": "user_not_found"})
+    slack.fail_next("usergroups.users.list", status=500)
+
+    slack.reset()
+
+    assert slack.records() == []
+    assert slack_form(slack, "users.info", {"user": "U1"}).json()["user"]["name"] == "ana"
+    members = slack_form(slack, "usergroups.users.list", {"usergroup": "S1"}).json()
+    assert members == {"ok": True, "users": ["U1"]}
