@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 # Marks a token wherever it appears (a URL, a database driver's debug log) so logs can redact it.
 TOKEN_PREFIX = "lbwh_"
@@ -54,3 +55,32 @@ class LastCampaign:
 
     campaign_id: str
     name: str | None
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """One action someone took (or was refused) on a lead, as the audit log keeps it."""
+
+    workspace: Workspace
+    user_id: str
+    campaign_id: str
+    lead_id: str
+    # A Verb value ("stop", "retry", "won", "lost", "edit") or "add".
+    action: str
+    before_status: int | None
+    # "pending" while it is being applied; then "applied", "denied", "stale" or "failed".
+    result: str
+    at: datetime
+    after_status: int | None = None
+    # What was sent to NLPearl (the Update or Add Lead body), for the record.
+    changes: dict[str, Any] = field(default_factory=dict)
+    # Why it was refused or failed, in words.
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Grants:
+    """Who besides workspace admins and owners may act on leads: people and user groups."""
+
+    users: tuple[str, ...] = ()
+    usergroups: tuple[str, ...] = ()

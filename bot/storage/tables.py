@@ -194,3 +194,40 @@ recent_lookups = Table(
     ),
     Index("ix_recent_lookups_user", "team_id", "user_id", "looked_up_at"),
 )
+
+# The audit log of what people did to leads from Slack, refusals included. A keyed row is
+# claimed ("pending") before the action is applied, so a double click or a retry applies once.
+lead_actions = Table(
+    "lead_actions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_workspace(),
+    # Unique, and NULL (any number of times) on refusals, which nothing needs to find again.
+    Column("idempotency_key", String(120), unique=True),
+    Column("user_id", String(32), nullable=False),
+    Column("campaign_id", String(100), nullable=False),
+    Column("lead_id", String(100), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("before_status", Integer),
+    Column("after_status", Integer),
+    Column("changes", JSON, nullable=False),
+    # pending → applied | denied | stale | failed
+    Column("result", String(16), nullable=False),
+    Column("detail", Text),
+    Column("created_at", Moment(), nullable=False),
+    Column("finished_at", Moment()),
+    Index("ix_lead_actions_latest", "team_id", "created_at", "id"),
+)
+
+# Who besides workspace admins and owners may act on leads: named people and user groups.
+action_grants = Table(
+    "action_grants",
+    metadata,
+    Column("enterprise_id", String(32), primary_key=True, server_default=""),
+    Column("team_id", String(32), primary_key=True),
+    # "user" or "usergroup"
+    Column("subject_kind", String(10), primary_key=True),
+    Column("subject_id", String(32), primary_key=True),
+    Column("granted_by", String(32), nullable=False),
+    Column("granted_at", Moment(), nullable=False),
+)
