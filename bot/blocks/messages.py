@@ -28,6 +28,8 @@ def help_message(command: str = "/lead") -> dict[str, Any]:
             f"`{c} CAMPAIGN_ID +14155550137` — find the lead by phone number",
             f"`{c} CAMPAIGN_ID crm-004512` — find the lead by its external (CRM) ID",
             "Prefix the key with `id:`, `phone:` or `ext:` to say which kind it is.",
+            f"`{c} add CAMPAIGN_ID +14155550137 [ext:crm-004512] [plan=Pro …]` — add a lead "
+            '(if you may change leads); quote values with spaces, like `name="Maria Gonzalez"`',
         ]
     )
     channel = "\n".join(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Literal
 
 import phonenumbers
@@ -16,8 +18,14 @@ _OBJECT_ID_IN_TEXT = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{24}(?![0-9a-fA-F])
 _SLACK_LINK = re.compile(r"<((?:https?|tel|mailto):[^|>\s]+)(?:\|[^>]*)?>")
 _PHONE_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
 _SURROUNDING = "\"'`“”‘’«»()[]{},;.!?*_~"
+# Straight and curly double quotes (Slack clients may curl them); an apostrophe is in names.
+_QUOTES = '"“”„'
+# A call-data name: letters and digits of any alphabet, `_`, `-` and `.`.
+CALL_DATA_KEY = re.compile(r"^[\w.\-]{1,64}$")
+_ADD_USAGE = "`/lead add CAMPAIGN_ID +14155550137`"
 
 LeadKeyKind = Literal["id", "phone", "external"]
+PairProblem = Literal["not_a_pair", "no_name", "bad_name", "no_value"]
 _PREFIXES: dict[str, LeadKeyKind] = {
     "id": "id",
     "phone": "phone",
@@ -68,13 +76,23 @@ class ListSubscriptions:
 
 
 @dataclass(frozen=True)
+class AddLead:
+    """Add a lead to a campaign: its number (E.164), external ID and call data."""
+
+    campaign_id: str
+    phone: str
+    external_id: str | None = None
+    call_data: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Invalid:
     """The text is not a command; `problem` says why in a sentence."""
 
     problem: str
 
 
-Command = Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | Invalid
+Command = Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | AddLead | Invalid
 
 
 def parse_command(text: str) -> Command:
@@ -87,6 +105,9 @@ def parse_command(text: str) -> Command:
         return ListSubscriptions()
     if verb in {"subscribe", "unsubscribe"}:
         return _parse_subscription(verb, words[1:])
+    if verb == "add":
+        # A campaign whose ID is literally "add" can no longer be looked up this way.
+        return parse_add(text)
     return _parse_lookup(words)
 
 
@@ -116,6 +137,135 @@ def _parse_lookup(words: list[str]) -> Command:
     if key is None:
         return Invalid("The second part should be a lead ID, a phone number or an external ID.")
     return Lookup(campaign, key)
+
+
+def parse_add(text: str) -> AddLead | Invalid:
+    """Read `add CAMPAIGN PHONE [ext:ID] [key=value …]`; values may be "quoted with spaces"."""
+    tokens = tokenize(_unlink(text))
+    if isinstance(tokens, Invalid):
+        return tokens
+    args = tokens[1:] if tokens and _strip(tokens[0]).lower() == "add" else tokens
+    campaign = _campaign_id(args[0]) if args else ""
+    phone_words = list(takewhile(lambda word: not _is_option(word), args[1:]))
+    if not campaign or not phone_words:
+        return Invalid(f"`add` needs a campaign and a phone number, like {_ADD_USAGE}.")
+    if any(ch.isspace() for ch in campaign):
+        return Invalid(f"`{_shown(campaign)}` isn't a campaign ID: campaign IDs have no spaces.")
+    phone_text = " ".join(phone_words)
+    phone = read_phone(phone_text)
+    if phone is None:
+        return Invalid(
+            f"`{_shown(phone_text)}` isn't a phone number Lead Bot can call; "
+            "write it with its country code, like +14155550137."
+        )
+    options = _read_options(args[1 + len(phone_words) :])
+    if isinstance(options, Invalid):
+        return options
+    external_id, pairs = options
+    return AddLead(campaign, phone, external_id, pairs)
+
+
+def tokenize(text: str) -> list[str] | Invalid:
+    """Split on spaces, except inside double quotes, which are dropped; never raises."""
+    tokens: list[str] = []
+    current: list[str] = []
+    quoted = started = False
+    for ch in text:
+        if ch in _QUOTES:
+            quoted, started = not quoted, True
+        elif ch.isspace() and not quoted:
+            if started:
+                tokens.append("".join(current))
+            current, started = [], False
+        else:
+            current.append(ch)
+            started = True
+    if quoted:
+        return Invalid('A quote isn\'t closed: end the value with ", like name="Maria Gonzalez".')
+    if started:
+        tokens.append("".join(current))
+    return tokens
+
+
+def read_phone(text: str) -> str | None:
+    """A phone number as typed (any separators, `tel:` or `phone:` first) in E.164, or None."""
+    raw = _strip(text.strip())
+    prefix, sep, rest = raw.partition(":")
+    if sep and prefix.strip().lower() in {"tel", "phone"}:
+        raw = _strip(rest.strip())
+    return normalize_phone(raw) if looks_like_phone(raw) else None
+
+
+def split_pair(text: str) -> tuple[str, str] | PairProblem:
+    """A `key=value` pair of call data, both stripped, or what is wrong with it."""
+    key, sep, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if not sep:
+        return "not_a_pair"
+    if not key:
+        return "no_name"
+    if not CALL_DATA_KEY.match(key):
+        return "bad_name"
+    return (key, value) if value else "no_value"
+
+
+def _read_options(words: list[str]) -> tuple[str | None, tuple[tuple[str, str], ...]] | Invalid:
+    """The external ID and call-data pairs after the phone number."""
+    external_id: str | None = None
+    pairs: dict[str, str] = {}
+    rest = iter(words)
+    for word in rest:
+        if word.lower().startswith("ext:"):
+            value = word[4:].strip() or _next_value(rest)
+            if not value or external_id is not None:
+                return Invalid("Give one external ID after `ext:`, like `ext:crm-004512`.")
+            external_id = value
+            continue
+        pair = split_pair(word)
+        if isinstance(pair, str):
+            return Invalid(_pair_problem(word, pair))
+        if pair[0] in pairs:
+            return Invalid(f"`{_shown(pair[0])}` is given twice; give each name once.")
+        pairs[pair[0]] = pair[1]
+    return external_id, tuple(pairs.items())
+
+
+def _next_value(words: Iterator[str]) -> str:
+    """The word after a bare `ext:`, unless it is a pair (then the ID is missing)."""
+    word = next(words, "").strip()
+    return "" if "=" in word else word
+
+
+def _pair_problem(word: str, problem: PairProblem) -> str:
+    key = _shown(word.partition("=")[0].strip())
+    return {
+        "not_a_pair": f"`{_shown(word)}` isn't a `key=value` pair; write it like `plan=Pro`.",
+        "no_name": f"`{_shown(word)}` needs a name before the `=`, like `plan=Pro`.",
+        "bad_name": f"`{key}` can't be a call-data name; use letters, digits, _, - or ., "
+        "like `firstName`.",
+        "no_value": f"`{key}` has no value; write it like `{key}=Pro`.",
+    }[problem]
+
+
+def _is_option(word: str) -> bool:
+    return word.lower().startswith("ext:") or "=" in word
+
+
+def _shown(text: str) -> str:
+    """Outside text quoted in a problem (mrkdwn): one short line that can't mention or break out."""
+    flat = " ".join(text.split()).replace("`", "'")
+    cut = flat if len(flat) <= 40 else flat[:39] + "…"
+    return cut.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _unlink(text: str) -> str:
+    """Slack's links as their address (tel: and mailto: dropped), entities unescaped."""
+    return html.unescape(_SLACK_LINK.sub(_address, text or ""))
+
+
+def _address(match: re.Match[str]) -> str:
+    scheme, _, rest = match.group(1).partition(":")
+    return rest if scheme in {"tel", "mailto"} else match.group(1)
 
 
 def parse_lead_key(text: str) -> LeadKey | None:
