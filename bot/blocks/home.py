@@ -1,4 +1,4 @@
-"""The App Home tab: is Lead Bot set up, what is subscribed, and your recent lookups."""
+"""The App Home tab: is Lead Bot set up, who may act (for admins), subscriptions, lookups."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.blocks.ids import ActionId, CardRef
+from bot.blocks.lead_actions import recent_actions_blocks, who_may_act_blocks
 from bot.blocks.subscriptions import filter_text
 from bot.blocks.text import date_token, mrkdwn, plain, prose, safe
 from bot.parsing.slack_codes import why_stopped
-from bot.storage.rows import RecentLookup, SubscriptionInfo
+from bot.storage.rows import ActionRecord, Grants, RecentLookup, SubscriptionInfo
 
 SUBSCRIPTIONS_SHOWN = 30
 RECENT_SHOWN = 5
@@ -23,10 +24,25 @@ class Setup:
     database_problem: str | None
 
 
+@dataclass(frozen=True)
+class AdminHome:
+    """What only workspace admins and owners see: who may act, and what was done lately."""
+
+    grants: Grants
+    # User group ID → handle, for the groups in `grants`.
+    group_names: dict[str, str]
+    actions: list[ActionRecord]
+    # Whether the actions' details hide phone numbers, as in a channel.
+    mask: bool
+
+
 def home_view(
-    setup: Setup, subscriptions: list[SubscriptionInfo], recent: list[RecentLookup]
+    setup: Setup,
+    subscriptions: list[SubscriptionInfo],
+    recent: list[RecentLookup],
+    admin: AdminHome | None = None,
 ) -> dict[str, Any]:
-    """The Home tab for one person."""
+    """The Home tab for one person; `admin` adds the admins' sections after the set-up."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain("📇 Lead Bot")},
         {
@@ -50,12 +66,24 @@ def home_view(
         },
         {"type": "divider"},
         _setup_section(setup),
+        *_admin_blocks(admin),
         {"type": "divider"},
         *_recent_blocks(recent),
         {"type": "divider"},
         *_subscription_blocks(subscriptions),
     ]
     return {"type": "home", "blocks": blocks}
+
+
+def _admin_blocks(admin: AdminHome | None) -> list[dict[str, Any]]:
+    if admin is None:
+        return []
+    return [
+        {"type": "divider"},
+        *who_may_act_blocks(admin.grants, admin.group_names),
+        {"type": "divider"},
+        *recent_actions_blocks(admin.actions, admin.mask),
+    ]
 
 
 def _setup_section(setup: Setup) -> dict[str, Any]:

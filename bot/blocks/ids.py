@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from bot.nlpearl.lead_actions import Verb
 from bot.parsing.grammar import LeadKeyKind
+
+# Slack caps an overflow option's value at 150 characters; an ActRef must fit.
+MAX_OPTION_VALUE = 150
 
 
 class ActionId(StrEnum):
@@ -26,6 +31,12 @@ class ActionId(StrEnum):
     HOME_LOOKUP = "home.lookup"
     HOME_HELP = "home.help"
     HOME_RECENT = "home.recent"
+    # Acting on a lead: the card's primary button and its overflow menu, then what follows.
+    LEAD_PRIMARY = "lead.act"
+    LEAD_MENU = "lead.menu"
+    ADD_ANYWAY = "lead.add_anyway"
+    HOME_WHO_MAY_ACT = "home.who_may_act"
+    GRANT_USERGROUPS = "grants.usergroups"
 
 
 class BlockId(StrEnum):
@@ -35,6 +46,14 @@ class BlockId(StrEnum):
     LEAD_KEY = "lead"
     PICK_LEAD = "pick"
     POST_CHANNEL = "post_to"
+    PHONE = "phone"
+    EXTERNAL_ID = "external_id"
+    TIME_ZONE = "time_zone"
+    # One input per existing call-data key is "data.<n>"; new pairs go in NEW_DATA, a line each.
+    CALL_DATA = "data"
+    NEW_DATA = "new_data"
+    GRANT_USERS = "grant_users"
+    GRANT_USERGROUPS = "grant_usergroups"
 
 
 class ViewId(StrEnum):
@@ -49,6 +68,13 @@ class ViewId(StrEnum):
     LOADING = "loading_modal"
     GLOBAL_SHORTCUT = "lead_lookup"
     MESSAGE_SHORTCUT = "lead_from_message"
+    CONFIRM_ACTION = "confirm_action_modal"
+    EDIT_LEAD = "edit_lead_modal"
+    ADD_LEAD = "add_lead_modal"
+    ADD_DUPLICATE = "add_duplicate_modal"
+    WHO_MAY_ACT = "who_may_act_modal"
+    ADD_SHORTCUT = "lead_add"
+    ADD_FROM_MESSAGE = "lead_add_from_message"
 
 
 class CardRef(BaseModel):
@@ -79,3 +105,53 @@ class CallsRef(BaseModel):
     campaign_id: str
     lead_id: str
     page: int = 0
+
+
+class ActRef(BaseModel):
+    """What an action button or menu option carries: the action, the lead, the status it saw.
+
+    Short keys keep it within an overflow option's 150 characters.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    verb: Verb = Field(alias="v")
+    campaign_id: str = Field(alias="c")
+    lead_id: str = Field(alias="l")
+    # The lead's status when the card was drawn: acting on any other asks again.
+    seen_status: int | None = Field(default=None, alias="s")
+    # Where the button is: a lead card, or a lead's parent message in a channel's feed.
+    origin: Literal["card", "feed"] = Field(default="card", alias="o")
+
+    def value(self) -> str:
+        """The compact JSON a button or option carries."""
+        return self.model_dump_json(by_alias=True, exclude_none=True, exclude_defaults=False)
+
+
+class Pending(BaseModel):
+    """An action awaiting confirmation (a modal's private_metadata): what, and what to redraw."""
+
+    model_config = ConfigDict(frozen=True)
+
+    act: ActRef
+    # The card to redraw after the action (None for a feed message, which the feed redraws).
+    card: CardRef | None = None
+    # Where the clicked card is: a message (its response_url), or a modal under this one.
+    response_url: str | None = None
+    view_id: str | None = None
+    # A fingerprint of the fields the edit form started from (Edit lead only).
+    fingerprint: str | None = None
+
+
+class AddDraft(BaseModel):
+    """A lead someone asked to add, carried by "Add anyway" while its twin is shown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign_id: str
+    phone_number: str
+    external_id: str | None = None
+    time_zone_id: str | None = None
+    call_data: dict[str, Any] = {}
+    # Where to answer: a response_url (the command), else the modal being updated.
+    response_url: str | None = None

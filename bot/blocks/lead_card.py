@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks.ids import ActionId, CallRef, CallsRef, CardRef
+from bot.blocks.lead_actions import action_elements
 from bot.blocks.privacy import Audience, Surface
 from bot.blocks.text import (
     MAX_BUTTON_VALUE,
@@ -253,6 +254,12 @@ def _buttons(report: LeadReport, ref: CardRef, surface: Surface) -> list[dict[st
     if surface == "message" and not ref.shared_by:
         share = _button(ActionId.SHARE_CARD, "📣 Share in channel", value)
         buttons += [{**button, "style": "primary"} for button in share]
+    # Acting on the lead, wherever the card is: private, shared in a channel, or in a modal.
+    acts = action_elements(report.campaign_id, report.lead.id, report.lead.status, "card")
+    if any("style" in button for button in buttons):
+        # One green button per row: where Share is offered it keeps the colour.
+        acts = [{k: v for k, v in act.items() if k != "style"} for act in acts]
+    buttons += acts
     return [{"type": "actions", "elements": buttons}] if buttons else []
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks.ids import ActionId, CallsRef
+from bot.blocks.lead_actions import action_elements
 from bot.blocks.lead_card import call_buttons, call_outcome
 from bot.blocks.privacy import Audience
 from bot.blocks.text import (
@@ -60,19 +61,29 @@ def parent_message(snapshot: LeadSnapshot, *, mask: bool) -> dict[str, Any]:
     if facts:
         blocks.append({"type": "section", "fields": facts[:MAX_FIELDS]})
     blocks.append({"type": "context", "elements": [mrkdwn(_footer(snapshot, audience))]})
-    if snapshot.lead_id and snapshot.calls:
-        calls = CallsRef(campaign_id=snapshot.campaign_id, lead_id=snapshot.lead_id)
-        value = calls.model_dump_json()
-        if len(value) <= MAX_BUTTON_VALUE:
-            button = {
-                "type": "button",
-                "action_id": ActionId.ALL_CALLS,
-                "text": plain("📞 All calls"),
-                "value": value,
-            }
-            blocks.append({"type": "actions", "elements": [button]})
+    buttons = _all_calls(snapshot)
+    buttons += action_elements(snapshot.campaign_id, snapshot.lead_id, snapshot.status, "feed")
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
     text = f"{label}: {status.text}"
     return {"text": prose(text, MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def _all_calls(snapshot: LeadSnapshot) -> list[dict[str, Any]]:
+    """The All calls button, when the lead has an ID and calls, and it fits Slack's limit."""
+    if not (snapshot.lead_id and snapshot.calls):
+        return []
+    value = CallsRef(campaign_id=snapshot.campaign_id, lead_id=snapshot.lead_id).model_dump_json()
+    if len(value) > MAX_BUTTON_VALUE:
+        return []
+    return [
+        {
+            "type": "button",
+            "action_id": ActionId.ALL_CALLS,
+            "text": plain("📞 All calls"),
+            "value": value,
+        }
+    ]
 
 
 def _facts(snapshot: LeadSnapshot, audience: Audience) -> list[dict[str, Any]]:

@@ -62,13 +62,8 @@ def campaign_option(campaign_id: str, name: str | None) -> dict[str, Any]:
     return {"text": plain(label, 75), "value": campaign_id[:150]}
 
 
-def lookup_modal(
-    *,
-    campaign: tuple[str, str | None] | None = None,
-    key: str | None = None,
-    note: str | None = None,
-) -> dict[str, Any]:
-    """The lookup form: a campaign picker (remembering the last choice) and one key field."""
+def campaign_input(campaign: tuple[str, str | None] | None) -> dict[str, Any]:
+    """The campaign picker of a form, searching the account's campaigns as one types."""
     picker: dict[str, Any] = {
         "type": "external_select",
         "action_id": ActionId.CAMPAIGN,
@@ -77,6 +72,21 @@ def lookup_modal(
     }
     if campaign:
         picker["initial_option"] = campaign_option(*campaign)
+    return {
+        "type": "input",
+        "block_id": BlockId.CAMPAIGN,
+        "label": plain("Campaign"),
+        "element": picker,
+    }
+
+
+def lookup_modal(
+    *,
+    campaign: tuple[str, str | None] | None = None,
+    key: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The lookup form: a campaign picker (remembering the last choice) and one key field."""
     field: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": ActionId.LEAD_KEY,
@@ -89,12 +99,7 @@ def lookup_modal(
     if note:
         blocks.append({"type": "context", "elements": [mrkdwn(note)]})
     blocks += [
-        {
-            "type": "input",
-            "block_id": BlockId.CAMPAIGN,
-            "label": plain("Campaign"),
-            "element": picker,
-        },
+        campaign_input(campaign),
         {
             "type": "input",
             "block_id": BlockId.LEAD_KEY,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
-from bot.blocks.ids import ActionId, CallRef, CallsRef, CardRef
+from bot.blocks.ids import ActionId, ActRef, CallRef, CallsRef, CardRef
 from bot.blocks.lead_card import lead_card
 from bot.nlpearl.models import Call, Lead, Pearl
 from bot.records import CallSlot, LeadReport
@@ -472,7 +472,13 @@ def test_footer_without_campaign_name() -> None:
 
 def test_refresh_and_share_buttons_carry_the_card_ref(sample: dict[str, Any]) -> None:
     found = buttons(sample)
-    assert list(found) == [ActionId.REFRESH_CARD, ActionId.ALL_CALLS, ActionId.SHARE_CARD]
+    # The sample lead is a success: no primary action, the rest in the menu after Share.
+    assert list(found) == [
+        ActionId.REFRESH_CARD,
+        ActionId.ALL_CALLS,
+        ActionId.SHARE_CARD,
+        ActionId.LEAD_MENU,
+    ]
     expected = CardRef(campaign_id=SAMPLE_CAMPAIGN_ID, kind="id", key=SAMPLE_LEAD_ID)
     for action in (ActionId.REFRESH_CARD, ActionId.SHARE_CARD):
         assert CardRef.model_validate_json(found[action]["value"]) == expected
@@ -485,14 +491,21 @@ def test_buttons_carry_whatever_ref_they_are_given() -> None:
     ref = CardRef(campaign_id=CAMPAIGN_ID, kind="phone", key=PHONE)
     message = lead_card(make_report(), ref, now=NOW, mask=False)
     assert_valid_message(message)
-    for button in buttons(message).values():
-        assert CardRef.model_validate_json(button["value"]) == ref
+    found = buttons(message)
+    assert list(found) == [ActionId.REFRESH_CARD, ActionId.SHARE_CARD, ActionId.LEAD_MENU]
+    for action in (ActionId.REFRESH_CARD, ActionId.SHARE_CARD):
+        assert CardRef.model_validate_json(found[action]["value"]) == ref
+    # The lead's actions name the lead by its NLPearl ID, whatever key the card was found by.
+    for option in found[ActionId.LEAD_MENU]["options"]:
+        act = ActRef.model_validate_json(option["value"])
+        assert (act.campaign_id, act.lead_id) == (CAMPAIGN_ID, LEAD_ID)
 
 
 def test_shared_card_has_no_share_button_and_says_who_shared_it() -> None:
     message = checked(sample_report(), shared_by="U123ABC")
     found = buttons(message)
-    assert set(found) == {ActionId.REFRESH_CARD, ActionId.ALL_CALLS}
+    # Shared cards keep the lead's actions: acting is checked per person, not per card.
+    assert set(found) == {ActionId.REFRESH_CARD, ActionId.ALL_CALLS, ActionId.LEAD_MENU}
     ref = CardRef.model_validate_json(found[ActionId.REFRESH_CARD]["value"])
     assert ref.shared_by == "U123ABC"
     assert footer(message).endswith(" · Shared by <@U123ABC>")
@@ -908,7 +921,11 @@ def test_in_a_modal_there_is_no_share_button() -> None:
     message = lead_card(report, ref, now=NOW, mask=False, surface="modal")
     assert_valid_message(message)
     assert_no_injection(message)
-    assert list(buttons(message)) == [ActionId.REFRESH_CARD, ActionId.ALL_CALLS]
+    assert list(buttons(message)) == [
+        ActionId.REFRESH_CARD,
+        ActionId.ALL_CALLS,
+        ActionId.LEAD_MENU,
+    ]
     assert CardRef.model_validate_json(buttons(message)[ActionId.REFRESH_CARD]["value"]) == ref
     # Everything but the buttons is the same card.
     in_message = lead_card(report, ref, now=NOW, mask=False)
@@ -925,7 +942,7 @@ def test_in_a_modal_a_card_without_calls_keeps_refresh() -> None:
         surface="modal",
     )
     assert_valid_message(message)
-    assert list(buttons(message)) == [ActionId.REFRESH_CARD]
+    assert list(buttons(message)) == [ActionId.REFRESH_CARD, ActionId.LEAD_MENU]
 
 
 def test_many_calls_with_transcripts_keep_the_card_valid() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.blocks.ids import ActionId, CallRef, CallsRef
+from bot.blocks.ids import ActionId, ActRef, CallRef, CallsRef
 from bot.blocks.notifications import (
     ANSWERS_ON_REPLY,
     CALLS_PER_REPLY,
@@ -237,7 +237,8 @@ def test_a_parent_with_nothing_to_list_has_no_fields_block() -> None:
     )
 
     assert_sound(message)
-    assert [b["type"] for b in message["blocks"]] == ["section", "context"]
+    assert [b["type"] for b in message["blocks"]] == ["section", "context", "actions"]
+    assert list(parent_buttons(message)) == [ActionId.LEAD_PRIMARY, ActionId.LEAD_MENU]
 
 
 def test_the_parent_says_when_it_was_updated_in_each_viewers_zone() -> None:
@@ -253,7 +254,8 @@ def test_a_parent_with_calls_ends_with_an_all_calls_button_for_its_lead() -> Non
 
     assert_sound(message)
     button = parent_buttons(message)[ActionId.ALL_CALLS]
-    assert list(parent_buttons(message)) == [ActionId.ALL_CALLS]
+    # All calls first, then the lead's actions (a success: no primary, only the menu).
+    assert list(parent_buttons(message)) == [ActionId.ALL_CALLS, ActionId.LEAD_MENU]
     assert button["text"]["type"] == "plain_text"
     assert button["text"]["text"] == "📞 All calls"
     assert "url" not in button
@@ -267,12 +269,18 @@ def test_a_parent_with_calls_ends_with_an_all_calls_button_for_its_lead() -> Non
     ids=["no calls", "no lead id", "empty lead id", "neither"],
 )
 def test_no_all_calls_button_without_a_lead_id_and_calls(fields: dict[str, Any]) -> None:
-    message = parent_message(snapshot(**fields), mask=True)
+    lead = snapshot(**fields)
+    message = parent_message(lead, mask=True)
 
     assert_sound(message)
-    assert parent_buttons(message) == {}
-    assert message["blocks"][-1]["type"] == "context"
+    assert ActionId.ALL_CALLS not in parent_buttons(message)
     assert ActionId.ALL_CALLS not in everything(message)
+    if lead.lead_id:
+        # A lead without calls can still be acted on: its actions alone end the message.
+        assert list(parent_buttons(message)) == [ActionId.LEAD_MENU]
+    else:
+        assert parent_buttons(message) == {}
+        assert message["blocks"][-1]["type"] == "context"
 
 
 def test_the_all_calls_button_carries_each_leads_own_ids() -> None:
@@ -287,7 +295,24 @@ def test_an_all_calls_value_over_slacks_limit_is_left_out() -> None:
     message = parent_message(snapshot(lead_id="a" * 2000), mask=True)
 
     assert_sound(message)
+    # The lead's actions carry the same ID, over an option's 150 characters: none either.
     assert parent_buttons(message) == {}
+
+
+def test_a_parent_offers_the_leads_actions_from_the_feed() -> None:
+    message = parent_message(snapshot(status=40), mask=True)
+
+    assert_sound(message)
+    found = parent_buttons(message)
+    assert list(found) == [ActionId.ALL_CALLS, ActionId.LEAD_PRIMARY, ActionId.LEAD_MENU]
+    stop = ActRef.model_validate_json(found[ActionId.LEAD_PRIMARY]["value"])
+    assert stop == ActRef(
+        verb="stop", campaign_id=CAMPAIGN_ID, lead_id=LEAD_ID, seen_status=40, origin="feed"
+    )
+    assert found[ActionId.LEAD_PRIMARY]["text"]["text"] == "✋ Stop calling"
+    options = [ActRef.model_validate_json(o["value"]) for o in found[ActionId.LEAD_MENU]["options"]]
+    assert [o.verb for o in options] == ["won", "lost", "edit"]
+    assert {o.origin for o in options} == {"feed"}
 
 
 @pytest.mark.parametrize("status", [None, 1, 40, 999, -5])
