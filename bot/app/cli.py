@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("key", nargs="?", help="lead ID, phone number or external ID")
     preview.add_argument("--sample", action="store_true", help="a made-up lead; no credentials")
     preview.add_argument("--shared", action="store_true", help="as shared in a channel")
+    preview.add_argument(
+        "--surface",
+        choices=("card", "confirm", "edit", "add", "denied"),
+        default="card",
+        help="the card (default), or a view acting on the lead opens",
+    )
     commands.add_parser("check", help="verify the Slack token, NLPearl key and database")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest for your host")
     target = manifest.add_mutually_exclusive_group()
@@ -62,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
     if command == "manifest":
         return _manifest(args.url, socket_mode=args.socket_mode)
     if command == "preview" and args.sample:
-        return _preview_sample(shared=args.shared)
+        return _preview_sample(shared=args.shared, surface=args.surface)
     settings = load_settings()
     configure_logging(settings)
     if command == "serve":
@@ -72,7 +78,9 @@ def _run(args: argparse.Namespace) -> int:
     if command == "migrate":
         return _migrate(settings)
     if command == "preview":
-        return asyncio.run(_preview(settings, args.campaign, args.key, shared=args.shared))
+        return asyncio.run(
+            _preview(settings, args.campaign, args.key, shared=args.shared, surface=args.surface)
+        )
     from bot.app.checks import run_checks
 
     return asyncio.run(run_checks(settings))
@@ -212,13 +220,16 @@ def _manifest(url: str | None, *, socket_mode: bool = False) -> int:
 
 def _print_preview(message: dict[str, object]) -> None:
     """The JSON on stdout, so it pipes; the Block Kit Builder link on stderr, for a person."""
-    payload = json.dumps({"blocks": message["blocks"]}, ensure_ascii=False)
+    # The Builder reads a modal whole, and a message as its blocks.
+    shown = message if message.get("type") == "modal" else {"blocks": message["blocks"]}
+    payload = json.dumps(shown, ensure_ascii=False)
     print(json.dumps(message, indent=2, ensure_ascii=False))
     link = f"{BLOCK_KIT_BUILDER}{quote(payload, safe='')}"
     print(f"Open in Block Kit Builder:\n{link}", file=sys.stderr)
 
 
-def _preview_sample(*, shared: bool) -> int:
+def _preview_sample(*, shared: bool, surface: str) -> int:
+    from bot.app.previews import surface_preview
     from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
     from bot.blocks.ids import CardRef
     from bot.blocks.lead_card import lead_card
@@ -230,13 +241,16 @@ def _preview_sample(*, shared: bool) -> int:
         ref = ref.model_copy(update={"shared_by": "U0SAMPLE"})
     # No settings for a sample: masked as a default install masks a shared card.
     masked = card_audience(ref, "message", mask_shared=True).masked
-    _print_preview(lead_card(sample_report(), ref, now=utc_now(), mask=masked))
+    report = sample_report()
+    card = lead_card(report, ref, now=utc_now(), mask=masked)
+    _print_preview(surface_preview(surface, report, card))
     return 0
 
 
 async def _preview(
-    settings: Settings, campaign: str | None, key: str | None, *, shared: bool
+    settings: Settings, campaign: str | None, key: str | None, *, shared: bool, surface: str
 ) -> int:
+    from bot.app.previews import surface_preview
     from bot.app.web import build_nlpearl_client, new_http_client
     from bot.blocks.ids import CardRef
     from bot.parsing.grammar import parse_lead_key
@@ -258,8 +272,11 @@ async def _preview(
             now=utc_now(),
             mask_shared=settings.mask_shared_phone_numbers,
         )
-    _print_preview(answer.message)
-    return 0 if answer.found else 1
+    if answer.report is None:
+        _print_preview(answer.message)
+        return 1
+    _print_preview(surface_preview(surface, answer.report, answer.message))
+    return 0
 
 
 if __name__ == "__main__":

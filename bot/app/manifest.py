@@ -27,6 +27,10 @@ BOT_SCOPES = [
     "groups:read",
     "channels:history",
     "groups:history",
+    # Who may change leads: users.info says who is an admin or owner, usergroups.* who is in a
+    # group an admin granted the right to.
+    "users:read",
+    "usergroups:read",
 ]
 
 
@@ -54,8 +58,10 @@ def build_manifest(base_url: str = PLACEHOLDER_URL, *, socket_mode: bool = False
                 "/lead CAMPAIGN LEAD to see a lead's status, what time it is for them right now, "
                 "each call with its AI summary and recording, and every answer they gave. "
                 "Share a card with your channel in one click when a lead needs the team's "
-                "attention. Lookups are private to you until you share them, and phone numbers "
-                "in shared cards are masked to their last four digits."
+                "attention, and act on it where you are: stop calling, call again, mark it won "
+                "or lost, fix its details, or add a new lead. Lookups are private to you until "
+                "you share them, and phone numbers in shared cards are masked to their last four "
+                "digits."
             ),
         },
         "features": {
@@ -78,13 +84,25 @@ def build_manifest(base_url: str = PLACEHOLDER_URL, *, socket_mode: bool = False
                     "callback_id": ViewId.MESSAGE_SHORTCUT.value,
                     "description": "Show the card of the lead this message mentions",
                 },
+                {
+                    "name": "Add a lead",
+                    "type": "global",
+                    "callback_id": ViewId.ADD_SHORTCUT.value,
+                    "description": "Add someone to an NLPearl campaign, to be called",
+                },
+                {
+                    "name": "Add to a campaign",
+                    "type": "message",
+                    "callback_id": ViewId.ADD_FROM_MESSAGE.value,
+                    "description": "Add the phone number in this message to a campaign",
+                },
             ],
             "slash_commands": [
                 {
                     "command": "/lead",
                     **command_url,
-                    "description": "Look up an NLPearl lead: status, calls, answers",
-                    "usage_hint": "CAMPAIGN_ID LEAD_ID | +PHONE | EXTERNAL_ID  (or: help)",
+                    "description": "Look up, add and act on NLPearl leads",
+                    "usage_hint": "CAMPAIGN_ID LEAD_ID | +PHONE | EXTERNAL_ID  (or: add, help)",
                     "should_escape": False,
                 }
             ],

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import actions, commands, dig_in, events, options, shortcuts, views
+from bot.listeners import (
+    actions,
+    adding,
+    commands,
+    dig_in,
+    events,
+    lead_actions,
+    options,
+    shortcuts,
+    views,
+    who_may_act,
+)
 from bot.listeners.inflight import Track
 
 
 def register_listeners(app: AsyncApp, track: Track) -> None:
     """Attach every listener to the app, each tracked so shutdown can let it finish."""
-    for surface in (commands, actions, dig_in, shortcuts, options, views, events):
+    surfaces = (commands, actions, lead_actions, adding, who_may_act, dig_in, shortcuts, options)
+    for surface in (*surfaces, views, events):
         surface.register(app, track)

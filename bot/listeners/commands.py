@@ -1,4 +1,4 @@
-"""`/lead`: help, lookups, and channel subscriptions."""
+"""`/lead`: help, lookups, adding leads, and channel subscriptions."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages
-from bot.blocks.ids import CardRef
+from bot.blocks.ids import AddDraft, CardRef
 from bot.listeners.inflight import Track
 from bot.listeners.request import private_reply, where_of
 from bot.parsing.grammar import (
+    AddLead,
     Help,
     Invalid,
     ListSubscriptions,
@@ -21,7 +22,9 @@ from bot.parsing.grammar import (
     Unsubscribe,
     parse_command,
 )
+from bot.usecases.adding import add_lead
 from bot.usecases.cards import Reply, show_card
+from bot.usecases.permissions import actor_of
 from bot.usecases.services import Services, Where
 from bot.usecases.subscribing import list_here, subscribe_here, unsubscribe_here
 
@@ -50,7 +53,7 @@ async def handle_lead_command(
 
 
 async def _answer(
-    parsed: Subscribe | Unsubscribe | ListSubscriptions | Lookup,
+    parsed: Subscribe | Unsubscribe | ListSubscriptions | Lookup | AddLead,
     reply: Reply,
     client: AsyncWebClient,
     where: Where,
@@ -67,6 +70,24 @@ async def _answer(
         case Lookup(campaign_id=campaign_id, key=key):
             ref = CardRef(campaign_id=campaign_id, kind=key.kind, key=key.value)
             await show_card(services, where, ref, reply)
+        case AddLead():
+            await reply(await _add(parsed, client, where, services))
+
+
+async def _add(
+    parsed: AddLead, client: AsyncWebClient, where: Where, services: Services
+) -> dict[str, Any]:
+    """Add the lead the command describes (the twin's card instead, if the number is there)."""
+    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
+    draft = AddDraft(
+        campaign_id=parsed.campaign_id,
+        phone_number=parsed.phone,
+        external_id=parsed.external_id,
+        call_data=dict(parsed.call_data),
+    )
+    # Slack does not retry slash commands, so there is no second delivery to guard against.
+    added = await add_lead(services, where, actor, draft, check_twin=True, key=None)
+    return added.message
 
 
 def register(app: AsyncApp, track: Track) -> None:

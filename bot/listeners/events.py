@@ -21,7 +21,7 @@ async def handle_app_home_opened(
     if event.get("tab") != "home" or not event.get("user"):
         return
     user_id = event["user"]
-    view = await home_for(services, where_of(request).workspace, user_id)
+    view = await home_for(services, where_of(request).workspace, user_id, client)
     await client.views_publish(user_id=user_id, view=view)
 
 

@@ -89,6 +89,21 @@ async def lead_card_answer(
         logger.warning("NLPearl answered badly for %s: %s", ref, exc)
         problem = "NLPearl sent an answer Lead Bot couldn't read. Try again."
         return CardAnswer(messages.nlpearl_bad_answer(), ref, problem=problem)
+    return card_of(
+        report, ref, now=now, mask_shared=mask_shared, surface=surface, audience=audience
+    )
+
+
+def card_of(
+    report: LeadReport,
+    ref: CardRef,
+    *,
+    now: datetime,
+    mask_shared: bool,
+    surface: Surface = "message",
+    audience: Audience | None = None,
+) -> CardAnswer:
+    """The card of a lead already fetched (after an action, from NLPearl's answer)."""
     # Buttons refer to the lead by its NLPearl ID, whatever key found it.
     if report.lead.id:
         ref = ref.model_copy(update={"kind": "id", "key": report.lead.id})

@@ -8,15 +8,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.blocks.home import Setup, home_view
+from bot.blocks.home import AdminHome, Setup, home_view
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import BadCredentials, NLPearlError
+from bot.storage.actions import grants_of, latest
 from bot.storage.engine import ping
 from bot.storage.memory import recent
 from bot.storage.rows import Workspace
 from bot.storage.subscriptions import list_subscriptions
+from bot.usecases.permissions import actor_of, user_groups
 from bot.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -67,11 +70,27 @@ class SetupCheck:
         return None
 
 
-async def home_for(services: Services, ws: Workspace, user_id: str) -> dict[str, Any]:
-    """The Home tab for one person."""
+async def home_for(
+    services: Services, ws: Workspace, user_id: str, client: AsyncWebClient | None = None
+) -> dict[str, Any]:
+    """The Home tab for one person; admins also see who may act and the latest actions."""
     setup = await services.setup.status()
     if setup.database_problem:
         return home_view(setup, [], [])
     subscriptions = await list_subscriptions(services.engine, ws)
     lookups = await recent(services.engine, ws, user_id)
-    return home_view(setup, subscriptions, lookups)
+    admin = await _admin_home(services, client, ws, user_id) if client is not None else None
+    return home_view(setup, subscriptions, lookups, admin)
+
+
+async def _admin_home(
+    services: Services, client: AsyncWebClient, ws: Workspace, user_id: str
+) -> AdminHome | None:
+    """What only admins and owners see; None for everyone else."""
+    actor = await actor_of(client, services.engine, ws, user_id)
+    if not actor.is_admin:
+        return None
+    grants = await grants_of(services.engine, ws)
+    groups = dict(await user_groups(client)) if grants.usergroups else {}
+    actions = await latest(services.engine, ws)
+    return AdminHome(grants, groups, actions, mask=services.mask_shared_phone_numbers)

@@ -1,0 +1,137 @@
+"""Acting on a lead: the card's action button and menu, the confirmation and the edit form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import messages, views
+from bot.blocks.ids import ActionId, ActRef, CardRef, Pending, ViewId
+from bot.listeners.inflight import Track
+from bot.listeners.request import in_modal, read_ref, where_of
+from bot.nlpearl.models import Lead
+from bot.parsing.lead_form import read_edit_form
+from bot.usecases.acting import confirm, pending_from_click, save_edit, view_for_click
+from bot.usecases.permissions import actor_of
+from bot.usecases.services import Services
+
+BAD_ACTION = views.notice_modal(
+    "Lead Bot",
+    messages.notice(
+        "⚠️", "That didn't work", "Look the lead up again and use the card's buttons from there."
+    ),
+)
+
+
+def _card_ref_in(blocks: list[dict[str, Any]]) -> CardRef | None:
+    """The card a message shows, read off its Refresh button (which carries the card's ref)."""
+    for block in blocks:
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("action_id") == ActionId.REFRESH_CARD:
+                return read_ref(CardRef, element.get("value"))
+    return None
+
+
+def _pending(act: ActRef, body: dict[str, Any], request: AsyncBoltRequest) -> Pending:
+    """The action, and where the clicked card is so it can be redrawn in place."""
+    if act.origin == "feed":
+        # The feed's message is redrawn through the lead's threads, not as a card.
+        return pending_from_click(act, None, None, None)
+    if in_modal(request):
+        view = body["view"]
+        card = read_ref(CardRef, view.get("private_metadata"))
+        return pending_from_click(act, card, None, view.get("id"))
+    # Slack sends the message only when it is not ephemeral; an ephemeral card is never shared.
+    message = body.get("message") or {}
+    card = _card_ref_in(message.get("blocks") or []) or CardRef(
+        campaign_id=act.campaign_id, kind="id", key=act.lead_id
+    )
+    return pending_from_click(act, card, body.get("response_url"), None)
+
+
+async def handle_lead_action(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """Open a view at once, then fill it: a confirmation, the edit form, or why not."""
+    await ack()
+    value = action.get("value") or (action.get("selected_option") or {}).get("value")
+    # Slack's trigger_id lasts 3 seconds: the view opens before anyone else is asked anything.
+    loading = views.loading_modal("Lead Bot", "Checking the lead…")
+    trigger_id = body["trigger_id"]
+    opened = await (
+        client.views_push(trigger_id=trigger_id, view=loading)
+        if in_modal(request)
+        else client.views_open(trigger_id=trigger_id, view=loading)
+    )
+    view_id = opened["view"]["id"]
+    act = read_ref(ActRef, value)
+    if act is None:
+        await client.views_update(view_id=view_id, view=BAD_ACTION)
+        return
+    where = where_of(request)
+    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
+    view = await view_for_click(services, where, actor, _pending(act, body, request))
+    await client.views_update(view_id=view_id, view=view)
+
+
+async def handle_confirm_submission(
+    ack: AsyncAck,
+    view: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """Apply the confirmed change, once, and show how it went in the same modal."""
+    pending = read_ref(Pending, view.get("private_metadata"))
+    if pending is None:
+        await ack(response_action="update", view=BAD_ACTION)
+        return
+    await ack(response_action="update", view=views.loading_modal("Lead Bot", "Working…"))
+    where = where_of(request)
+    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
+    # The view's ID is the same for every submission of this form, retries included.
+    key = f"{where.workspace.team_id}:{view['id']}"
+    result = await confirm(services, client, where, actor, pending, key)
+    await client.views_update(view_id=view["id"], view=result)
+
+
+async def handle_edit_submission(
+    ack: AsyncAck,
+    view: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """Check the form's fields in place, then save what changed."""
+    pending = read_ref(Pending, view.get("private_metadata"))
+    if pending is None:
+        await ack(response_action="update", view=BAD_ACTION)
+        return
+    values = (view.get("state") or {}).get("values") or {}
+    # Formats need no lead to check, so errors show under their fields at once.
+    checked = read_edit_form(values, Lead())
+    if checked.errors:
+        await ack(response_action="errors", errors=checked.errors)
+        return
+    await ack(response_action="update", view=views.loading_modal("Edit lead", "Saving…"))
+    where = where_of(request)
+    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
+    key = f"{where.workspace.team_id}:{view['id']}"
+    result = await save_edit(services, client, where, actor, pending, values, key)
+    await client.views_update(view_id=view["id"], view=result)
+
+
+def register(app: AsyncApp, track: Track) -> None:
+    """Listen for the lead's actions and their confirmation and edit forms."""
+    app.action(ActionId.LEAD_PRIMARY.value)(track(handle_lead_action))
+    app.action(ActionId.LEAD_MENU.value)(track(handle_lead_action))
+    app.view(ViewId.CONFIRM_ACTION.value)(track(handle_confirm_submission))
+    app.view(ViewId.EDIT_LEAD.value)(track(handle_edit_submission))

@@ -1,0 +1,82 @@
+"""Who may act on leads: the Home tab's button for admins, and the form it opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import messages, views
+from bot.blocks.ids import ActionId, BlockId, ViewId
+from bot.listeners.inflight import Track
+from bot.listeners.request import where_of
+from bot.usecases.grants import grant_form, save_grants
+from bot.usecases.home import home_for
+from bot.usecases.permissions import actor_of
+from bot.usecases.services import Services
+
+ADMINS_ONLY = messages.notice(
+    "🔐",
+    "Only admins can choose",
+    "Workspace admins and owners choose who may act on leads. Ask one of them.",
+)
+
+
+async def handle_open_grants(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """Open the form at once, then fill it in for an admin (or say it is theirs to change)."""
+    await ack()
+    opened = await client.views_open(
+        trigger_id=body["trigger_id"], view=views.loading_modal("Who may act", "Loading…")
+    )
+    where = where_of(request)
+    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
+    view = (
+        await grant_form(services, client, where.workspace)
+        if actor.is_admin
+        else views.notice_modal("Who may act", ADMINS_ONLY)
+    )
+    await client.views_update(view_id=opened["view"]["id"], view=view)
+
+
+def _chosen(view: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The people and user groups the form names."""
+    values = (view.get("state") or {}).get("values") or {}
+    people = (values.get(BlockId.GRANT_USERS) or {}).get("users") or {}
+    groups = (values.get(BlockId.GRANT_USERGROUPS) or {}).get(ActionId.GRANT_USERGROUPS) or {}
+    users = [u for u in people.get("selected_users") or [] if isinstance(u, str)]
+    options = groups.get("selected_options") or []
+    return users, [str(o.get("value")) for o in options if isinstance(o, dict) and o.get("value")]
+
+
+async def handle_grants_submission(
+    ack: AsyncAck,
+    view: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """Save who may act (admins only, checked again here), then redraw the admin's Home tab."""
+    where = where_of(request)
+    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
+    if not actor.is_admin:
+        await ack(response_action="update", view=views.notice_modal("Who may act", ADMINS_ONLY))
+        return
+    await ack()
+    users, groups = _chosen(view)
+    await save_grants(services, where.workspace, actor.user_id, users, groups)
+    home = await home_for(services, where.workspace, actor.user_id, client)
+    await client.views_publish(user_id=actor.user_id, view=home)
+
+
+def register(app: AsyncApp, track: Track) -> None:
+    """Listen for the Home tab's "Change" button and the form it opens."""
+    app.action(ActionId.HOME_WHO_MAY_ACT.value)(track(handle_open_grants))
+    app.view(ViewId.WHO_MAY_ACT.value)(track(handle_grants_submission))

@@ -1,0 +1,409 @@
+"""Use case: changing a lead in NLPearl from Slack, safely.
+
+A click opens a view (refusal, confirmation, the edit form, or "it changed, ask again"); a
+submission applies the change once, with NLPearl's answer as the truth, then redraws the card
+that was clicked and notes the change in the lead's channel threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.blocks import lead_actions as action_blocks
+from bot.blocks import messages, views
+from bot.blocks.ids import ActRef, CardRef, Pending
+from bot.blocks.lead_forms import edit_lead_view
+from bot.blocks.notifications import parent_message
+from bot.blocks.privacy import PRIVATE
+from bot.blocks.text import MAX_VIEW_BLOCKS
+from bot.blocks.values import lead_name
+from bot.nlpearl.changes import LeadUpdate
+from bot.nlpearl.errors import (
+    BadCredentials,
+    NLPearlError,
+    NotFound,
+    RateLimited,
+    Rejected,
+    Unconfirmed,
+)
+from bot.nlpearl.lead_actions import EFFECTS, Verb, offered
+from bot.nlpearl.models import Lead
+from bot.nlpearl.names import campaign_or_none
+from bot.parsing.grammar import normalize_phone
+from bot.parsing.lead_form import fingerprint, read_edit_form
+from bot.parsing.slack_errors import SLACK_FAILURES, classify
+from bot.records import LeadReport, LeadSnapshot
+from bot.storage import actions as audit
+from bot.storage.rows import ActionRecord
+from bot.storage.threads import set_snapshot_status, threads_of_lead
+from bot.usecases.cards import card_of
+from bot.usecases.lookup import fetch_latest_calls
+from bot.usecases.modals import card_view
+from bot.usecases.permissions import Actor
+from bot.usecases.services import Services, Where
+
+logger = logging.getLogger(__name__)
+
+CANT_CHECK = messages.notice(
+    "⚠️",
+    "Couldn't check your permission",
+    "Slack didn't say who you are just now, so nothing was changed. Try again in a minute.",
+)
+
+
+def lead_label(lead: Lead) -> str:
+    """Who the lead is, for a confirmation: the name, else the number, external ID or ID."""
+    return (
+        lead_name(lead) or PRIVATE.phone(lead.phone_number) or lead.external_id or lead.id or "lead"
+    )
+
+
+def why_failed(exc: NLPearlError) -> str:
+    """What went wrong with NLPearl, in words for the person who acted."""
+    if isinstance(exc, Rejected):
+        reason = f" ({exc.reason})" if exc.reason else ""
+        return f"NLPearl refused the change{reason}"
+    if isinstance(exc, NotFound):
+        return "NLPearl no longer has this lead"
+    if isinstance(exc, BadCredentials):
+        return "NLPearl rejected Lead Bot's API key; an admin should check NLPEARL_API_KEY"
+    if isinstance(exc, RateLimited):
+        return "NLPearl is busy right now; try again in a minute"
+    if isinstance(exc, Unconfirmed):
+        return "NLPearl didn't confirm it in time"
+    return "NLPearl isn't responding right now; try again in a minute"
+
+
+def _unconfirmed_notice(verb: Verb, label: str) -> dict[str, Any]:
+    # "Nothing was changed" would be a claim we cannot make here.
+    return messages.notice(
+        "⏳",
+        f"NLPearl didn't confirm: {EFFECTS[verb].label.lower()}",
+        f"NLPearl didn't answer in time, so {label} may or may not have changed. "
+        "Refresh the card to see where things stand before trying again.",
+    )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One action as it is being decided: who, which lead, and what it would change."""
+
+    services: Services
+    where: Where
+    actor: Actor
+    pending: Pending
+
+    @property
+    def act(self) -> ActRef:
+        """The action and the lead it names."""
+        return self.pending.act
+
+    def record(self, result: str, lead: Lead | None = None, **fields: Any) -> ActionRecord:
+        """The audit record of this attempt."""
+        return ActionRecord(
+            workspace=self.where.workspace,
+            user_id=self.actor.user_id,
+            campaign_id=self.act.campaign_id,
+            lead_id=self.act.lead_id,
+            action=self.act.verb.value,
+            before_status=lead.status if lead else self.act.seen_status,
+            result=result,
+            at=self.services.now(),
+            **fields,
+        )
+
+
+async def _refuse(attempt: Attempt) -> dict[str, Any]:
+    """The refusal view, recorded: a person without the right, or one Slack could not name."""
+    if attempt.actor.unknown:
+        return views.notice_modal("Lead Bot", CANT_CHECK)
+    detail = "not a workspace admin or owner, nor granted the right to act"
+    await audit.record(attempt.services.engine, attempt.record("denied", detail=detail))
+    return action_blocks.denied_view()
+
+
+async def view_for_click(
+    services: Services, where: Where, actor: Actor, pending: Pending
+) -> dict[str, Any]:
+    """What a click on an action opens: a refusal, the confirmation, the edit form, or a retry."""
+    attempt = Attempt(services, where, actor, pending)
+    if not actor.may_act:
+        return await _refuse(attempt)
+    try:
+        lead = await services.nlpearl.get_lead(pending.act.campaign_id, pending.act.lead_id)
+    except NLPearlError as exc:
+        return _failure_view(pending.act.verb, None, exc)
+    label = lead_label(lead)
+    if pending.act.verb is Verb.EDIT:
+        fresh = pending.model_copy(update={"fingerprint": fingerprint(lead)})
+        return edit_lead_view(lead, fresh, now=services.now(), title_name=label)
+    return _confirm_or_ask_again(pending, lead)
+
+
+def _confirm_or_ask_again(pending: Pending, lead: Lead) -> dict[str, Any]:
+    """The confirmation, or, if the lead moved on since the card was drawn, say so first."""
+    label, phone = lead_label(lead), PRIVATE.phone(lead.phone_number)
+    if lead.status != pending.act.seen_status or pending.act.verb not in offered(lead.status):
+        now_seen = pending.model_copy(
+            update={"act": pending.act.model_copy(update={"seen_status": lead.status})}
+        )
+        return action_blocks.stale_view(
+            now_seen, label, phone, pending.act.seen_status, lead.status
+        )
+    return action_blocks.confirm_view(pending, label, phone)
+
+
+async def confirm(
+    services: Services,
+    client: AsyncWebClient,
+    where: Where,
+    actor: Actor,
+    pending: Pending,
+    key: str,
+) -> dict[str, Any]:
+    """Apply a confirmed status change once, then redraw; the view saying how it went."""
+    attempt = Attempt(services, where, actor, pending)
+    if not actor.may_act:
+        return await _refuse(attempt)
+    verb = pending.act.verb
+    earlier = await audit.claim(services.engine, key, attempt.record("pending"))
+    if earlier is not None:
+        return _already(earlier)
+    try:
+        lead = await services.nlpearl.get_lead(pending.act.campaign_id, pending.act.lead_id)
+    except NLPearlError as exc:
+        await audit.finish(
+            services.engine, key, result="failed", at=services.now(), detail=why_failed(exc)
+        )
+        return _failure_view(verb, None, exc)
+    if lead.status != pending.act.seen_status or verb not in offered(lead.status):
+        await _stale(attempt, key, lead)
+        return _confirm_or_ask_again(pending, lead)
+    update = LeadUpdate(status=EFFECTS[verb].status)
+    return await _apply(attempt, client, key, lead, update)
+
+
+async def save_edit(
+    services: Services,
+    client: AsyncWebClient,
+    where: Where,
+    actor: Actor,
+    pending: Pending,
+    values: dict[str, Any],
+    key: str,
+) -> dict[str, Any]:
+    """Send what the edit form changed, once, unless the lead changed while it was open."""
+    attempt = Attempt(services, where, actor, pending)
+    if not actor.may_act:
+        return await _refuse(attempt)
+    try:
+        lead = await services.nlpearl.get_lead(pending.act.campaign_id, pending.act.lead_id)
+    except NLPearlError as exc:
+        return _failure_view(Verb.EDIT, None, exc)
+    label = lead_label(lead)
+    if fingerprint(lead) != pending.fingerprint:
+        await audit.record(
+            services.engine, attempt.record("stale", lead, detail="edited meanwhile")
+        )
+        again = pending.model_copy(update={"fingerprint": fingerprint(lead)})
+        return _changed_meanwhile(edit_lead_view(lead, again, now=services.now(), title_name=label))
+    form = read_edit_form(values, lead)
+    if form.errors or form.value is None:
+        problems = "; ".join(form.errors.values()) or "the form could not be read"
+        return views.notice_modal("Edit lead", messages.notice("⚠️", "Not saved", problems))
+    if form.value.empty:
+        return views.notice_modal(
+            "Edit lead", messages.notice("👌", "Nothing to save", f"{label} is unchanged.")
+        )
+    earlier = await audit.claim(services.engine, key, attempt.record("pending", lead))
+    if earlier is not None:
+        return _already(earlier)
+    return await _apply(attempt, client, key, lead, form.value)
+
+
+def _changed_meanwhile(view: dict[str, Any]) -> dict[str, Any]:
+    """The edit form again, saying why: someone or something changed the lead meanwhile."""
+    note = {
+        "type": "context",
+        "elements": [
+            {
+                "type": "mrkdwn",
+                "text": "↩️ This lead changed while the form was open. Here it is as it is now: "
+                "check your changes and save again.",
+            }
+        ],
+    }
+    blocks = [note, *view.get("blocks", [])][:MAX_VIEW_BLOCKS]
+    return {**view, "blocks": blocks}
+
+
+async def _stale(attempt: Attempt, key: str, lead: Lead) -> None:
+    """Give the claim back (asking again must be able to apply) and record why nothing changed."""
+    engine = attempt.services.engine
+    await audit.release(engine, key)
+    detail = "the lead's status changed since the card was drawn"
+    await audit.record(engine, attempt.record("stale", lead, detail=detail))
+
+
+async def _apply(
+    attempt: Attempt, client: AsyncWebClient, key: str, lead: Lead, update: LeadUpdate
+) -> dict[str, Any]:
+    """Send the change; record and redraw what NLPearl answers."""
+    services, verb, label = attempt.services, attempt.act.verb, lead_label(lead)
+    try:
+        answered = await services.nlpearl.update_lead(
+            attempt.act.campaign_id, attempt.act.lead_id, update
+        )
+        after = answered or await services.nlpearl.get_lead(
+            attempt.act.campaign_id, attempt.act.lead_id
+        )
+    except NLPearlError as exc:
+        logger.info("NLPearl did not apply %s: %s", verb.value, exc)
+        result = "unconfirmed" if isinstance(exc, Unconfirmed) else "failed"
+        await audit.finish(
+            services.engine,
+            key,
+            result=result,
+            at=services.now(),
+            changes=update.body(),
+            detail=why_failed(exc),
+        )
+        return _failure_view(verb, label, exc)
+    await audit.finish(
+        services.engine,
+        key,
+        result="applied",
+        at=services.now(),
+        after_status=after.status,
+        changes=update.body(),
+    )
+    await _after_change(attempt, client, after)
+    return action_blocks.outcome_view(verb, lead_label(after), ok=True, why=None)
+
+
+def _failure_view(verb: Verb, label: str | None, exc: NLPearlError) -> dict[str, Any]:
+    name = label or "the lead"
+    if isinstance(exc, Unconfirmed):
+        return views.notice_modal("Lead Bot", _unconfirmed_notice(verb, name))
+    return action_blocks.outcome_view(verb, name, ok=False, why=why_failed(exc))
+
+
+def _already(earlier: ActionRecord) -> dict[str, Any]:
+    """A second submission of the same form (a double click, a retry): say what the first did."""
+    if earlier.result == "pending":
+        detail = "Lead Bot is applying this change right now; the card will update when it's done."
+    elif earlier.result == "applied":
+        detail = "This change was already applied; it was not sent again."
+    else:
+        detail = "This form was already submitted; open the card again to retry."
+    return views.notice_modal("Lead Bot", messages.notice("👌", "Already done", detail))
+
+
+async def _after_change(attempt: Attempt, client: AsyncWebClient, lead: Lead) -> None:
+    """Redraw the card that was clicked and note the change in the lead's threads."""
+    # Each is best effort: the change happened whatever Slack does with these.
+    results = await asyncio.gather(
+        _redraw_card(attempt, client, lead),
+        _note_in_threads(attempt, client, lead),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            logger.warning("After a lead action, Slack could not be updated: %r", result)
+
+
+async def _redraw_card(attempt: Attempt, client: AsyncWebClient, lead: Lead) -> None:
+    """The clicked card, drawn again from the lead NLPearl answered with, in place."""
+    pending, services = attempt.pending, attempt.services
+    if pending.card is None:
+        return
+    report = await report_of(services, pending.act.campaign_id, lead)
+    if pending.view_id:
+        answer = card_of(
+            report, pending.card, now=services.now(), mask_shared=True, surface="modal"
+        )
+        await client.views_update(view_id=pending.view_id, view=card_view(answer))
+    elif pending.response_url:
+        answer = card_of(
+            report,
+            pending.card,
+            now=services.now(),
+            mask_shared=services.mask_shared_phone_numbers,
+        )
+        webhook = AsyncWebhookClient(pending.response_url)
+        sent = await webhook.send_dict({**answer.message, "replace_original": True})
+        if sent.status_code != 200:
+            logger.warning("Slack refused the redrawn card: HTTP %s", sent.status_code)
+
+
+async def report_of(services: Services, campaign_id: str, lead: Lead) -> LeadReport:
+    """Everything the card shows for a lead already fetched: one round trip for its calls."""
+    calls, campaign = await asyncio.gather(
+        fetch_latest_calls(services.nlpearl, lead, 5),
+        campaign_or_none(services.nlpearl, campaign_id, wait=None),
+    )
+    return LeadReport(campaign_id, campaign, lead, calls)
+
+
+def lead_keys(lead: Lead, lead_id: str) -> list[str]:
+    """Every key the feed may have filed the lead's thread under (parsing.webhooks.lead_key)."""
+    keys = [f"lead:{lead.id or lead_id}"]
+    if lead.phone_number and (phone := normalize_phone(lead.phone_number)):
+        keys.append(phone)
+    return keys
+
+
+async def _note_in_threads(attempt: Attempt, client: AsyncWebClient, lead: Lead) -> None:
+    """In each subscribed channel with a thread for the lead: who did what, and the new status."""
+    services, act = attempt.services, attempt.act
+    threads = await threads_of_lead(
+        services.engine, attempt.where.workspace, act.campaign_id, lead_keys(lead, act.lead_id)
+    )
+    note = action_blocks.thread_note(act.verb, attempt.actor.name, services.now())
+    for thread in threads:
+        try:
+            await client.chat_postMessage(
+                channel=thread.channel_id, thread_ts=thread.parent_ts, unfurl_links=False, **note
+            )
+        except SLACK_FAILURES as exc:
+            logger.info("No note in %s: %s", thread.channel_id, classify(exc).describe())
+            continue
+        if lead.status is not None:
+            await _redraw_parent(
+                attempt, client, thread.id, thread.channel_id, thread.parent_ts, lead.status
+            )
+
+
+async def _redraw_parent(
+    attempt: Attempt,
+    client: AsyncWebClient,
+    thread_id: int,
+    channel_id: str,
+    parent_ts: str,
+    status: int,
+) -> None:
+    """The lead's parent message in a channel, showing its new status."""
+    services = attempt.services
+    snapshot = await set_snapshot_status(services.engine, thread_id, status, services.now())
+    if snapshot is None:
+        return
+    message = parent_message(
+        LeadSnapshot.model_validate(snapshot), mask=services.mask_shared_phone_numbers
+    )
+    try:
+        await client.chat_update(channel=channel_id, ts=parent_ts, **message)
+    except SLACK_FAILURES as exc:
+        logger.info("Parent in %s not redrawn: %s", channel_id, classify(exc).describe())
+
+
+def pending_from_click(
+    act: ActRef, card: CardRef | None, response_url: str | None, view_id: str | None
+) -> Pending:
+    """What a confirmation carries about the click: the action, and the card to redraw."""
+    return Pending(act=act, card=card, response_url=response_url, view_id=view_id)
