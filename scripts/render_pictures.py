@@ -16,12 +16,17 @@ from typing import Any
 
 from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
 from bot.blocks import messages, views
-from bot.blocks.home import Setup, home_view
-from bot.blocks.ids import CallsRef, CardRef
+from bot.blocks.home import AdminHome, Setup, home_view
+from bot.blocks.ids import ActRef, CallsRef, CardRef, Pending
+from bot.blocks.lead_actions import confirm_view, denied_message, thread_note
 from bot.blocks.lead_card import lead_card
+from bot.blocks.lead_forms import add_lead_view, edit_lead_view
 from bot.blocks.notifications import StatusChange, parent_message, thread_reply
+from bot.nlpearl.lead_actions import Verb
+from bot.parsing.lead_form import fingerprint
+from bot.parsing.message_leads import AddPrefill
 from bot.records import LeadSnapshot
-from bot.storage.rows import RecentLookup, SubscriptionInfo
+from bot.storage.rows import ActionRecord, Grants, RecentLookup, SubscriptionInfo, Workspace
 
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 # A fixed moment, so pictures only change when the card does (18:42 UTC is 10:42 for the lead).
@@ -56,6 +61,27 @@ def pictures() -> dict[str, dict[str, Any]]:
                 SubscriptionInfo("C0WINS", SAMPLE_CAMPAIGN_ID, (100,), NOW, None, None),
             ],
             [RecentLookup(SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, "Maria Gonzalez", NOW)],
+            admin_home(),
+        ),
+        "confirm-modal": confirm_view(
+            Pending(act=act(Verb.STOP, 10)), "Maria Gonzalez", "+1 415-555-0137"
+        ),
+        "edit-modal": edit_lead_view(
+            report.lead,
+            Pending(act=act(Verb.EDIT, 100), fingerprint=fingerprint(report.lead)),
+            now=NOW,
+            title_name="Maria Gonzalez",
+        ),
+        "add-modal": add_lead_view(
+            views.campaign_input((SAMPLE_CAMPAIGN_ID, report.campaign_name)),
+            prefill=AddPrefill(phone="+16175550199", first_name="Dana", last_name="Whitfield"),
+            private_metadata="",
+            now=NOW,
+        ),
+        "action-notes": stacked(
+            thread_note(Verb.STOP, "tess", NOW),
+            thread_note(Verb.WON, "sam", NOW),
+            denied_message(),
         ),
         "help": messages.help_message(),
         # Short messages share one picture rather than making four thin ones.
@@ -68,6 +94,34 @@ def pictures() -> dict[str, dict[str, Any]]:
             messages.nlpearl_unavailable(),
         ),
     }
+
+
+def act(verb: Verb, status: int) -> ActRef:
+    """An action on the sample lead, as its button carries it."""
+    return ActRef(
+        verb=verb, campaign_id=SAMPLE_CAMPAIGN_ID, lead_id=SAMPLE_LEAD_ID, seen_status=status
+    )
+
+
+def admin_home() -> AdminHome:
+    """What an admin's Home tab adds: who may act, and the latest actions."""
+    team = Workspace("T0SAMPLE")
+    stopped = ActionRecord(
+        team, "U0TESS", SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, "stop", 10, "applied", NOW, 130
+    )
+    refused = ActionRecord(
+        team,
+        "U0SAM",
+        SAMPLE_CAMPAIGN_ID,
+        SAMPLE_LEAD_ID,
+        "won",
+        130,
+        "denied",
+        NOW,
+        detail="not a workspace admin or owner, nor granted the right to act",
+    )
+    grants = Grants(users=("U0TESS",), usergroups=("S0SALES",))
+    return AdminHome(grants, {"S0SALES": "sales-leads"}, [stopped, refused], mask=True)
 
 
 def feed_thread() -> dict[str, Any]:
