@@ -12,7 +12,15 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from bench import ack_throughput, feed_latency, feed_memory, ingest, lookup_latency, memory
+from bench import (
+    ack_throughput,
+    action_latency,
+    feed_latency,
+    feed_memory,
+    ingest,
+    lookup_latency,
+    memory,
+)
 from bench.common import REPO_ROOT, Machine, Outcome, log, machine
 from bench.report import render_markdown, render_text
 
@@ -23,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[], Outcome]] = {
     "ingest": ingest.run,
     "feed_latency": feed_latency.run,
     "feed_memory": feed_memory.run,
+    "actions": action_latency.run,
 }
 DOCUMENT = REPO_ROOT / "docs" / "benchmarks.md"
 
