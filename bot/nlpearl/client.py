@@ -206,7 +206,7 @@ class NLPearlClient:
         unsure = False
         for attempt in range(1, policy.attempts + 1):
             try:
-                return await self._send(method, path, content, deadline - self._clock())
+                response = await self._send(method, path, content, deadline - self._clock())
             except _Retryable as failure:
                 # Once a change may have reached NLPearl, it may have happened, whatever follows.
                 unsure = unsure or (failure.maybe_done and method != "GET")
@@ -223,6 +223,17 @@ class NLPearlClient:
                     "NLPearl %s %s failed (%s); retry in %.2fs", method, path, failure.error, delay
                 )
                 await self._sleep(delay)
+                continue
+            if unsure and not response.is_success:
+                # A refusal now may answer a change an earlier attempt already made.
+                logger.warning(
+                    "NLPearl did not confirm %s %s (then HTTP %s)",
+                    method,
+                    path,
+                    response.status_code,
+                )
+                raise Unconfirmed()
+            return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(

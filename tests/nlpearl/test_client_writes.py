@@ -292,6 +292,19 @@ async def test_update_after_503_is_retried(
     assert len(fake_time.sleeps) == 1
 
 
+async def test_an_update_refused_after_a_5xx_is_unconfirmed_not_refused(
+    loopback: Connect, nlpearl: NLPearlStandIn, fake_time: FakeClock
+) -> None:
+    """The first attempt may have applied the change, so a 400 on the retry proves nothing."""
+    nlpearl.fail_next(lead_path("v2"), status=503, method="PUT")
+    nlpearl.fail_next(lead_path("v2"), status=400, body=b'{"message": "bad"}', method="PUT")
+
+    with pytest.raises(Unconfirmed):
+        await loopback().update_lead(SAMPLE_PEARL_ID, SAMPLE_LEAD_ID, STOP)
+
+    assert len(nlpearl.writes()) == 2
+
+
 @pytest.mark.parametrize(("version", "method"), [("v2", "POST"), ("v1", "PUT")])
 async def test_add_after_5xx_is_unconfirmed_and_not_retried(
     loopback: Connect, nlpearl: NLPearlStandIn, fake_time: FakeClock, version: str, method: str
