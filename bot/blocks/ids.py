@@ -139,6 +139,9 @@ class Pending(BaseModel):
     # Where the clicked card is: a message (its response_url), or a modal under this one.
     response_url: str | None = None
     view_id: str | None = None
+    # The feed message clicked, redrawn directly whatever became of its channel's subscription.
+    channel_id: str | None = None
+    message_ts: str | None = None
     # A fingerprint of the fields the edit form started from (Edit lead only).
     fingerprint: str | None = None
 
@@ -153,5 +156,3 @@ class AddDraft(BaseModel):
     external_id: str | None = None
     time_zone_id: str | None = None
     call_data: dict[str, Any] = {}
-    # Where to answer: a response_url (the command), else the modal being updated.
-    response_url: str | None = None

@@ -14,7 +14,7 @@ from bot.blocks.ids import ActionId, AddDraft, ViewId
 from bot.blocks.lead_actions import denied_view
 from bot.blocks.lead_forms import add_lead_view, duplicate_view
 from bot.listeners.inflight import Track
-from bot.listeners.request import read_ref, where_of
+from bot.listeners.request import fill_view, read_ref, where_of
 from bot.parsing.lead_form import read_add_form
 from bot.parsing.message_leads import AddPrefill, prefill_from_message
 from bot.storage.memory import last_campaign
@@ -134,17 +134,32 @@ async def _add_in_modal(
 ) -> None:
     await ack(response_action="update", view=views.loading_modal(TITLE, "Adding the lead…"))
     where = where_of(request)
-    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
     # The view's ID is the same for every submission of this form, retries included.
     key = f"{where.workspace.team_id}:{view['id']}"
+    work = _added_view(client, services, where, draft, key, check_twin=check_twin)
+    await fill_view(client, view["id"], TITLE, work)
+
+
+async def _added_view(
+    client: AsyncWebClient,
+    services: Services,
+    where: Where,
+    draft: AddDraft,
+    key: str,
+    *,
+    check_twin: bool,
+) -> dict[str, Any]:
+    """What the form shows once the lead is added, or its twin, or why not."""
+    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
     added = await add_lead(
         services, where, actor, draft, check_twin=check_twin, key=key, surface="modal"
     )
     if added.outcome == "twin" and added.card is not None:
-        result = duplicate_view(added.card.message, draft)
-    else:
-        result = views.notice_modal(TITLE, added.message)
-    await client.views_update(view_id=view["id"], view=result)
+        return duplicate_view(added.card.message, draft)
+    if added.outcome == "added" and added.card is not None:
+        # A card modal, so the new lead's own buttons (Refresh, its actions) know their card.
+        return views.card_modal(added.message, added.card.ref.model_dump_json(exclude_none=True))
+    return views.notice_modal(TITLE, added.message)
 
 
 async def handle_add_anyway(

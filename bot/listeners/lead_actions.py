@@ -9,9 +9,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
-from bot.blocks.ids import ActionId, ActRef, CardRef, Pending, ViewId
+from bot.blocks.ids import ActionId, ActRef, BlockId, CardRef, Pending, ViewId
 from bot.listeners.inflight import Track
-from bot.listeners.request import in_modal, read_ref, where_of
+from bot.listeners.request import fill_view, in_modal, read_ref, where_of
 from bot.nlpearl.models import Lead
 from bot.parsing.lead_form import read_edit_form
 from bot.usecases.acting import confirm, pending_from_click, save_edit, view_for_click
@@ -38,18 +38,39 @@ def _card_ref_in(blocks: list[dict[str, Any]]) -> CardRef | None:
 def _pending(act: ActRef, body: dict[str, Any], request: AsyncBoltRequest) -> Pending:
     """The action, and where the clicked card is so it can be redrawn in place."""
     if act.origin == "feed":
-        # The feed's message is redrawn through the lead's threads, not as a card.
-        return pending_from_click(act, None, None, None)
+        # The feed's message is redrawn from its thread's snapshot, not as a card.
+        container = body.get("container") or {}
+        clicked = (str(container.get("channel_id") or ""), str(container.get("message_ts") or ""))
+        return pending_from_click(act, None, message=clicked if all(clicked) else None)
     if in_modal(request):
         view = body["view"]
         card = read_ref(CardRef, view.get("private_metadata"))
-        return pending_from_click(act, card, None, view.get("id"))
+        return pending_from_click(act, card, view_id=view.get("id"))
     # Slack sends the message only when it is not ephemeral; an ephemeral card is never shared.
     message = body.get("message") or {}
     card = _card_ref_in(message.get("blocks") or []) or CardRef(
-        campaign_id=act.campaign_id, kind="id", key=act.lead_id
+        campaign_id=act.campaign_id,
+        kind="id",
+        key=act.lead_id,
+        # A channel's message without its Refresh button: masked, as a shared card is.
+        shared_by=None if (body.get("container") or {}).get("is_ephemeral", True) else "someone",
     )
-    return pending_from_click(act, card, body.get("response_url"), None)
+    return pending_from_click(act, card, response_url=body.get("response_url"))
+
+
+def _as_shown(view: dict[str, Any]) -> Lead:
+    """The lead as the edit form showed it, from its inputs' initial values."""
+    # Enough to check formats before the ack: an untouched phone is the one NLPearl has, even
+    # one it could not call, and clearing an external ID the lead has is refused.
+    shown: dict[str, str] = {}
+    for block in view.get("blocks") or []:
+        element = block.get("element") if isinstance(block, dict) else None
+        if isinstance(element, dict) and isinstance(element.get("initial_value"), str):
+            shown[str(block.get("block_id"))] = element["initial_value"]
+    return Lead(
+        phone_number=shown.get(BlockId.PHONE.value),
+        external_id=shown.get(BlockId.EXTERNAL_ID.value),
+    )
 
 
 async def handle_lead_action(
@@ -78,8 +99,8 @@ async def handle_lead_action(
         return
     where = where_of(request)
     actor = await actor_of(client, services.engine, where.workspace, where.user_id)
-    view = await view_for_click(services, where, actor, _pending(act, body, request))
-    await client.views_update(view_id=view_id, view=view)
+    work = view_for_click(services, where, actor, _pending(act, body, request))
+    await fill_view(client, view_id, "Lead Bot", work)
 
 
 async def handle_confirm_submission(
@@ -99,8 +120,8 @@ async def handle_confirm_submission(
     actor = await actor_of(client, services.engine, where.workspace, where.user_id)
     # The view's ID is the same for every submission of this form, retries included.
     key = f"{where.workspace.team_id}:{view['id']}"
-    result = await confirm(services, client, where, actor, pending, key)
-    await client.views_update(view_id=view["id"], view=result)
+    work = confirm(services, client, where, actor, pending, key)
+    await fill_view(client, view["id"], "Lead Bot", work)
 
 
 async def handle_edit_submission(
@@ -117,7 +138,7 @@ async def handle_edit_submission(
         return
     values = (view.get("state") or {}).get("values") or {}
     # Formats need no lead to check, so errors show under their fields at once.
-    checked = read_edit_form(values, Lead())
+    checked = read_edit_form(values, _as_shown(view))
     if checked.errors:
         await ack(response_action="errors", errors=checked.errors)
         return
@@ -125,8 +146,8 @@ async def handle_edit_submission(
     where = where_of(request)
     actor = await actor_of(client, services.engine, where.workspace, where.user_id)
     key = f"{where.workspace.team_id}:{view['id']}"
-    result = await save_edit(services, client, where, actor, pending, values, key)
-    await client.views_update(view_id=view["id"], view=result)
+    work = save_edit(services, client, where, actor, pending, values, key)
+    await fill_view(client, view["id"], "Edit lead", work)
 
 
 def register(app: AsyncApp, track: Track) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from slack_bolt.async_app import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks import messages, views
 from bot.blocks.ids import CardRef
 from bot.storage.rows import Workspace
 from bot.usecases.cards import Reply
@@ -74,3 +78,22 @@ def private_reply(respond: AsyncRespond) -> Reply:
         await respond(**message, response_type="ephemeral", replace_original=False)
 
     return reply
+
+
+async def fill_view(
+    client: AsyncWebClient, view_id: str, title: str, work: Awaitable[dict[str, Any]]
+) -> None:
+    """Show in a modal what `work` returns; if it fails unexpectedly, say so with a reference."""
+    # A modal has no response_url for Bolt's error handler to answer through: without this a
+    # failure would leave "Working…" on screen for good.
+    try:
+        view = await work
+    except Exception:
+        reference = uuid.uuid4().hex[:12]
+        logger.exception("Unexpected error filling a modal (reference %s)", reference)
+        detail = (
+            "Lead Bot hit an unexpected error, so it can't say whether anything changed. "
+            f"Refresh the card to see. Reference for your admin: `{reference}`"
+        )
+        view = views.notice_modal(title, messages.notice("💥", "Something went wrong", detail))
+    await client.views_update(view_id=view_id, view=view)

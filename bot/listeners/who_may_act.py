@@ -12,9 +12,9 @@ from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, BlockId, ViewId
 from bot.listeners.inflight import Track
 from bot.listeners.request import where_of
-from bot.usecases.grants import grant_form, save_grants
+from bot.usecases.grants import grant_form, grants_summary, save_grants
 from bot.usecases.home import home_for
-from bot.usecases.permissions import actor_of
+from bot.usecases.permissions import admin_of
 from bot.usecases.services import Services
 
 ADMINS_ONLY = messages.notice(
@@ -37,10 +37,9 @@ async def handle_open_grants(
         trigger_id=body["trigger_id"], view=views.loading_modal("Who may act", "Loading…")
     )
     where = where_of(request)
-    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
     view = (
         await grant_form(services, client, where.workspace)
-        if actor.is_admin
+        if await admin_of(client, where.workspace, where.user_id)
         else views.notice_modal("Who may act", ADMINS_ONLY)
     )
     await client.views_update(view_id=opened["view"]["id"], view=view)
@@ -64,16 +63,21 @@ async def handle_grants_submission(
     services: Services,
 ) -> None:
     """Save who may act (admins only, checked again here), then redraw the admin's Home tab."""
+    # Asking Slack who this is may take longer than the ack may wait.
+    await ack(response_action="update", view=views.loading_modal("Who may act", "Saving…"))
     where = where_of(request)
-    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
-    if not actor.is_admin:
-        await ack(response_action="update", view=views.notice_modal("Who may act", ADMINS_ONLY))
+    user_id = where.user_id or ""
+    if not await admin_of(client, where.workspace, user_id):
+        await client.views_update(
+            view_id=view["id"], view=views.notice_modal("Who may act", ADMINS_ONLY)
+        )
         return
-    await ack()
     users, groups = _chosen(view)
-    await save_grants(services, where.workspace, actor.user_id, users, groups)
-    home = await home_for(services, where.workspace, actor.user_id, client)
-    await client.views_publish(user_id=actor.user_id, view=home)
+    saved = await save_grants(services, where.workspace, user_id, users, groups)
+    done = messages.notice("✅", "Saved", grants_summary(saved))
+    await client.views_update(view_id=view["id"], view=views.notice_modal("Who may act", done))
+    home = await home_for(services, where.workspace, user_id, client)
+    await client.views_publish(user_id=user_id, view=home)
 
 
 def register(app: AsyncApp, track: Track) -> None:

@@ -131,6 +131,18 @@ def lead_key(event: WebhookEvent) -> str:
     return bounded(_lead_key(event), LEAD_KEY_LENGTH)
 
 
+def lead_keys_of(phone: str | None, lead_id: str | None) -> list[str]:
+    """Every key a lead with this phone and ID may have been filed under, as `lead_key` makes."""
+    keys = []
+    if phone and (normalized := normalize_phone(phone)):
+        keys.append(normalized)
+    if lead_id:
+        keys.append(f"lead:{lead_id}")
+    if phone:
+        keys.append(f"phone:{phone.strip()}")
+    return [bounded(key, LEAD_KEY_LENGTH) for key in keys]
+
+
 def _lead_key(event: WebhookEvent) -> str:
     if isinstance(event, LeadChange):
         phone, lead_id = event.lead.phone_number, event.lead.id

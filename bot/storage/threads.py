@@ -51,6 +51,22 @@ async def threads_of_lead(
     return [LeadThread(r.id, r.channel_id, r.parent_ts, dict(r.snapshot or {})) for r in rows]
 
 
+async def thread_at(
+    engine: AsyncEngine, ws: Workspace, channel_id: str, parent_ts: str
+) -> LeadThread | None:
+    """The lead thread whose parent is this message, whatever its subscription's state."""
+    query = select(lead_threads).where(
+        *in_workspace(lead_threads, ws),
+        lead_threads.c.channel_id == channel_id,
+        lead_threads.c.parent_ts == parent_ts,
+    )
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return (
+        LeadThread(row.id, row.channel_id, row.parent_ts, dict(row.snapshot or {})) if row else None
+    )
+
+
 async def set_snapshot_status(
     engine: AsyncEngine, thread_id: int, status: int, now: datetime
 ) -> dict[str, Any] | None:

@@ -8,7 +8,10 @@ that was clicked and notes the change in the lead's channel threads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +24,7 @@ from bot.blocks.ids import ActRef, CardRef, Pending
 from bot.blocks.lead_forms import edit_lead_view
 from bot.blocks.notifications import parent_message
 from bot.blocks.privacy import PRIVATE
-from bot.blocks.text import MAX_VIEW_BLOCKS
+from bot.blocks.text import MAX_VIEW_BLOCKS, one_line, prose
 from bot.blocks.values import lead_name
 from bot.nlpearl.changes import LeadUpdate
 from bot.nlpearl.errors import (
@@ -35,26 +38,47 @@ from bot.nlpearl.errors import (
 from bot.nlpearl.lead_actions import EFFECTS, Verb, offered
 from bot.nlpearl.models import Lead
 from bot.nlpearl.names import campaign_or_none
-from bot.parsing.grammar import normalize_phone
 from bot.parsing.lead_form import fingerprint, read_edit_form
 from bot.parsing.slack_errors import SLACK_FAILURES, classify
+from bot.parsing.webhooks import lead_keys_of
 from bot.records import LeadReport, LeadSnapshot
 from bot.storage import actions as audit
 from bot.storage.rows import ActionRecord
-from bot.storage.threads import set_snapshot_status, threads_of_lead
+from bot.storage.threads import LeadThread, set_snapshot_status, thread_at, threads_of_lead
 from bot.usecases.cards import card_of
-from bot.usecases.lookup import fetch_latest_calls
+from bot.usecases.lookup import CALLS_ON_CARD, fetch_latest_calls
 from bot.usecases.modals import card_view
 from bot.usecases.permissions import Actor
 from bot.usecases.services import Services, Where
 
 logger = logging.getLogger(__name__)
 
-CANT_CHECK = messages.notice(
-    "⚠️",
-    "Couldn't check your permission",
-    "Slack didn't say who you are just now, so nothing was changed. Try again in a minute.",
-)
+UNEXPECTED = "Lead Bot hit an unexpected error part-way"
+
+
+def cant_check(what: str) -> dict[str, Any]:
+    """Slack could not say who the person is: nothing was done, and trying again may work."""
+    return messages.notice(
+        "⚠️",
+        "Couldn't check your permission",
+        f"Slack didn't say who you are just now, so nothing was {what}. Try again in a minute.",
+    )
+
+
+def already_done(earlier: ActionRecord, what: str) -> dict[str, Any]:
+    """A second submission of the same form (a double click, a retry): what the first did."""
+    if earlier.result == "pending":
+        detail = f"Lead Bot is working on this {what} right now; the card updates when it's done."
+    elif earlier.result == "applied":
+        detail = f"This {what} was already made; it was not sent again."
+    else:
+        detail = f"This {what} was already tried. Open the card again to retry."
+    return messages.notice("👌", "Already done", detail)
+
+
+def shown(label: str) -> str:
+    """A lead's label (outside text) as it may appear in mrkdwn."""
+    return prose(one_line(label), 150)
 
 
 def lead_label(lead: Lead) -> str:
@@ -85,7 +109,7 @@ def _unconfirmed_notice(verb: Verb, label: str) -> dict[str, Any]:
     return messages.notice(
         "⏳",
         f"NLPearl didn't confirm: {EFFECTS[verb].label.lower()}",
-        f"NLPearl didn't answer in time, so {label} may or may not have changed. "
+        f"NLPearl didn't answer in time, so {shown(label)} may or may not have changed. "
         "Refresh the card to see where things stand before trying again.",
     )
 
@@ -121,10 +145,15 @@ class Attempt:
 
 async def _refuse(attempt: Attempt) -> dict[str, Any]:
     """The refusal view, recorded: a person without the right, or one Slack could not name."""
-    if attempt.actor.unknown:
-        return views.notice_modal("Lead Bot", CANT_CHECK)
-    detail = "not a workspace admin or owner, nor granted the right to act"
+    unknown = attempt.actor.unknown
+    detail = (
+        "Slack could not say who this is"
+        if unknown
+        else "not a workspace admin or owner, nor granted the right to act"
+    )
     await audit.record(attempt.services.engine, attempt.record("denied", detail=detail))
+    if unknown:
+        return views.notice_modal("Lead Bot", cant_check("changed"))
     return action_blocks.denied_view()
 
 
@@ -171,10 +200,16 @@ async def confirm(
     attempt = Attempt(services, where, actor, pending)
     if not actor.may_act:
         return await _refuse(attempt)
-    verb = pending.act.verb
     earlier = await audit.claim(services.engine, key, attempt.record("pending"))
     if earlier is not None:
-        return _already(earlier)
+        return views.notice_modal("Lead Bot", already_done(earlier, "change"))
+    async with settled(services, key):
+        return await _confirmed(attempt, client, key)
+
+
+async def _confirmed(attempt: Attempt, client: AsyncWebClient, key: str) -> dict[str, Any]:
+    """With the claim held: check the lead is as the card showed it, then apply."""
+    services, pending, verb = attempt.services, attempt.pending, attempt.act.verb
     try:
         lead = await services.nlpearl.get_lead(pending.act.campaign_id, pending.act.lead_id)
     except NLPearlError as exc:
@@ -202,29 +237,60 @@ async def save_edit(
     attempt = Attempt(services, where, actor, pending)
     if not actor.may_act:
         return await _refuse(attempt)
+    # Claimed first, so a second Save of the same form finds the first one's result.
+    earlier = await audit.claim(services.engine, key, attempt.record("pending"))
+    if earlier is not None:
+        return views.notice_modal("Edit lead", already_done(earlier, "edit"))
+    async with settled(services, key):
+        return await _edited(attempt, client, values, key)
+
+
+async def _edited(
+    attempt: Attempt, client: AsyncWebClient, values: dict[str, Any], key: str
+) -> dict[str, Any]:
+    """With the claim held: check the lead did not change while the form was open, then save."""
+    services, pending = attempt.services, attempt.pending
     try:
         lead = await services.nlpearl.get_lead(pending.act.campaign_id, pending.act.lead_id)
     except NLPearlError as exc:
+        await audit.release(services.engine, key)
         return _failure_view(Verb.EDIT, None, exc)
     label = lead_label(lead)
     if fingerprint(lead) != pending.fingerprint:
-        await audit.record(
-            services.engine, attempt.record("stale", lead, detail="edited meanwhile")
-        )
+        await audit.release(services.engine, key)
+        stale = attempt.record("stale", lead, detail="the lead changed while the form was open")
+        await audit.record(services.engine, stale)
         again = pending.model_copy(update={"fingerprint": fingerprint(lead)})
         return _changed_meanwhile(edit_lead_view(lead, again, now=services.now(), title_name=label))
     form = read_edit_form(values, lead)
-    if form.errors or form.value is None:
-        problems = "; ".join(form.errors.values()) or "the form could not be read"
-        return views.notice_modal("Edit lead", messages.notice("⚠️", "Not saved", problems))
-    if form.value.empty:
-        return views.notice_modal(
-            "Edit lead", messages.notice("👌", "Nothing to save", f"{label} is unchanged.")
-        )
-    earlier = await audit.claim(services.engine, key, attempt.record("pending", lead))
-    if earlier is not None:
-        return _already(earlier)
+    if form.errors or form.value is None or form.value.empty:
+        # Nothing is sent, so the form may be saved again.
+        await audit.release(services.engine, key)
+        return _not_saved(label, form.errors)
     return await _apply(attempt, client, key, lead, form.value)
+
+
+def _not_saved(label: str, errors: dict[str, str]) -> dict[str, Any]:
+    """Why nothing was sent: the form's problems, or nothing changed."""
+    if not errors:
+        detail = f"{shown(label)} is unchanged."
+        return views.notice_modal("Edit lead", messages.notice("👌", "Nothing to save", detail))
+    problems = "; ".join(prose(e, 150) for e in errors.values())
+    return views.notice_modal("Edit lead", messages.notice("⚠️", "Not saved", problems))
+
+
+@asynccontextmanager
+async def settled(services: Services, key: str) -> AsyncIterator[None]:
+    """Whatever goes wrong while a claim is held, the claim ends saying so, never pending."""
+    try:
+        yield
+    except BaseException:
+        # It may have reached NLPearl before it failed: "unconfirmed", not "failed".
+        with contextlib.suppress(Exception):
+            await audit.finish(
+                services.engine, key, result="unconfirmed", at=services.now(), detail=UNEXPECTED
+            )
+        raise
 
 
 def _changed_meanwhile(view: dict[str, Any]) -> dict[str, Any]:
@@ -260,9 +326,6 @@ async def _apply(
         answered = await services.nlpearl.update_lead(
             attempt.act.campaign_id, attempt.act.lead_id, update
         )
-        after = answered or await services.nlpearl.get_lead(
-            attempt.act.campaign_id, attempt.act.lead_id
-        )
     except NLPearlError as exc:
         logger.info("NLPearl did not apply %s: %s", verb.value, exc)
         result = "unconfirmed" if isinstance(exc, Unconfirmed) else "failed"
@@ -275,16 +338,44 @@ async def _apply(
             detail=why_failed(exc),
         )
         return _failure_view(verb, label, exc)
+    # NLPearl took the change: from here on nothing may say it did not happen.
+    after = answered or await _read_again(attempt)
     await audit.finish(
         services.engine,
         key,
         result="applied",
         at=services.now(),
-        after_status=after.status,
+        after_status=after.status if after else update.status,
         changes=update.body(),
     )
-    await _after_change(attempt, client, after)
-    return action_blocks.outcome_view(verb, lead_label(after), ok=True, why=None)
+    await _after_change(attempt, client, lead, after, update)
+    done = action_blocks.outcome_view(verb, lead_label(after or lead), ok=True, why=None)
+    return done if after else _add_refresh_hint(done)
+
+
+async def _read_again(attempt: Attempt) -> Lead | None:
+    """The lead after a change NLPearl answered without it; None if it can't be read now."""
+    act = attempt.act
+    try:
+        return await attempt.services.nlpearl.get_lead(act.campaign_id, act.lead_id)
+    except NLPearlError as exc:
+        logger.info("The lead could not be read after its change: %s", exc)
+        return None
+
+
+def _add_refresh_hint(view: dict[str, Any]) -> dict[str, Any]:
+    """The outcome, saying the card could not be redrawn (NLPearl did not say how it is now)."""
+    hint = {
+        "type": "context",
+        "elements": [
+            {
+                "type": "mrkdwn",
+                "text": "NLPearl took the change but didn't say how the lead looks now, so the "
+                "card wasn't redrawn. Press Refresh on it in a moment.",
+            }
+        ],
+    }
+    return {**view, "blocks": [*view.get("blocks", []), hint][:MAX_VIEW_BLOCKS]}
 
 
 def _failure_view(verb: Verb, label: str | None, exc: NLPearlError) -> dict[str, Any]:
@@ -294,25 +385,17 @@ def _failure_view(verb: Verb, label: str | None, exc: NLPearlError) -> dict[str,
     return action_blocks.outcome_view(verb, name, ok=False, why=why_failed(exc))
 
 
-def _already(earlier: ActionRecord) -> dict[str, Any]:
-    """A second submission of the same form (a double click, a retry): say what the first did."""
-    if earlier.result == "pending":
-        detail = "Lead Bot is applying this change right now; the card will update when it's done."
-    elif earlier.result == "applied":
-        detail = "This change was already applied; it was not sent again."
-    else:
-        detail = "This form was already submitted; open the card again to retry."
-    return views.notice_modal("Lead Bot", messages.notice("👌", "Already done", detail))
-
-
-async def _after_change(attempt: Attempt, client: AsyncWebClient, lead: Lead) -> None:
+async def _after_change(
+    attempt: Attempt, client: AsyncWebClient, before: Lead, after: Lead | None, update: LeadUpdate
+) -> None:
     """Redraw the card that was clicked and note the change in the lead's threads."""
     # Each is best effort: the change happened whatever Slack does with these.
-    results = await asyncio.gather(
-        _redraw_card(attempt, client, lead),
-        _note_in_threads(attempt, client, lead),
-        return_exceptions=True,
-    )
+    status = after.status if after else update.status
+    leads = [before, after] if after else [before]
+    jobs = [_note_in_threads(attempt, client, leads, status)]
+    if after:
+        jobs.append(_redraw_card(attempt, client, after))
+    results = await asyncio.gather(*jobs, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             logger.warning("After a lead action, Slack could not be updated: %r", result)
@@ -345,65 +428,76 @@ async def _redraw_card(attempt: Attempt, client: AsyncWebClient, lead: Lead) -> 
 async def report_of(services: Services, campaign_id: str, lead: Lead) -> LeadReport:
     """Everything the card shows for a lead already fetched: one round trip for its calls."""
     calls, campaign = await asyncio.gather(
-        fetch_latest_calls(services.nlpearl, lead, 5),
+        fetch_latest_calls(services.nlpearl, lead, CALLS_ON_CARD),
         campaign_or_none(services.nlpearl, campaign_id, wait=None),
     )
     return LeadReport(campaign_id, campaign, lead, calls)
 
 
-def lead_keys(lead: Lead, lead_id: str) -> list[str]:
-    """Every key the feed may have filed the lead's thread under (parsing.webhooks.lead_key)."""
-    keys = [f"lead:{lead.id or lead_id}"]
-    if lead.phone_number and (phone := normalize_phone(lead.phone_number)):
-        keys.append(phone)
-    return keys
+async def _threads(attempt: Attempt, leads: list[Lead]) -> list[LeadThread]:
+    """The lead's threads in subscribed channels, by its old and new keys, and the one clicked."""
+    services, act, ws = attempt.services, attempt.act, attempt.where.workspace
+    keys = {
+        key for lead in leads for key in lead_keys_of(lead.phone_number, lead.id or act.lead_id)
+    }
+    found = await threads_of_lead(services.engine, ws, act.campaign_id, sorted(keys))
+    channel, ts = attempt.pending.channel_id, attempt.pending.message_ts
+    if channel and ts and all((t.channel_id, t.parent_ts) != (channel, ts) for t in found):
+        # The clicked feed message, even in a channel whose subscription has stopped.
+        clicked = await thread_at(services.engine, ws, channel, ts)
+        found += [clicked] if clicked else []
+    return found
 
 
-async def _note_in_threads(attempt: Attempt, client: AsyncWebClient, lead: Lead) -> None:
-    """In each subscribed channel with a thread for the lead: who did what, and the new status."""
-    services, act = attempt.services, attempt.act
-    threads = await threads_of_lead(
-        services.engine, attempt.where.workspace, act.campaign_id, lead_keys(lead, act.lead_id)
-    )
-    note = action_blocks.thread_note(act.verb, attempt.actor.name, services.now())
-    for thread in threads:
+async def _note_in_threads(
+    attempt: Attempt, client: AsyncWebClient, leads: list[Lead], status: int | None
+) -> None:
+    """In each channel with a thread for the lead: the new status, and who did what."""
+    services = attempt.services
+    note = action_blocks.thread_note(attempt.act.verb, attempt.actor.name, services.now())
+    for thread in await _threads(attempt, leads):
+        if status is not None:
+            await _redraw_parent(attempt, client, thread, status)
         try:
             await client.chat_postMessage(
                 channel=thread.channel_id, thread_ts=thread.parent_ts, unfurl_links=False, **note
             )
         except SLACK_FAILURES as exc:
             logger.info("No note in %s: %s", thread.channel_id, classify(exc).describe())
-            continue
-        if lead.status is not None:
-            await _redraw_parent(
-                attempt, client, thread.id, thread.channel_id, thread.parent_ts, lead.status
-            )
 
 
 async def _redraw_parent(
-    attempt: Attempt,
-    client: AsyncWebClient,
-    thread_id: int,
-    channel_id: str,
-    parent_ts: str,
-    status: int,
+    attempt: Attempt, client: AsyncWebClient, thread: LeadThread, status: int
 ) -> None:
     """The lead's parent message in a channel, showing its new status."""
     services = attempt.services
-    snapshot = await set_snapshot_status(services.engine, thread_id, status, services.now())
+    snapshot = await set_snapshot_status(services.engine, thread.id, status, services.now())
     if snapshot is None:
         return
     message = parent_message(
         LeadSnapshot.model_validate(snapshot), mask=services.mask_shared_phone_numbers
     )
     try:
-        await client.chat_update(channel=channel_id, ts=parent_ts, **message)
+        await client.chat_update(channel=thread.channel_id, ts=thread.parent_ts, **message)
     except SLACK_FAILURES as exc:
-        logger.info("Parent in %s not redrawn: %s", channel_id, classify(exc).describe())
+        logger.info("Parent in %s not redrawn: %s", thread.channel_id, classify(exc).describe())
 
 
 def pending_from_click(
-    act: ActRef, card: CardRef | None, response_url: str | None, view_id: str | None
+    act: ActRef,
+    card: CardRef | None,
+    *,
+    response_url: str | None = None,
+    view_id: str | None = None,
+    message: tuple[str, str] | None = None,
 ) -> Pending:
-    """What a confirmation carries about the click: the action, and the card to redraw."""
-    return Pending(act=act, card=card, response_url=response_url, view_id=view_id)
+    """What a confirmation carries about the click: the action, and what to redraw."""
+    channel_id, message_ts = message or (None, None)
+    return Pending(
+        act=act,
+        card=card,
+        response_url=response_url,
+        view_id=view_id,
+        channel_id=channel_id,
+        message_ts=message_ts,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -10,12 +11,12 @@ from bot.blocks import lead_actions as action_blocks
 from bot.blocks import messages
 from bot.blocks.ids import AddDraft, CardRef
 from bot.blocks.lead_forms import duplicate_blocks
-from bot.blocks.text import MAX_MESSAGE_BLOCKS
+from bot.blocks.text import MAX_MESSAGE_BLOCKS, prose
 from bot.nlpearl.changes import NewLead
 from bot.nlpearl.errors import NLPearlError, NotFound, Unconfirmed
 from bot.storage import actions as audit
 from bot.storage.rows import ActionRecord
-from bot.usecases.acting import why_failed
+from bot.usecases.acting import already_done, cant_check, settled, why_failed
 from bot.usecases.cards import CardAnswer, card_answer
 from bot.usecases.permissions import Actor
 from bot.usecases.services import Services, Where
@@ -48,14 +49,24 @@ async def add_lead(
     """Add the lead unless its number is already in the campaign (shown instead), once per key."""
     record = _recorder(services, where, actor, draft)
     if not actor.may_act:
-        if actor.unknown:
-            return Added("denied", _cant_check())
-        await audit.record(services.engine, record("denied", detail="no right to act"))
-        return Added("denied", action_blocks.denied_message())
+        why = "Slack could not say who this is" if actor.unknown else "no right to act"
+        await audit.record(services.engine, record("denied", detail=why))
+        refusal = cant_check("added") if actor.unknown else action_blocks.denied_message()
+        return Added("denied", refusal)
     if check_twin and (twin := await _twin(services, draft, surface)) is not None:
         return twin
-    if key is not None and (earlier := await audit.claim(services.engine, key, record("pending"))):
-        return Added("already", _already_added(earlier))
+    if key is None:
+        return await _add(services, record, None, draft, surface)
+    if earlier := await audit.claim(services.engine, key, record("pending")):
+        return Added("already", already_done(earlier, "addition"))
+    async with settled(services, key):
+        return await _add(services, record, key, draft, surface)
+
+
+async def _add(
+    services: Services, record: Recorder, key: str | None, draft: AddDraft, surface: Surface
+) -> Added:
+    """Send the lead to NLPearl; record and show what came of it."""
     new = NewLead(
         phone_number=draft.phone_number,
         external_id=draft.external_id,
@@ -70,7 +81,11 @@ async def add_lead(
     return await _show_new(services, draft, lead_id, surface)
 
 
-def _recorder(services: Services, where: Where, actor: Actor, draft: AddDraft) -> Any:
+# Makes the audit record of this addition with a result and any further fields.
+Recorder = Callable[..., ActionRecord]
+
+
+def _recorder(services: Services, where: Where, actor: Actor, draft: AddDraft) -> Recorder:
     def record(result: str, **fields: Any) -> ActionRecord:
         return ActionRecord(
             workspace=where.workspace,
@@ -88,7 +103,7 @@ def _recorder(services: Services, where: Where, actor: Actor, draft: AddDraft) -
 
 
 async def _finish(
-    services: Services, record: Any, key: str | None, result: str, **fields: Any
+    services: Services, record: Recorder, key: str | None, result: str, **fields: Any
 ) -> None:
     """Complete the claimed record, or write one when there was no key to claim."""
     lead_id = fields.pop("lead_id", None)
@@ -106,14 +121,14 @@ async def _twin(services: Services, draft: AddDraft, surface: Surface) -> Added 
     answer = await card_answer(services, ref, surface=surface)
     if answer.found:
         return Added("twin", duplicate_blocks(answer.message, draft), answer)
-    if answer.problem and "No such lead" not in answer.problem:
+    if not answer.missing:
         # Not knowing whether it exists is not a reason to add a twin: say why and stop.
         return Added("failed", answer.message)
     return None
 
 
 async def _not_added(
-    services: Services, record: Any, key: str | None, new: NewLead, exc: NLPearlError
+    services: Services, record: Recorder, key: str | None, new: NewLead, exc: NLPearlError
 ) -> Added:
     logger.info("NLPearl did not add a lead: %s", exc)
     if isinstance(exc, Unconfirmed):
@@ -131,8 +146,10 @@ async def _not_added(
     if isinstance(exc, NotFound):
         why = "NLPearl has no such campaign"
     await _finish(services, record, key, "failed", changes=new.body(), detail=why)
+    # NLPearl's own words are in `why`: escaped, like every outside text shown as mrkdwn.
+    shown = prose(why, action_blocks.WHY_CHARS)
     return Added(
-        "failed", messages.notice("⚠️", "Couldn't add the lead", f"{why}. Nothing was added.")
+        "failed", messages.notice("⚠️", "Couldn't add the lead", f"{shown}. Nothing was added.")
     )
 
 
@@ -154,21 +171,3 @@ async def _show_new(
         "blocks": [*done["blocks"], *answer.message["blocks"]][:MAX_MESSAGE_BLOCKS],
     }
     return Added("added", message, answer)
-
-
-def _already_added(earlier: ActionRecord) -> dict[str, Any]:
-    if earlier.result == "pending":
-        detail = "Lead Bot is adding this lead right now."
-    elif earlier.result == "applied":
-        detail = "This lead was already added; it was not added twice."
-    else:
-        detail = "This was already tried. Start again to retry."
-    return messages.notice("👌", "Already done", detail)
-
-
-def _cant_check() -> dict[str, Any]:
-    return messages.notice(
-        "⚠️",
-        "Couldn't check your permission",
-        "Slack didn't say who you are just now, so nothing was added. Try again in a minute.",
-    )

@@ -49,6 +49,8 @@ class CardAnswer:
     report: LeadReport | None = None
     # The same failure in one line, for an error under a form field.
     problem: str | None = None
+    # Whether NLPearl said there is no such lead (rather than failing to answer).
+    missing: bool = False
 
     @property
     def found(self) -> bool:
@@ -78,7 +80,8 @@ async def lead_card_answer(
         report = await look_up_lead(nlpearl, ref.campaign_id, LeadKey(ref.kind, ref.key))
     except NotFound:
         problem = "No such lead in that campaign. Check the ID, phone number or external ID."
-        return CardAnswer(messages.lead_not_found(ref.campaign_id, ref.key), ref, problem=problem)
+        not_found = messages.lead_not_found(ref.campaign_id, ref.key)
+        return CardAnswer(not_found, ref, problem=problem, missing=True)
     except BadCredentials:
         problem = "NLPearl rejected Lead Bot's API key; ask your admin to check NLPEARL_API_KEY."
         return CardAnswer(messages.nlpearl_rejected_key(), ref, problem=problem)

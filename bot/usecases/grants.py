@@ -35,3 +35,15 @@ async def save_grants(
     )
     await set_grants(services.engine, ws, grants, admin_id, services.now())
     return grants
+
+
+def grants_summary(grants: Grants) -> str:
+    """What was saved, in a sentence."""
+    people, groups = len(grants.users), len(grants.usergroups)
+    if not people and not groups:
+        return "Only workspace admins and owners may act on leads now."
+    return (
+        f"Workspace admins and owners may act on leads, and so may {people} "
+        f"{'person' if people == 1 else 'people'} and {groups} user "
+        f"{'group' if groups == 1 else 'groups'} you chose."
+    )

@@ -19,7 +19,7 @@ from bot.storage.engine import ping
 from bot.storage.memory import recent
 from bot.storage.rows import Workspace
 from bot.storage.subscriptions import list_subscriptions
-from bot.usecases.permissions import actor_of, user_groups
+from bot.usecases.permissions import admin_of, user_groups
 from bot.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -87,8 +87,8 @@ async def _admin_home(
     services: Services, client: AsyncWebClient, ws: Workspace, user_id: str
 ) -> AdminHome | None:
     """What only admins and owners see; None for everyone else."""
-    actor = await actor_of(client, services.engine, ws, user_id)
-    if not actor.is_admin:
+    # One users.info call: the grants and their groups matter only to admins.
+    if not await admin_of(client, ws, user_id):
         return None
     grants = await grants_of(services.engine, ws)
     groups = dict(await user_groups(client)) if grants.usergroups else {}

@@ -6,10 +6,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.parsing.slack_errors import SLACK_FAILURES, classify
 from bot.storage.actions import grants_of
 from bot.storage.rows import Workspace
 
@@ -29,26 +29,71 @@ class Actor:
     unknown: bool = False
 
 
+class _Unknown(Exception):
+    """Slack could not say who the person is, or which groups they are in."""
+
+
 async def actor_of(
     client: AsyncWebClient, engine: AsyncEngine, ws: Workspace, user_id: str | None
 ) -> Actor:
     """Whether this person may act: an admin or owner, granted by name, or in a granted group."""
-    if not user_id:
-        return Actor("", "someone", is_admin=False, may_act=False, unknown=True)
     try:
-        user = (await client.users_info(user=user_id)).get("user") or {}
-    except SlackApiError as exc:
-        logger.warning("users.info failed for an action: %s", exc.response.get("error"))
-        return Actor(user_id, "someone", is_admin=False, may_act=False, unknown=True)
+        user = await _user(client, user_id)
+    except _Unknown:
+        return Actor(user_id or "", "someone", is_admin=False, may_act=False, unknown=True)
     name = _name(user)
-    if user.get("deleted") or user.get("is_bot"):
-        return Actor(user_id, name, is_admin=False, may_act=False)
-    if any(user.get(flag) is True for flag in ("is_admin", "is_owner", "is_primary_owner")):
-        return Actor(user_id, name, is_admin=True, may_act=True)
+    if is_admin_of(user, ws):
+        return Actor(str(user_id), name, is_admin=True, may_act=True)
+    if not _member_of(user, ws):
+        return Actor(str(user_id), name, is_admin=False, may_act=False)
     granted = await grants_of(engine, ws)
-    if user_id in granted.users or await _in_any_group(client, granted.usergroups, user_id):
-        return Actor(user_id, name, is_admin=False, may_act=True)
-    return Actor(user_id, name, is_admin=False, may_act=False)
+    try:
+        in_group = await _in_any_group(client, granted.usergroups, str(user_id))
+    except _Unknown:
+        if str(user_id) not in granted.users:
+            return Actor(str(user_id), name, is_admin=False, may_act=False, unknown=True)
+        in_group = False
+    allowed = str(user_id) in granted.users or in_group
+    return Actor(str(user_id), name, is_admin=False, may_act=allowed)
+
+
+async def admin_of(client: AsyncWebClient, ws: Workspace, user_id: str | None) -> bool:
+    """Whether the person is an admin or owner of this workspace (one users.info call)."""
+    try:
+        return is_admin_of(await _user(client, user_id), ws)
+    except _Unknown:
+        return False
+
+
+def is_admin_of(user: dict[str, Any], ws: Workspace) -> bool:
+    """Whether Slack's user object is an admin or owner of this very workspace."""
+    # An admin of another organisation, met in a Slack Connect channel, is not one of ours.
+    roles = ("is_admin", "is_owner", "is_primary_owner")
+    return _member_of(user, ws) and any(user.get(flag) is True for flag in roles)
+
+
+def _member_of(user: dict[str, Any], ws: Workspace) -> bool:
+    """A live, human member of the workspace (or of its Enterprise Grid organisation)."""
+    if user.get("deleted") or user.get("is_bot") or user.get("is_stranger"):
+        return False
+    if ws.enterprise_id:
+        enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
+        return enterprise in (None, ws.enterprise_id)
+    return user.get("team_id") in (None, ws.team_id)
+
+
+async def _user(client: AsyncWebClient, user_id: str | None) -> dict[str, Any]:
+    """Slack's user object for the person."""
+    if not user_id:
+        raise _Unknown()
+    try:
+        user = (await client.users_info(user=user_id)).get("user")
+    except SLACK_FAILURES as exc:
+        logger.warning("users.info failed for an action: %s", classify(exc).describe())
+        raise _Unknown() from exc
+    if not isinstance(user, dict):
+        raise _Unknown()
+    return user
 
 
 async def _in_any_group(client: AsyncWebClient, groups: tuple[str, ...], user_id: str) -> bool:
@@ -56,10 +101,13 @@ async def _in_any_group(client: AsyncWebClient, groups: tuple[str, ...], user_id
     for group in groups:
         try:
             members = (await client.usergroups_users_list(usergroup=group)).get("users") or []
-        except SlackApiError as exc:
-            # A deleted group grants nothing; the others may still.
-            logger.warning("usergroups.users.list failed: %s", exc.response.get("error"))
-            continue
+        except SLACK_FAILURES as exc:
+            failure = classify(exc)
+            logger.warning("usergroups.users.list failed: %s", failure.describe())
+            # A deleted group grants nothing; Slack being unreachable means we cannot tell.
+            if failure.error in {"no_such_subteam", "subteam_not_found"}:
+                continue
+            raise _Unknown() from exc
         if user_id in members:
             return True
     return False
@@ -69,8 +117,8 @@ async def user_groups(client: AsyncWebClient) -> list[tuple[str, str]]:
     """The workspace's user groups as (id, handle), for the grant form; none if Slack says no."""
     try:
         groups = (await client.usergroups_list()).get("usergroups") or []
-    except SlackApiError as exc:
-        logger.warning("usergroups.list failed: %s", exc.response.get("error"))
+    except SLACK_FAILURES as exc:
+        logger.warning("usergroups.list failed: %s", classify(exc).describe())
         return []
     return [
         (str(group["id"]), str(group.get("handle") or group.get("name") or group["id"]))
