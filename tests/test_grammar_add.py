@@ -251,3 +251,14 @@ def test_any_phone_written_any_way_is_read_or_refused_in_a_sentence(number: str)
         assert command.call_data == (("plan", "Pro"),)
     else:
         assert command.problem.endswith(".")
+
+
+def test_a_malformed_add_suggests_the_add_form_not_a_lookup() -> None:
+    """`/lead add` with something missing points at `add CAMPAIGN_ID +PHONE`, not a lookup."""
+    parsed = parse_command("add 664e9a77f0e1d2c3b4a59687")
+
+    assert isinstance(parsed, Invalid)
+    assert parsed.usage == "add CAMPAIGN_ID +14155550137"
+    lookup = parse_command("just-one-word")
+    assert isinstance(lookup, Invalid)
+    assert lookup.usage == "CAMPAIGN_ID LEAD_ID"

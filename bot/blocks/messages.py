@@ -54,9 +54,11 @@ def help_message(command: str = "/lead") -> dict[str, Any]:
     }
 
 
-def usage_problem(problem: str, command: str = "/lead") -> dict[str, Any]:
+def usage_problem(
+    problem: str, command: str = "/lead", usage: str = "CAMPAIGN_ID LEAD_ID"
+) -> dict[str, Any]:
     """A command that could not be read: why, and the right form."""
-    detail = f"{problem}\nTry `{command} CAMPAIGN_ID LEAD_ID`, or `{command} help` for every form."
+    detail = f"{problem}\nTry `{command} {usage}`, or `{command} help` for every form."
     return notice("🤔", "That command didn't work", detail)
 
 

@@ -185,7 +185,9 @@ async def handle_add_anyway(
     digest = hashlib.sha256(f"{message_ts}|{value}".encode()).hexdigest()[:32]
     key = f"{where.workspace.team_id}:add:{digest}"
     added = await add_lead(services, where, actor, draft, check_twin=False, key=key)
-    await respond(**added.message, response_type="ephemeral", replace_original=True)
+    # Only the new lead's card takes the twin's place; anything else is said beside it.
+    replace = added.outcome == "added"
+    await respond(**added.message, response_type="ephemeral", replace_original=replace)
 
 
 def register(app: AsyncApp, track: Track) -> None:

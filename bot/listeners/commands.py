@@ -46,7 +46,7 @@ async def handle_lead_command(
     if isinstance(parsed, Help):
         await ack(**messages.help_message(name))
     elif isinstance(parsed, Invalid):
-        await ack(**messages.usage_problem(parsed.problem, name))
+        await ack(**messages.usage_problem(parsed.problem, name, parsed.usage))
     else:
         await ack()
         await _answer(parsed, private_reply(respond), client, where_of(request), services)

@@ -22,7 +22,8 @@ _SURROUNDING = "\"'`“”‘’«»()[]{},;.!?*_~"
 _QUOTES = '"“”„'
 # A call-data name: letters and digits of any alphabet, `_`, `-` and `.`.
 CALL_DATA_KEY = re.compile(r"^[\w.\-]{1,64}$")
-_ADD_USAGE = "`/lead add CAMPAIGN_ID +14155550137`"
+ADD_FORM = "add CAMPAIGN_ID +14155550137"
+_ADD_USAGE = f"`/lead {ADD_FORM}`"
 
 LeadKeyKind = Literal["id", "phone", "external"]
 PairProblem = Literal["not_a_pair", "no_name", "bad_name", "no_value"]
@@ -90,6 +91,8 @@ class Invalid:
     """The text is not a command; `problem` says why in a sentence."""
 
     problem: str
+    # The form to suggest instead, after the command's name.
+    usage: str = "CAMPAIGN_ID LEAD_ID"
 
 
 Command = Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | AddLead | Invalid
@@ -107,7 +110,8 @@ def parse_command(text: str) -> Command:
         return _parse_subscription(verb, words[1:])
     if verb == "add":
         # A campaign whose ID is literally "add" can no longer be looked up this way.
-        return parse_add(text)
+        added = parse_add(text)
+        return Invalid(added.problem, ADD_FORM) if isinstance(added, Invalid) else added
     return _parse_lookup(words)
 
 

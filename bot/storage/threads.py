@@ -67,10 +67,10 @@ async def thread_at(
     )
 
 
-async def set_snapshot_status(
-    engine: AsyncEngine, thread_id: int, status: int, now: datetime
+async def set_snapshot_fields(
+    engine: AsyncEngine, thread_id: int, fields: dict[str, Any], now: datetime
 ) -> dict[str, Any] | None:
-    """Record the lead's new status in a thread's snapshot; the snapshot as it now is."""
+    """Record what a person changed (status, phone…) in a thread's snapshot; the snapshot now."""
     async with engine.begin() as conn:
         found = await conn.execute(
             select(lead_threads.c.snapshot).where(lead_threads.c.id == thread_id)
@@ -78,7 +78,7 @@ async def set_snapshot_status(
         snapshot = found.scalar_one_or_none()
         if snapshot is None:
             return None
-        changed = {**snapshot, "status": status, "updated_at": now.isoformat()}
+        changed = {**snapshot, **fields, "updated_at": now.isoformat()}
         await conn.execute(
             update(lead_threads)
             .where(lead_threads.c.id == thread_id)

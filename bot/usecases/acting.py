@@ -44,7 +44,7 @@ from bot.parsing.webhooks import lead_keys_of
 from bot.records import LeadReport, LeadSnapshot
 from bot.storage import actions as audit
 from bot.storage.rows import ActionRecord
-from bot.storage.threads import LeadThread, set_snapshot_status, thread_at, threads_of_lead
+from bot.storage.threads import LeadThread, set_snapshot_fields, thread_at, threads_of_lead
 from bot.usecases.cards import card_of
 from bot.usecases.lookup import CALLS_ON_CARD, fetch_latest_calls
 from bot.usecases.modals import card_view
@@ -390,9 +390,8 @@ async def _after_change(
 ) -> None:
     """Redraw the card that was clicked and note the change in the lead's threads."""
     # Each is best effort: the change happened whatever Slack does with these.
-    status = after.status if after else update.status
     leads = [before, after] if after else [before]
-    jobs = [_note_in_threads(attempt, client, leads, status)]
+    jobs = [_note_in_threads(attempt, client, leads, _shown_fields(after, update))]
     if after:
         jobs.append(_redraw_card(attempt, client, after))
     results = await asyncio.gather(*jobs, return_exceptions=True)
@@ -449,15 +448,25 @@ async def _threads(attempt: Attempt, leads: list[Lead]) -> list[LeadThread]:
     return found
 
 
+def _shown_fields(after: Lead | None, update: LeadUpdate) -> dict[str, Any]:
+    """What the feed's parent message shows that the change may have changed."""
+    if after is None:
+        return {} if update.status is None else {"status": update.status}
+    fields = {"status": after.status, "phone": after.phone_number, "external_id": after.external_id}
+    if name := lead_name(after):
+        fields["name"] = name
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 async def _note_in_threads(
-    attempt: Attempt, client: AsyncWebClient, leads: list[Lead], status: int | None
+    attempt: Attempt, client: AsyncWebClient, leads: list[Lead], fields: dict[str, Any]
 ) -> None:
-    """In each channel with a thread for the lead: the new status, and who did what."""
+    """In each channel with a thread for the lead: the lead as it is now, and who did what."""
     services = attempt.services
     note = action_blocks.thread_note(attempt.act.verb, attempt.actor.name, services.now())
     for thread in await _threads(attempt, leads):
-        if status is not None:
-            await _redraw_parent(attempt, client, thread, status)
+        if fields:
+            await _redraw_parent(attempt, client, thread, fields)
         try:
             await client.chat_postMessage(
                 channel=thread.channel_id, thread_ts=thread.parent_ts, unfurl_links=False, **note
@@ -467,11 +476,11 @@ async def _note_in_threads(
 
 
 async def _redraw_parent(
-    attempt: Attempt, client: AsyncWebClient, thread: LeadThread, status: int
+    attempt: Attempt, client: AsyncWebClient, thread: LeadThread, fields: dict[str, Any]
 ) -> None:
-    """The lead's parent message in a channel, showing its new status."""
+    """The lead's parent message in a channel, showing the lead as it is now."""
     services = attempt.services
-    snapshot = await set_snapshot_status(services.engine, thread.id, status, services.now())
+    snapshot = await set_snapshot_fields(services.engine, thread.id, fields, services.now())
     if snapshot is None:
         return
     message = parent_message(
