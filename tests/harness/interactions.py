@@ -253,6 +253,20 @@ def button_action(action_id: str, value: str, *, block_id: str = "b1") -> dict[s
     }
 
 
+def overflow_action(action_id: str, value: str, *, block_id: str = "b1") -> dict[str, Any]:
+    """One choice in an overflow menu in `actions`: the chosen option carries the value."""
+    return {
+        "action_id": action_id,
+        "block_id": block_id,
+        "type": "overflow",
+        "selected_option": {
+            "text": {"type": "plain_text", "text": "Option", "emoji": True},
+            "value": value,
+        },
+        "action_ts": action_ts(),
+    }
+
+
 def view_block_actions(
     action_id: str,
     value: str | None,
