@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from bot.blocks.ids import MAX_OPTION_VALUE, ActionId, ActRef, BlockId, Pending, ViewId
 from bot.blocks.messages import notice
+from bot.blocks.modal import modal, notice_modal
 from bot.blocks.privacy import Audience
 from bot.blocks.text import (
-    MAX_VIEW_BLOCKS,
     date_token,
     mrkdwn,
     one_line,
@@ -29,7 +29,6 @@ Origin = Literal["card", "feed"]
 MAX_SELECT_OPTIONS = 100
 MAX_OPTION_TEXT = 75
 MAX_METADATA = 3000
-VIEW_TITLE_CHARS = 24
 # Outside text in a sentence: long enough for any real name or number, short enough to read.
 NAME_CHARS = 150
 PHONE_CHARS = 60
@@ -139,7 +138,7 @@ def _verb_text(verb: Verb) -> str:
 def confirm_view(pending: Pending, lead_label: str, phone: str | None) -> dict[str, Any]:
     """The modal asking to confirm a change, naming the lead and what will follow."""
     blocks = [_section(_question(pending.act.verb, lead_label, phone)), _ids(pending.act)]
-    return _modal(
+    return modal(
         ViewId.CONFIRM_ACTION,
         "Confirm",
         blocks,
@@ -169,7 +168,7 @@ def stale_view(
             _section(_question(verb, lead_label, phone)),
             _ids(pending.act),
         ]
-        return _modal(
+        return modal(
             ViewId.CONFIRM_ACTION,
             "Status changed",
             blocks,
@@ -181,7 +180,7 @@ def stale_view(
         f"{_verb_text(verb)} no longer applies to this lead, so nothing was changed. "
         "Refresh the card to see what you can do now."
     )
-    return _modal(ViewId.CONFIRM_ACTION, "Status changed", [_section(changed), _section(gone)])
+    return modal(ViewId.CONFIRM_ACTION, "Status changed", [_section(changed), _section(gone)])
 
 
 def _question(verb: Verb, lead_label: str, phone: str | None) -> str:
@@ -218,7 +217,7 @@ def denied_message() -> dict[str, Any]:
 
 def denied_view() -> dict[str, Any]:
     """The refusal, as a modal."""
-    return _notice_modal("Lead Bot", denied_message())
+    return notice_modal("Lead Bot", denied_message())
 
 
 def outcome_notice(verb: Verb, lead_label: str, *, ok: bool, why: str | None) -> dict[str, Any]:
@@ -235,7 +234,7 @@ def outcome_notice(verb: Verb, lead_label: str, *, ok: bool, why: str | None) ->
 
 def outcome_view(verb: Verb, lead_label: str, *, ok: bool, why: str | None) -> dict[str, Any]:
     """How an action went, as a modal."""
-    return _notice_modal(EFFECTS[verb].label, outcome_notice(verb, lead_label, ok=ok, why=why))
+    return notice_modal(EFFECTS[verb].label, outcome_notice(verb, lead_label, ok=ok, why=why))
 
 
 def thread_note(verb: Verb | Literal["add"], by_name: str, at: datetime) -> dict[str, Any]:
@@ -384,7 +383,7 @@ def who_may_act_modal(grants: Grants, group_options: list[tuple[str, str]]) -> d
         )
     if options and len(options) < len(group_options):
         blocks.append(_context(f"Showing {len(options)} of {len(group_options)} user groups."))
-    return _modal(ViewId.WHO_MAY_ACT, "Who may act", blocks, submit="Save", close="Cancel")
+    return modal(ViewId.WHO_MAY_ACT, "Who may act", blocks, submit="Save", close="Cancel")
 
 
 def _group_options(grants: Grants, group_options: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -410,33 +409,3 @@ def _section(text: str) -> dict[str, Any]:
 
 def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [mrkdwn(text)]}
-
-
-def _modal(
-    callback_id: str,
-    title: str,
-    blocks: list[dict[str, Any]],
-    *,
-    submit: str | None = None,
-    close: str = "Close",
-    private_metadata: str = "",
-) -> dict[str, Any]:
-    """A modal view, shaped as `bot.blocks.views.modal` shapes one."""
-    # views imports lead_card, which draws this module's action bar: importing views here would
-    # close an import cycle (the acyclic_siblings contract forbids it), so the shape is repeated.
-    view: dict[str, Any] = {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title, VIEW_TITLE_CHARS),
-        "close": plain(close, VIEW_TITLE_CHARS),
-        "blocks": blocks[:MAX_VIEW_BLOCKS],
-        "private_metadata": private_metadata,
-    }
-    if submit:
-        view["submit"] = plain(submit, VIEW_TITLE_CHARS)
-    return view
-
-
-def _notice_modal(title: str, message: dict[str, Any]) -> dict[str, Any]:
-    """A message shown in a modal, as `bot.blocks.views.notice_modal` shows one."""
-    return _modal(ViewId.LOADING, title, message["blocks"])

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.blocks.ids import ActionId, AddDraft, BlockId, Pending, ViewId
+from bot.blocks.modal import modal
 from bot.blocks.text import (
     MAX_BUTTON_VALUE,
     MAX_MESSAGE_BLOCKS,
@@ -16,7 +17,6 @@ from bot.blocks.text import (
     prose,
 )
 from bot.blocks.values import format_phone, humanize_key, lead_zone
-from bot.blocks.views import modal
 from bot.nlpearl.models import Lead
 from bot.parsing.lead_form import (
     MAX_EXTERNAL_ID,

@@ -1,4 +1,7 @@
-"""Modals: the lookup form, a lead's card, a call's transcript, a lead's calls, help."""
+"""Modals: the lookup form, a lead's card, a call's transcript, a lead's calls, help.
+
+`modal` and `notice_modal` (bot.blocks.modal) are re-exported here for the listeners.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ from typing import Any
 from bot.blocks.ids import ActionId, BlockId, CallRef, CallsRef, ViewId
 from bot.blocks.lead_card import call_buttons, call_outcome
 from bot.blocks.messages import help_message
+from bot.blocks.modal import modal
+from bot.blocks.modal import notice_modal as notice_modal
 from bot.blocks.text import (
-    MAX_VIEW_BLOCKS,
     date_token,
     mrkdwn,
     one_line,
@@ -22,7 +26,6 @@ from bot.nlpearl.models import Call, TranscriptMessage
 from bot.parsing.grammar import LeadKey
 from bot.records import CallSlot
 
-TITLE_CHARS = 24
 TURNS_PER_PAGE = 30
 TURN_CHARS = 1500  # keeps a page well under the 250 kB view limit
 CALLS_PER_PAGE = 10
@@ -31,29 +34,6 @@ MAX_OPTIONS = 100
 # The picker's leads travel in private_metadata, which holds 3,000 characters.
 MAX_PICK = 40
 ROLE_NAMES = {2: "👤 Lead", 3: "🤖 Pearl"}
-
-
-def modal(
-    callback_id: str,
-    title: str,
-    blocks: list[dict[str, Any]],
-    *,
-    submit: str | None = None,
-    close: str = "Close",
-    private_metadata: str = "",
-) -> dict[str, Any]:
-    """A modal view; Slack allows 24 characters of title and 100 blocks."""
-    view: dict[str, Any] = {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title, TITLE_CHARS),
-        "close": plain(close, TITLE_CHARS),
-        "blocks": blocks[:MAX_VIEW_BLOCKS],
-        "private_metadata": private_metadata[:3000],
-    }
-    if submit:
-        view["submit"] = plain(submit, TITLE_CHARS)
-    return view
 
 
 def campaign_option(campaign_id: str, name: str | None) -> dict[str, Any]:
@@ -144,11 +124,6 @@ def loading_modal(
 ) -> dict[str, Any]:
     """Shown at once while NLPearl answers, since a trigger_id lasts only 3 seconds."""
     return modal(ViewId.LOADING, title, [{"type": "section", "text": mrkdwn(f"⏳ {what}")}])
-
-
-def notice_modal(title: str, message: dict[str, Any]) -> dict[str, Any]:
-    """A message (e.g. an error notice) shown in a modal."""
-    return modal(ViewId.LOADING, title, message["blocks"])
 
 
 def card_modal(card: dict[str, Any], private_metadata: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -14,12 +15,13 @@ from bot.blocks.ids import ActionId, AddDraft, ViewId
 from bot.blocks.lead_actions import denied_view
 from bot.blocks.lead_forms import add_lead_view, duplicate_view
 from bot.listeners.inflight import Track
-from bot.listeners.request import fill_view, read_ref, where_of
+from bot.listeners.request import read_ref, where_of
+from bot.listeners.submission import run_submission
 from bot.parsing.lead_form import read_add_form
 from bot.parsing.message_leads import AddPrefill, prefill_from_message
 from bot.storage.memory import last_campaign
 from bot.usecases.adding import add_lead
-from bot.usecases.permissions import actor_of
+from bot.usecases.permissions import Actor, actor_of
 from bot.usecases.services import Services, Where
 
 TITLE = "Add a lead"
@@ -132,25 +134,25 @@ async def _add_in_modal(
     *,
     check_twin: bool,
 ) -> None:
-    await ack(response_action="update", view=views.loading_modal(TITLE, "Adding the lead…"))
-    where = where_of(request)
-    # The view's ID is the same for every submission of this form, retries included.
-    key = f"{where.workspace.team_id}:{view['id']}"
-    work = _added_view(client, services, where, draft, key, check_twin=check_twin)
-    await fill_view(client, view["id"], TITLE, work)
+
+    def work(where: Where, actor: Actor, key: str) -> Awaitable[dict[str, Any]]:
+        return _added_view(services, where, actor, draft, key, check_twin=check_twin)
+
+    await run_submission(
+        ack, view, request, client, services, title=TITLE, doing="Adding the lead…", work=work
+    )
 
 
 async def _added_view(
-    client: AsyncWebClient,
     services: Services,
     where: Where,
+    actor: Actor,
     draft: AddDraft,
     key: str,
     *,
     check_twin: bool,
 ) -> dict[str, Any]:
     """What the form shows once the lead is added, or its twin, or why not."""
-    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
     added = await add_lead(
         services, where, actor, draft, check_twin=check_twin, key=key, surface="modal"
     )

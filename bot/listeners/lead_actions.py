@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,11 +13,12 @@ from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, ActRef, BlockId, CardRef, Pending, ViewId
 from bot.listeners.inflight import Track
 from bot.listeners.request import fill_view, in_modal, read_ref, where_of
+from bot.listeners.submission import run_submission
 from bot.nlpearl.models import Lead
 from bot.parsing.lead_form import read_edit_form
 from bot.usecases.acting import confirm, pending_from_click, save_edit, view_for_click
-from bot.usecases.permissions import actor_of
-from bot.usecases.services import Services
+from bot.usecases.permissions import Actor, actor_of
+from bot.usecases.services import Services, Where
 
 BAD_ACTION = views.notice_modal(
     "Lead Bot",
@@ -115,13 +117,13 @@ async def handle_confirm_submission(
     if pending is None:
         await ack(response_action="update", view=BAD_ACTION)
         return
-    await ack(response_action="update", view=views.loading_modal("Lead Bot", "Working…"))
-    where = where_of(request)
-    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
-    # The view's ID is the same for every submission of this form, retries included.
-    key = f"{where.workspace.team_id}:{view['id']}"
-    work = confirm(services, client, where, actor, pending, key)
-    await fill_view(client, view["id"], "Lead Bot", work)
+
+    def work(where: Where, actor: Actor, key: str) -> Awaitable[dict[str, Any]]:
+        return confirm(services, client, where, actor, pending, key)
+
+    await run_submission(
+        ack, view, request, client, services, title="Lead Bot", doing="Working…", work=work
+    )
 
 
 async def handle_edit_submission(
@@ -142,12 +144,13 @@ async def handle_edit_submission(
     if checked.errors:
         await ack(response_action="errors", errors=checked.errors)
         return
-    await ack(response_action="update", view=views.loading_modal("Edit lead", "Saving…"))
-    where = where_of(request)
-    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
-    key = f"{where.workspace.team_id}:{view['id']}"
-    work = save_edit(services, client, where, actor, pending, values, key)
-    await fill_view(client, view["id"], "Edit lead", work)
+
+    def work(where: Where, actor: Actor, key: str) -> Awaitable[dict[str, Any]]:
+        return save_edit(services, client, where, actor, pending, values, key)
+
+    await run_submission(
+        ack, view, request, client, services, title="Edit lead", doing="Saving…", work=work
+    )
 
 
 def register(app: AsyncApp, track: Track) -> None:

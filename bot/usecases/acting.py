@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -198,13 +198,20 @@ async def confirm(
 ) -> dict[str, Any]:
     """Apply a confirmed status change once, then redraw; the view saying how it went."""
     attempt = Attempt(services, where, actor, pending)
-    if not actor.may_act:
+    return await _once(attempt, key, "change", lambda: _confirmed(attempt, client, key))
+
+
+async def _once(
+    attempt: Attempt, key: str, what: str, work: Callable[[], Awaitable[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Refuse, or claim the key and do the work; a key claimed before says what came of it."""
+    if not attempt.actor.may_act:
         return await _refuse(attempt)
-    earlier = await audit.claim(services.engine, key, attempt.record("pending"))
+    earlier = await audit.claim(attempt.services.engine, key, attempt.record("pending"))
     if earlier is not None:
-        return views.notice_modal("Lead Bot", already_done(earlier, "change"))
-    async with settled(services, key):
-        return await _confirmed(attempt, client, key)
+        return views.notice_modal("Lead Bot", already_done(earlier, what))
+    async with settled(attempt.services, key):
+        return await work()
 
 
 async def _confirmed(attempt: Attempt, client: AsyncWebClient, key: str) -> dict[str, Any]:
@@ -213,9 +220,9 @@ async def _confirmed(attempt: Attempt, client: AsyncWebClient, key: str) -> dict
     try:
         lead = await services.nlpearl.get_lead(pending.act.campaign_id, pending.act.lead_id)
     except NLPearlError as exc:
-        await audit.finish(
-            services.engine, key, result="failed", at=services.now(), detail=why_failed(exc)
-        )
+        # Nothing was sent: the claim goes back, so the same confirmation may be tried again.
+        await audit.release(services.engine, key)
+        await audit.record(services.engine, attempt.record("failed", detail=why_failed(exc)))
         return _failure_view(verb, None, exc)
     if lead.status != pending.act.seen_status or verb not in offered(lead.status):
         await _stale(attempt, key, lead)
@@ -235,14 +242,8 @@ async def save_edit(
 ) -> dict[str, Any]:
     """Send what the edit form changed, once, unless the lead changed while it was open."""
     attempt = Attempt(services, where, actor, pending)
-    if not actor.may_act:
-        return await _refuse(attempt)
-    # Claimed first, so a second Save of the same form finds the first one's result.
-    earlier = await audit.claim(services.engine, key, attempt.record("pending"))
-    if earlier is not None:
-        return views.notice_modal("Edit lead", already_done(earlier, "edit"))
-    async with settled(services, key):
-        return await _edited(attempt, client, values, key)
+    # Claimed before the lead is read, so a second Save of the form finds the first one's result.
+    return await _once(attempt, key, "edit", lambda: _edited(attempt, client, values, key))
 
 
 async def _edited(
