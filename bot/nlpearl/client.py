@@ -28,11 +28,11 @@ from bot.nlpearl.errors import (
     Unavailable,
     Unconfirmed,
 )
-from bot.nlpearl.models import Call, Lead, Pearl
+from bot.nlpearl.models import Account, Call, Lead, Pearl
 
 logger = logging.getLogger(__name__)
 
-_Model = TypeVar("_Model", Lead, Call, Pearl)
+_Model = TypeVar("_Model", Lead, Call, Pearl, Account)
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 MAX_CONCURRENT_REQUESTS = 16
@@ -91,7 +91,7 @@ def retry_after_seconds(header: str | None, now: datetime | None = None) -> floa
 
 
 class NLPearlClient:
-    """Reads leads, calls and campaigns and changes leads; every failure is an `NLPearlError`."""
+    """Reads NLPearl, changes leads, runs and pauses campaigns; failures are `NLPearlError`s."""
 
     def __init__(
         self,
@@ -144,13 +144,12 @@ class NLPearlClient:
         """One call with its transcript, summary, recording and answers."""
         return _parse(Call, await self._get(f"/Call/{_segment(call_id)}"))
 
-    async def get_campaign(self, campaign_id: str) -> Pearl:
-        """The campaign (a V2 Pearl or V1 Outbound), cached for a few minutes."""
+    async def get_campaign(self, campaign_id: str, *, fresh: bool = False) -> Pearl:
+        """The campaign (a V2 Pearl or V1 Outbound), cached for a few minutes unless `fresh`."""
         cached = self._campaigns.get(campaign_id)
-        if cached and cached[0] > self._clock():
+        if cached and cached[0] > self._clock() and not fresh:
             return cached[1]
-        resource = "Pearl" if self.version == "v2" else "Outbound"
-        campaign = _parse(Pearl, await self._get(f"/{resource}/{_segment(campaign_id)}"))
+        campaign = _parse(Pearl, await self._get(self._campaign_path(campaign_id)))
         self._campaigns[campaign_id] = (self._clock() + self._campaign_ttl, campaign)
         return campaign
 
@@ -162,9 +161,26 @@ class NLPearlClient:
             raise BadResponse("NLPearl's campaign list was not a list")
         return [Pearl.model_validate(item) for item in body if isinstance(item, dict)]
 
+    async def get_account(self) -> Account:
+        """The account: its name, credit and whether it may place calls."""
+        return _parse(Account, await self._get("/Account"))
+
     async def check_credentials(self) -> None:
         """Raise `BadCredentials` unless NLPearl accepts the API key."""
         await self._get("/Account")
+
+    async def set_active(self, campaign_id: str, active: bool) -> int | None:
+        """Run or pause the campaign; its new activity status, if NLPearl answers with one."""
+        # Set Active is PUT on V2 but POST on V1.
+        method = "PUT" if self.version == "v2" else "POST"
+        path = f"{self._campaign_path(campaign_id)}/Active"
+        try:
+            # Setting a state twice leaves it as once: safe to send again.
+            body = await self._write(method, path, {"isActive": active}, idempotent=True)
+        finally:
+            # Even a refusal or an unconfirmed change may mean the cached state is stale.
+            self._campaigns.pop(campaign_id, None)
+        return _activity_status(body)
 
     async def update_lead(self, campaign_id: str, lead_id: str, update: LeadUpdate) -> Lead | None:
         """Change the fields set in `update`; the updated lead, if NLPearl answers with it."""
@@ -180,6 +196,11 @@ class NLPearlClient:
         # Sent twice, an add makes two leads.
         body = await self._write(method, path, lead.body(), idempotent=False)
         return _new_lead_id(body)
+
+    def _campaign_path(self, campaign_id: str) -> str:
+        """The campaign's path: a Pearl on V2, an Outbound on V1."""
+        resource = "Pearl" if self.version == "v2" else "Outbound"
+        return f"/{resource}/{_segment(campaign_id)}"
 
     async def _get(self, path: str) -> Any:
         """GET a path: its JSON body, or the error the answer means."""
@@ -389,6 +410,20 @@ def _new_lead_id(body: Any) -> str | None:
         body = by_key.get("leadid") or by_key.get("id")
     if isinstance(body, str) and body.strip():
         return body.strip()
+    return None
+
+
+def _activity_status(body: Any) -> int | None:
+    """The status in an answer to Set Active: a bare integer, digits, or an object holding one."""
+    if isinstance(body, dict):
+        by_key = {str(key).lower().replace("_", ""): value for key, value in body.items()}
+        found = (by_key.get(key) for key in ("activitystatus", "status"))
+        body = next((value for value in found if value is not None), None)
+    # JSON true is a bool, which Python would otherwise read as 1.
+    if isinstance(body, int) and not isinstance(body, bool):
+        return body
+    if isinstance(body, str) and body.strip().isascii() and body.strip().isdigit():
+        return int(body.strip())
     return None
 
 

@@ -232,9 +232,31 @@ class Lead(NLPearlModel):
 
 
 class Pearl(NLPearlModel):
-    """A campaign: a V2 Pearl or a V1 Outbound."""
+    """A campaign: a V2 Pearl or a V1 Outbound, with Get Pearl's live numbers when sent."""
 
     id: LooseStr = None
     name: LooseStr = None
     type: LooseInt = None
     status: LooseInt = None
+    phone_number: LooseStr = None
+    total_agents: LooseInt = None
+    created: LooseDatetime = None
+    # Documented as int32, but a budget is money: a fraction must not be lost or refused.
+    budget_consumed: LooseFloat = None
+    budget_total: LooseFloat = None
+    total_today_calls: LooseInt = None
+    total_ongoing_calls: LooseInt = None
+    total_on_queue: LooseInt = None
+    total_leads: LooseInt = None
+    total_leads_completed: LooseInt = None
+    total_leads_success: LooseInt = None
+
+
+class Account(NLPearlModel):
+    """The NLPearl account: its credit and whether it may place calls."""
+
+    name: LooseStr = None
+    total_agents: LooseInt = None
+    credit_balance: LooseFloat = None
+    status: LooseInt = None
+    remaining_minutes: LooseFloat = None

@@ -65,6 +65,26 @@ CALL_STATUSES: dict[int, tuple[str, str]] = {
 IN_PROGRESS_CALL = 3
 UNANSWERED_CALLS = frozenset({5, 6, 7, 8})
 
+# Activity status of a campaign (§4.4), also the answer to Set Active.
+ACTIVITY_STATUSES: dict[int, tuple[str, str]] = {
+    1: ("Running", "🟢"),
+    2: ("Paused", "⏸️"),
+    3: ("Suspended", "⛔"),
+    10: ("Maintenance", "🛠️"),
+}
+
+# Account status (§4.5): whether the account may place calls.
+ACCOUNT_STATUSES: dict[int, tuple[str, str]] = {
+    1: ("Full access", "✅"),
+    2: ("Limited access", "⚠️"),
+    3: ("No credits", "🪫"),
+    4: ("Suspended", "⛔"),
+    5: ("Debt limit reached", "🚫"),
+}
+
+# Account statuses that still let campaigns place calls; limited access is reduced, not stopped.
+ACCOUNT_CAN_CALL = frozenset({1, 2})
+
 
 def _lookup(table: dict[int, tuple[str, str]], code: int | None) -> Status:
     if code is None:
@@ -86,6 +106,16 @@ def conversation_status(code: int | None) -> Status:
 def call_status(code: int | None) -> Status:
     """The telephony result for a code, or `Unknown (code)`."""
     return _lookup(CALL_STATUSES, code)
+
+
+def activity_status(code: int | None) -> Status:
+    """The campaign's activity state for a code, or `Unknown (code)`."""
+    return _lookup(ACTIVITY_STATUSES, code)
+
+
+def account_status(code: int | None) -> Status:
+    """The account's access level for a code, or `Unknown (code)`."""
+    return _lookup(ACCOUNT_STATUSES, code)
 
 
 def lead_status_by_name(name: str) -> int | None:

@@ -1,4 +1,4 @@
-"""A local stand-in for the NLPearl REST API (v1 and v2 reads, Add and Update Lead), with data."""
+"""A local stand-in for the NLPearl REST API (reads, lead changes, Set Active), with data."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ LEAD_PATH = "/(v1|v2)/Outbound/([^/]+)/Lead"
 UPDATABLE_STATUSES = frozenset({1, 10, 100, 110, 130})
 # Update Lead body keys the stand-in applies as given; phoneNumber and externalId are indexed too.
 UPDATABLE_FIELDS = ("phoneNumber", "externalId", "timeZoneId", "callData", "status")
+# Activity statuses (reference §4.4) Set Active moves a pearl between; a suspended one stays.
+RUNNING, PAUSED, SUSPENDED = 1, 2, 3
 # Added leads get IDs counting up from here: 24 hex digits, unlike any sample ID.
 FIRST_NEW_LEAD_ID = 0x6700_0000_0000_0000_0000_0000
 
@@ -77,13 +79,14 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
     """Serves pearls, leads, calls and the account from memory, like `https://api.nlpearl.ai`."""
 
     thread_name = "nlpearl-standin"
-    # GETs read; PUT and POST only add and update leads. Anything else gets 404.
+    # GETs read; PUT and POST only add and update leads and run or pause pearls. Else 404.
     http_methods = frozenset({"GET", "POST", "PUT"})
 
     def __init__(self, api_key: str = "acct123:secret456") -> None:
         super().__init__()
         self.api_key = api_key
         self._pearls: dict[str, Json] = {}
+        self._account_fields: Json = dict(ACCOUNT)
         self._leads: dict[str, dict[str, Json]] = {}
         self._lead_ids_by_external: dict[tuple[str, str], str] = {}
         self._lead_ids_by_phone: dict[tuple[str, str], str] = {}
@@ -109,6 +112,9 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             ("PUT", re.compile(LEAD_PATH + "/([^/]+)"), self._update_lead),
             ("POST", re.compile("/(v2)/Outbound/([^/]+)/Lead"), self._create_lead),
             ("PUT", re.compile("/(v1)/Outbound/([^/]+)/Lead"), self._create_lead),
+            # Set Active is PUT on V2 but POST on V1.
+            ("PUT", re.compile("/v2/Pearl/([^/]+)/Active"), self._set_active),
+            ("POST", re.compile("/v1/Outbound/([^/]+)/Active"), self._set_active),
         ]
 
     # Data
@@ -117,6 +123,11 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         """Stores a pearl (Get Pearl shape) by its `id`."""
         with self._condition:
             self._pearls[pearl["id"]] = pearl
+
+    def set_account(self, **fields: Any) -> None:
+        """Changes the account's fields (Get Account shape, camelCase keys), keeping the others."""
+        with self._condition:
+            self._account_fields = {**self._account_fields, **fields}
 
     def add_lead(self, pearl_id: str, lead: Json) -> None:
         """Stores a lead (LeadApiView shape) under a pearl, by id, externalId and phoneNumber."""
@@ -299,6 +310,23 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             self.add_lead(pearl_id, lead)
         return _json_answer({"leadId": lead["id"]})
 
+    def _set_active(self, body: bytes, pearl_id: str) -> Answer:
+        """Set Active: runs (isActive true) or pauses a known, unsuspended pearl; the new status."""
+        fields = _json_object(body)
+        with self._condition:
+            pearl = self._pearls.get(pearl_id)
+            if pearl is None:
+                return Answer(404)
+            active = None if fields is None else fields.get("isActive")
+            if not isinstance(active, bool):
+                return _bad_request("The isActive field must be true or false.")
+            if pearl.get("status") == SUSPENDED:
+                return _bad_request("The Pearl is suspended")
+            status = RUNNING if active else PAUSED
+            # A new dict, so that an answer being written from the old one stays whole.
+            self._pearls[pearl_id] = {**pearl, "status": status}
+        return _json_answer(status)
+
     def _new_lead(self, pearl_id: str, fields: Json) -> Json:
         """A lead as Add Lead creates it from `fields`, with an ID no lead of the pearl has."""
         with self._condition:
@@ -362,7 +390,8 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         ]
 
     def _account(self, _version: str) -> Json:
-        return dict(ACCOUNT)
+        with self._condition:
+            return dict(self._account_fields)
 
 
 def _fault_key(method: str, path: str) -> str:

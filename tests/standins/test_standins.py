@@ -665,3 +665,106 @@ def test_slack_reset_keeps_people_and_groups(slack: SlackStandIn) -> None:
     assert slack_form(slack, "users.info", {"user": "U1"}).json()["user"]["name"] == "ana"
     members = slack_form(slack, "usergroups.users.list", {"usergroup": "S1"}).json()
     assert members == {"ok": True, "users": ["U1"]}
+
+
+# NLPearl stand-in: Set Active and the account
+
+ACTIVE_PATHS = pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", f"/v2/Pearl/{SAMPLE_PEARL_ID}/Active"),
+        ("POST", f"/v1/Outbound/{SAMPLE_PEARL_ID}/Active"),
+    ],
+)
+
+
+@ACTIVE_PATHS
+def test_nlpearl_set_active_pauses_and_runs_the_pearl(
+    nlpearl: NLPearlStandIn, method: str, path: str
+) -> None:
+    """isActive false pauses (2), true runs (1); the answer is the bare status, kept for reads."""
+    paused = pearl_send(nlpearl, method, path, {"isActive": False})
+    status_after_pause = pearl_get(nlpearl, f"/v2/Pearl/{SAMPLE_PEARL_ID}").json()["status"]
+    running = pearl_send(nlpearl, method, path, {"isActive": True})
+
+    assert (paused.status_code, paused.json()) == (200, 2)
+    assert status_after_pause == 2
+    assert (running.status_code, running.json()) == (200, 1)
+    assert pearl_get(nlpearl, f"/v1/Outbound/{SAMPLE_PEARL_ID}").json()["status"] == 1
+    assert [(w.method, w.json()) for w in nlpearl.writes("/Active")] == [
+        (method, {"isActive": False}),
+        (method, {"isActive": True}),
+    ]
+
+
+@ACTIVE_PATHS
+@pytest.mark.parametrize("body", [{}, {"isActive": "true"}, {"isActive": 1}, [True], b"nope"])
+def test_nlpearl_set_active_needs_a_boolean(
+    nlpearl: NLPearlStandIn, method: str, path: str, body: Any
+) -> None:
+    """A body without a boolean isActive is a 400 with a message, and changes nothing."""
+    answer = pearl_send(nlpearl, method, path, body)
+
+    assert answer.status_code == 400
+    assert "isActive" in answer.json()["message"]
+    assert pearl_get(nlpearl, f"/v2/Pearl/{SAMPLE_PEARL_ID}").json()["status"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", "/v2/Pearl/ffffffffffffffffffffffff/Active"),
+        ("POST", "/v1/Outbound/ffffffffffffffffffffffff/Active"),
+        ("POST", f"/v2/Pearl/{SAMPLE_PEARL_ID}/Active"),
+        ("PUT", f"/v1/Outbound/{SAMPLE_PEARL_ID}/Active"),
+    ],
+)
+def test_nlpearl_set_active_elsewhere_is_404(
+    nlpearl: NLPearlStandIn, method: str, path: str
+) -> None:
+    """An unknown pearl, or the other version's method, is 404."""
+    answer = pearl_send(nlpearl, method, path, {"isActive": True})
+
+    assert (answer.status_code, answer.content) == (404, b"")
+
+
+@ACTIVE_PATHS
+def test_nlpearl_a_suspended_pearl_stays_suspended(
+    nlpearl: NLPearlStandIn, method: str, path: str
+) -> None:
+    """Set Active on a suspended pearl is refused with NLPearl's words, either way."""
+    pearl = pearl_get(nlpearl, f"/v2/Pearl/{SAMPLE_PEARL_ID}").json()
+    nlpearl.add_pearl({**pearl, "status": 3})
+
+    answers = [pearl_send(nlpearl, method, path, {"isActive": a}) for a in (True, False)]
+
+    assert [(a.status_code, a.json()) for a in answers] == [
+        (400, {"message": "The Pearl is suspended"})
+    ] * 2
+    assert pearl_get(nlpearl, f"/v2/Pearl/{SAMPLE_PEARL_ID}").json()["status"] == 3
+
+
+def test_nlpearl_set_active_honours_faults_by_method(nlpearl: NLPearlStandIn) -> None:
+    """A fault for PUT answers Set Active, not the GET of the same pearl, then it works."""
+    path = f"/v2/Pearl/{SAMPLE_PEARL_ID}"
+    nlpearl.fail_next(path, status=503, method="PUT")
+
+    read = pearl_get(nlpearl, path)
+    failed = pearl_send(nlpearl, "PUT", f"{path}/Active", {"isActive": False})
+    done = pearl_send(nlpearl, "PUT", f"{path}/Active", {"isActive": False})
+
+    assert (read.status_code, failed.status_code, done.json()) == (200, 503, 2)
+    assert all(r.answered_at is not None for r in nlpearl.requests())
+
+
+def test_nlpearl_account_is_settable_per_standin(nlpearl: NLPearlStandIn) -> None:
+    """set_account changes the given fields on both versions; the others keep their defaults."""
+    before = pearl_get(nlpearl, "/v2/Account").json()
+    nlpearl.set_account(status=3, creditBalance=0, remainingMinutes=None)
+
+    after = pearl_get(nlpearl, "/v1/Account").json()
+
+    assert before == {"name": "Test account", "totalAgents": 3, "creditBalance": 12.5, "status": 1}
+    assert after == {**before, "status": 3, "creditBalance": 0, "remainingMinutes": None}
+    with NLPearlStandIn() as other:
+        assert pearl_get(other, "/v2/Account").json() == before
