@@ -36,6 +36,11 @@ class ActionId(StrEnum):
     LEAD_MENU = "lead.menu"
     ADD_ANYWAY = "lead.add_anyway"
     HOME_WHO_MAY_ACT = "home.who_may_act"
+    # The campaign card's buttons.
+    CAMPAIGN_PAUSE = "campaign.pause"
+    CAMPAIGN_RESUME = "campaign.resume"
+    CAMPAIGN_REFRESH = "campaign.refresh"
+    CAMPAIGN_SHARE = "campaign.share"
     GRANT_USERGROUPS = "grants.usergroups"
 
 
@@ -75,6 +80,7 @@ class ViewId(StrEnum):
     WHO_MAY_ACT = "who_may_act_modal"
     ADD_SHORTCUT = "lead_add"
     ADD_FROM_MESSAGE = "lead_add_from_message"
+    CONFIRM_CAMPAIGN = "confirm_campaign_modal"
 
 
 class CardRef(BaseModel):
@@ -156,3 +162,28 @@ class AddDraft(BaseModel):
     external_id: str | None = None
     time_zone_id: str | None = None
     call_data: dict[str, Any] = {}
+
+
+class CampaignRef(BaseModel):
+    """What a campaign card's buttons carry: the campaign, and who shared the card, if anyone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign_id: str
+    shared_by: str | None = None
+    # The campaign's activity status when the card was drawn (Pause and Resume only).
+    seen_status: int | None = None
+
+
+class CampaignPending(BaseModel):
+    """Pausing or resuming awaiting confirmation (a modal's private_metadata)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign_id: str
+    # True to run the campaign, False to pause it.
+    active: bool
+    seen_status: int | None = None
+    # The card to redraw: a message (its response_url) and who shared it, if anyone.
+    response_url: str | None = None
+    shared_by: str | None = None

@@ -1,4 +1,7 @@
-"""Acting on a lead: the card's action bar, confirmations, outcomes, thread notes, admin Home."""
+"""Acting on a lead: the card's action bar, confirmations, outcomes, thread notes, admin Home.
+
+The admin Home's recent actions list campaign actions (pause, resume) too.
+"""
 
 from __future__ import annotations
 
@@ -326,9 +329,16 @@ def _action_line(record: ActionRecord, audience: Audience) -> str:
     return "\n".join(lines)
 
 
+_OTHER_ACTIONS = {
+    "add": "➕ *Add lead*",
+    "pause": "⏸️ *Pause campaign*",
+    "resume": "▶️ *Resume campaign*",
+}
+
+
 def _what(action: str) -> str:
-    if action == "add":
-        return "➕ *Add lead*"
+    if action in _OTHER_ACTIONS:
+        return _OTHER_ACTIONS[action]
     try:
         effect = EFFECTS[Verb(action)]
     except ValueError:

@@ -30,6 +30,8 @@ def help_message(command: str = "/lead") -> dict[str, Any]:
             "Prefix the key with `id:`, `phone:` or `ext:` to say which kind it is.",
             f"`{c} add CAMPAIGN_ID +14155550137 [ext:crm-004512] [plan=Pro …]` — add a lead "
             '(if you may change leads); quote values with spaces, like `name="Maria Gonzalez"`',
+            f"`{c} campaign CAMPAIGN_ID` — the campaign: state, today's calls, totals, budget; "
+            "pause or resume it",
         ]
     )
     channel = "\n".join(
