@@ -16,13 +16,15 @@ from typing import Any
 
 from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
 from bot.blocks import messages, views
+from bot.blocks.campaign_card import campaign_card, confirm_campaign_view
 from bot.blocks.home import AdminHome, Setup, home_view
-from bot.blocks.ids import ActRef, CallsRef, CardRef, Pending
+from bot.blocks.ids import ActRef, CallsRef, CampaignPending, CampaignRef, CardRef, Pending
 from bot.blocks.lead_actions import confirm_view, denied_message, thread_note
 from bot.blocks.lead_card import lead_card
 from bot.blocks.lead_forms import add_lead_view, edit_lead_view
 from bot.blocks.notifications import StatusChange, parent_message, thread_reply
 from bot.nlpearl.lead_actions import Verb
+from bot.nlpearl.models import Account, Pearl
 from bot.parsing.lead_form import fingerprint
 from bot.parsing.message_leads import AddPrefill
 from bot.records import LeadSnapshot
@@ -78,6 +80,18 @@ def pictures() -> dict[str, dict[str, Any]]:
             private_metadata="",
             now=NOW,
         ),
+        "campaign-card": campaign_card(
+            sample_campaign(),
+            campaign_id=SAMPLE_CAMPAIGN_ID,
+            account=Account(credit_balance=6.4, status=1),
+            last_webhook=NOW,
+            now=NOW,
+            ref=CampaignRef(campaign_id=SAMPLE_CAMPAIGN_ID, seen_status=1),
+        ),
+        "campaign-confirm": confirm_campaign_view(
+            CampaignPending(campaign_id=SAMPLE_CAMPAIGN_ID, active=False, seen_status=1),
+            "Solar – Spring Re-engagement",
+        ),
         "action-notes": stacked(
             thread_note(Verb.STOP, "tess", NOW),
             thread_note(Verb.WON, "sam", NOW),
@@ -94,6 +108,26 @@ def pictures() -> dict[str, dict[str, Any]]:
             messages.nlpearl_unavailable(),
         ),
     }
+
+
+def sample_campaign() -> Pearl:
+    """The sample campaign with the numbers Get Pearl gives."""
+    return Pearl.model_validate(
+        {
+            "id": SAMPLE_CAMPAIGN_ID,
+            "name": "Solar – Spring Re-engagement",
+            "type": 2,
+            "status": 1,
+            "phoneNumber": "+12125550100",
+            "budgetConsumed": 312,
+            "budgetTotal": 1500,
+            "totalTodayCalls": 87,
+            "totalOngoingCalls": 3,
+            "totalLeads": 1240,
+            "totalLeadsCompleted": 402,
+            "totalLeadsSuccess": 133,
+        }
+    )
 
 
 def act(verb: Verb, status: int) -> ActRef:

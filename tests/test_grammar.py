@@ -13,6 +13,7 @@ from bot.parsing.grammar import (
     LeadKey,
     ListSubscriptions,
     Lookup,
+    ShowCampaign,
     Subscribe,
     Unsubscribe,
     looks_like_phone,
@@ -375,3 +376,14 @@ def test_normalize_phone(text: str, e164: str) -> None:
 @pytest.mark.parametrize("text", ["", "abc", "12345", "123456", "1234567890123456", "+"])
 def test_normalize_phone_refuses_too_few_or_too_many_digits(text: str) -> None:
     assert normalize_phone(text) is None
+
+
+def test_campaign_with_one_id_is_the_campaign_card() -> None:
+    """`campaign ID` shows the campaign; alone it says what is missing; a third word is a lookup."""
+    assert parse_command("campaign 664e9a77f0e1d2c3b4a59687") == ShowCampaign(
+        "664e9a77f0e1d2c3b4a59687"
+    )
+    alone = parse_command("campaign")
+    assert isinstance(alone, Invalid)
+    assert "`/lead campaign CAMPAIGN_ID`" in alone.problem
+    assert isinstance(parse_command("campaign crm 12"), Lookup)

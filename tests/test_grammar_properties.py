@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from bot.blocks.ids import CardRef
 from bot.parsing.grammar import (
+    AddLead,
     Help,
     Invalid,
     LeadKey,
     ListSubscriptions,
     Lookup,
+    ShowCampaign,
     Subscribe,
     Unsubscribe,
     normalize_phone,
@@ -31,7 +33,10 @@ object_ids = st.text(alphabet="0123456789abcdef", min_size=24, max_size=24)
 commands = st.one_of(
     any_text.map(lambda text: text[:4000]),
     st.tuples(
-        st.sampled_from(["", "subscribe ", "unsubscribe ", f"{CAMPAIGN} ", "help "]), hostile_text
+        st.sampled_from(
+            ["", "subscribe ", "unsubscribe ", f"{CAMPAIGN} ", "help ", "campaign ", "add "]
+        ),
+        hostile_text,
     ).map("".join),
 )
 
@@ -69,9 +74,12 @@ def test_any_text_reads_as_a_well_formed_command(text: str) -> None:
             assert campaign_id
             assert not any(ch.isspace() for ch in campaign_id)
             assert all(status and not any(ch.isspace() for ch in status) for status in statuses)
-        case Unsubscribe(campaign_id=campaign_id):
+        case Unsubscribe(campaign_id=campaign_id) | ShowCampaign(campaign_id=campaign_id):
             assert campaign_id
             assert not any(ch.isspace() for ch in campaign_id)
+        case AddLead(campaign_id=campaign_id, phone=phone):
+            assert campaign_id
+            assert E164.fullmatch(phone), phone
         case _:
             raise AssertionError(f"not a command: {command!r}")
 

@@ -7,6 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.listeners import (
     actions,
     adding,
+    campaigns,
     commands,
     dig_in,
     events,
@@ -21,6 +22,6 @@ from bot.listeners.inflight import Track
 
 def register_listeners(app: AsyncApp, track: Track) -> None:
     """Attach every listener to the app, each tracked so shutdown can let it finish."""
-    surfaces = (commands, actions, lead_actions, adding, who_may_act, dig_in, shortcuts, options)
-    for surface in (*surfaces, views, events):
+    surfaces = [commands, actions, lead_actions, adding, campaigns, who_may_act, dig_in, shortcuts]
+    for surface in (*surfaces, options, views, events):
         surface.register(app, track)

@@ -9,7 +9,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages
-from bot.blocks.ids import AddDraft, CardRef
+from bot.blocks.ids import AddDraft, CampaignRef, CardRef
 from bot.listeners.inflight import Track
 from bot.listeners.request import private_reply, where_of
 from bot.parsing.grammar import (
@@ -18,11 +18,13 @@ from bot.parsing.grammar import (
     Invalid,
     ListSubscriptions,
     Lookup,
+    ShowCampaign,
     Subscribe,
     Unsubscribe,
     parse_command,
 )
 from bot.usecases.adding import add_lead
+from bot.usecases.campaign_card import campaign_message
 from bot.usecases.cards import Reply, show_card
 from bot.usecases.permissions import actor_of
 from bot.usecases.services import Services, Where
@@ -53,7 +55,7 @@ async def handle_lead_command(
 
 
 async def _answer(
-    parsed: Subscribe | Unsubscribe | ListSubscriptions | Lookup | AddLead,
+    parsed: Subscribe | Unsubscribe | ListSubscriptions | Lookup | AddLead | ShowCampaign,
     reply: Reply,
     client: AsyncWebClient,
     where: Where,
@@ -72,6 +74,10 @@ async def _answer(
             await show_card(services, where, ref, reply)
         case AddLead():
             await reply(await _add(parsed, client, where, services))
+        case ShowCampaign(campaign_id=campaign_id):
+            await reply(
+                await campaign_message(services, where, CampaignRef(campaign_id=campaign_id))
+            )
 
 
 async def _add(

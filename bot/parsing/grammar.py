@@ -95,7 +95,16 @@ class Invalid:
     usage: str = "CAMPAIGN_ID LEAD_ID"
 
 
-Command = Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | AddLead | Invalid
+@dataclass(frozen=True)
+class ShowCampaign:
+    """Show a campaign's card: its state, today's calls, totals and budget."""
+
+    campaign_id: str
+
+
+Command = (
+    Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | AddLead | ShowCampaign | Invalid
+)
 
 
 def parse_command(text: str) -> Command:
@@ -108,6 +117,11 @@ def parse_command(text: str) -> Command:
         return ListSubscriptions()
     if verb in {"subscribe", "unsubscribe"}:
         return _parse_subscription(verb, words[1:])
+    if verb == "campaign" and len(words) == 1:
+        return Invalid("`campaign` needs the campaign ID, like `/lead campaign CAMPAIGN_ID`.")
+    if verb == "campaign" and len(words) == 2:
+        # Two words only: "campaign X Y" stays a lookup in a campaign whose ID is "campaign".
+        return ShowCampaign(_campaign_id(words[1]))
     if verb == "add":
         # A campaign whose ID is literally "add" can no longer be looked up this way.
         added = parse_add(text)

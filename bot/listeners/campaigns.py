@@ -1,0 +1,128 @@
+"""The campaign card's buttons: Refresh, Share in channel, Pause and Resume with confirmation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import messages, views
+from bot.blocks.ids import ActionId, CampaignPending, CampaignRef, ViewId
+from bot.listeners.inflight import Track
+from bot.listeners.request import fill_view, read_ref, where_of
+from bot.listeners.submission import run_submission
+from bot.usecases.campaign_card import campaign_message, confirm, view_for_click
+from bot.usecases.permissions import Actor, actor_of
+from bot.usecases.services import Services, Where
+
+logger = logging.getLogger(__name__)
+
+BAD_BUTTON = messages.notice(
+    "⚠️", "That button didn't work", "Show the campaign again with `/lead campaign CAMPAIGN_ID`."
+)
+
+
+async def handle_refresh(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    request: AsyncBoltRequest,
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
+    """Draw the campaign again in place."""
+    await ack()
+    ref = read_ref(CampaignRef, action.get("value"))
+    if ref is None:
+        await respond(**BAD_BUTTON, response_type="ephemeral", replace_original=False)
+        return
+    card = await campaign_message(services, where_of(request), ref)
+    await respond(**card, replace_original=True)
+
+
+async def handle_share(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    request: AsyncBoltRequest,
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
+    """Post the card for the whole channel, saying who shared it, then drop the private copy."""
+    await ack()
+    ref = read_ref(CampaignRef, action.get("value"))
+    where = where_of(request)
+    if ref is None:
+        await respond(**BAD_BUTTON, response_type="ephemeral", replace_original=False)
+        return
+    shared = ref.model_copy(update={"shared_by": where.user_id})
+    card = await campaign_message(services, where, shared)
+    posted = await respond(**card, response_type="in_channel", replace_original=False)
+    if posted.status_code == 200:
+        await respond(delete_original=True)
+        return
+    logger.warning("Slack refused the shared campaign card: HTTP %s", posted.status_code)
+    refused = messages.notice("⚠️", "Couldn't share", "Slack didn't accept the card. Try again.")
+    await respond(**refused, response_type="ephemeral", replace_original=False)
+
+
+async def handle_pause_or_resume(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """Open a view at once, then fill it: the confirmation, or why not."""
+    await ack()
+    opened = await client.views_open(
+        trigger_id=body["trigger_id"], view=views.loading_modal("Campaign", "Checking…")
+    )
+    view_id = opened["view"]["id"]
+    ref = read_ref(CampaignRef, action.get("value"))
+    if ref is None:
+        await client.views_update(view_id=view_id, view=views.notice_modal("Campaign", BAD_BUTTON))
+        return
+    pending = CampaignPending(
+        campaign_id=ref.campaign_id,
+        active=action.get("action_id") == ActionId.CAMPAIGN_RESUME,
+        seen_status=ref.seen_status,
+        response_url=body.get("response_url"),
+        shared_by=ref.shared_by,
+    )
+    where = where_of(request)
+    actor = await actor_of(client, services.engine, where.workspace, where.user_id)
+    await fill_view(client, view_id, "Campaign", view_for_click(services, where, actor, pending))
+
+
+async def handle_confirm_submission(
+    ack: AsyncAck,
+    view: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """Pause or resume, once, and show how it went in the same modal."""
+    pending = read_ref(CampaignPending, view.get("private_metadata"))
+    if pending is None:
+        await ack(response_action="update", view=views.notice_modal("Campaign", BAD_BUTTON))
+        return
+
+    def work(where: Where, actor: Actor, key: str) -> Awaitable[dict[str, Any]]:
+        return confirm(services, client, where, actor, pending, key)
+
+    await run_submission(
+        ack, view, request, client, services, title="Campaign", doing="Working…", work=work
+    )
+
+
+def register(app: AsyncApp, track: Track) -> None:
+    """Listen for the campaign card's buttons and the pause/resume confirmation."""
+    app.action(ActionId.CAMPAIGN_REFRESH.value)(track(handle_refresh))
+    app.action(ActionId.CAMPAIGN_SHARE.value)(track(handle_share))
+    app.action(ActionId.CAMPAIGN_PAUSE.value)(track(handle_pause_or_resume))
+    app.action(ActionId.CAMPAIGN_RESUME.value)(track(handle_pause_or_resume))
+    app.view(ViewId.CONFIRM_CAMPAIGN.value)(track(handle_confirm_submission))

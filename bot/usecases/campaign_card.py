@@ -1,0 +1,235 @@
+"""Use case: a campaign's card, and pausing or resuming it from Slack, safely."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.blocks import messages, views
+from bot.blocks.campaign_card import (
+    campaign_card,
+    campaign_changed_view,
+    campaign_note,
+    campaign_outcome,
+    confirm_campaign_view,
+)
+from bot.blocks.ids import CampaignPending, CampaignRef
+from bot.blocks.lead_actions import denied_view
+from bot.blocks.text import safe
+from bot.nlpearl.errors import NLPearlError, NotFound, Unconfirmed
+from bot.nlpearl.models import Account, Pearl
+from bot.parsing.slack_errors import SLACK_FAILURES, classify
+from bot.storage import actions as audit
+from bot.storage.rows import ActionRecord
+from bot.storage.subscriptions import list_subscriptions
+from bot.usecases.acting import already_done, cant_check, settled, why_failed
+from bot.usecases.modals import problem_message
+from bot.usecases.permissions import Actor
+from bot.usecases.services import Services, Where
+
+logger = logging.getLogger(__name__)
+
+TITLE = "Campaign"
+
+
+async def campaign_message(services: Services, where: Where, ref: CampaignRef) -> dict[str, Any]:
+    """The campaign's card as NLPearl has it now, or the notice saying why not."""
+    try:
+        campaign = await services.nlpearl.get_campaign(ref.campaign_id, fresh=True)
+    except NotFound:
+        return _not_found(ref.campaign_id)
+    except NLPearlError as exc:
+        return problem_message(exc)
+    return await _card(services, where, ref, campaign)
+
+
+def _not_found(campaign_id: str) -> dict[str, Any]:
+    detail = (
+        f"NLPearl has no campaign `{safe(campaign_id, 100)}`. Use the ID of the campaign's "
+        "Pearl, or pick the campaign in the Look up a lead form."
+    )
+    return messages.notice("🔍", "No such campaign", detail)
+
+
+async def _card(
+    services: Services, where: Where, ref: CampaignRef, campaign: Pearl
+) -> dict[str, Any]:
+    account, last_webhook = await asyncio.gather(
+        _account(services), _last_webhook(services, where, ref.campaign_id)
+    )
+    return campaign_card(
+        campaign,
+        campaign_id=ref.campaign_id,
+        account=account,
+        last_webhook=last_webhook,
+        now=services.now(),
+        ref=ref,
+    )
+
+
+async def _account(services: Services) -> Account | None:
+    """The account's credit and status; the card does without them if NLPearl won't say."""
+    try:
+        return await services.nlpearl.get_account()
+    except NLPearlError as exc:
+        logger.info("No account for the campaign card: %s", exc)
+        return None
+
+
+async def _last_webhook(services: Services, where: Where, campaign_id: str) -> datetime | None:
+    """When NLPearl last pushed a webhook for the campaign to this workspace."""
+    subscriptions = await list_subscriptions(services.engine, where.workspace)
+    heard = [
+        s.last_received_at
+        for s in subscriptions
+        if s.campaign_id == campaign_id and s.last_received_at is not None
+    ]
+    return max(heard, default=None)
+
+
+def _record(
+    services: Services,
+    where: Where,
+    actor: Actor,
+    pending: CampaignPending,
+    result: str,
+    **more: Any,
+) -> ActionRecord:
+    return ActionRecord(
+        workspace=where.workspace,
+        user_id=actor.user_id,
+        campaign_id=pending.campaign_id,
+        lead_id="",
+        action="resume" if pending.active else "pause",
+        before_status=pending.seen_status,
+        result=result,
+        at=services.now(),
+        **more,
+    )
+
+
+async def view_for_click(
+    services: Services, where: Where, actor: Actor, pending: CampaignPending
+) -> dict[str, Any]:
+    """What Pause or Resume opens: a refusal, the confirmation, or "it already is"."""
+    if not actor.may_act:
+        return await _refuse(services, where, actor, pending)
+    try:
+        campaign = await services.nlpearl.get_campaign(pending.campaign_id, fresh=True)
+    except NLPearlError as exc:
+        return views.notice_modal(TITLE, problem_message(exc))
+    name = campaign.name or pending.campaign_id
+    if campaign.status != pending.seen_status:
+        return campaign_changed_view(name, campaign.status)
+    return confirm_campaign_view(pending, name)
+
+
+async def _refuse(
+    services: Services, where: Where, actor: Actor, pending: CampaignPending
+) -> dict[str, Any]:
+    detail = "Slack could not say who this is" if actor.unknown else "no right to act"
+    await audit.record(
+        services.engine, _record(services, where, actor, pending, "denied", detail=detail)
+    )
+    if actor.unknown:
+        return views.notice_modal(TITLE, cant_check("changed"))
+    return denied_view()
+
+
+async def confirm(
+    services: Services,
+    client: AsyncWebClient,
+    where: Where,
+    actor: Actor,
+    pending: CampaignPending,
+    key: str,
+) -> dict[str, Any]:
+    """Pause or resume once, then redraw the card and tell the subscribed channels."""
+    if not actor.may_act:
+        return await _refuse(services, where, actor, pending)
+    claim = _record(services, where, actor, pending, "pending")
+    earlier = await audit.claim(services.engine, key, claim)
+    if earlier is not None:
+        return views.notice_modal(TITLE, already_done(earlier, "change"))
+    async with settled(services, key):
+        return await _confirmed(services, client, where, actor, pending, key)
+
+
+async def _confirmed(
+    services: Services,
+    client: AsyncWebClient,
+    where: Where,
+    actor: Actor,
+    pending: CampaignPending,
+    key: str,
+) -> dict[str, Any]:
+    try:
+        campaign = await services.nlpearl.get_campaign(pending.campaign_id, fresh=True)
+    except NLPearlError as exc:
+        await audit.release(services.engine, key)
+        return views.notice_modal(TITLE, problem_message(exc))
+    name = campaign.name or pending.campaign_id
+    if campaign.status != pending.seen_status:
+        await audit.release(services.engine, key)
+        stale = _record(services, where, actor, pending, "stale", detail="state changed")
+        await audit.record(services.engine, stale)
+        return campaign_changed_view(name, campaign.status)
+    try:
+        status = await services.nlpearl.set_active(pending.campaign_id, pending.active)
+    except NLPearlError as exc:
+        result = "unconfirmed" if isinstance(exc, Unconfirmed) else "failed"
+        await audit.finish(
+            services.engine, key, result=result, at=services.now(), detail=why_failed(exc)
+        )
+        outcome = campaign_outcome(pending.active, name, ok=False, why=why_failed(exc))
+        return views.notice_modal(TITLE, outcome)
+    await audit.finish(
+        services.engine, key, result="applied", at=services.now(), after_status=status
+    )
+    await asyncio.gather(
+        _redraw(services, where, pending),
+        _tell_channels(services, client, where, actor, pending, name),
+        return_exceptions=True,
+    )
+    return views.notice_modal(TITLE, campaign_outcome(pending.active, name, ok=True, why=None))
+
+
+async def _redraw(services: Services, where: Where, pending: CampaignPending) -> None:
+    """The clicked card, as NLPearl has the campaign now."""
+    if not pending.response_url:
+        return
+    ref = CampaignRef(campaign_id=pending.campaign_id, shared_by=pending.shared_by)
+    card = await campaign_message(services, where, ref)
+    sent = await AsyncWebhookClient(pending.response_url).send_dict(
+        {**card, "replace_original": True}
+    )
+    if sent.status_code != 200:
+        logger.warning("Slack refused the redrawn campaign card: HTTP %s", sent.status_code)
+
+
+async def _tell_channels(
+    services: Services,
+    client: AsyncWebClient,
+    where: Where,
+    actor: Actor,
+    pending: CampaignPending,
+    name: str,
+) -> None:
+    """Each channel subscribed to the campaign hears who paused or resumed it."""
+    note = campaign_note(pending.active, name, actor.name, services.now())
+    subscriptions = await list_subscriptions(services.engine, where.workspace)
+    channels = {
+        s.channel_id
+        for s in subscriptions
+        if s.campaign_id == pending.campaign_id and not s.problem
+    }
+    for channel in sorted(channels):
+        try:
+            await client.chat_postMessage(channel=channel, unfurl_links=False, **note)
+        except SLACK_FAILURES as exc:
+            logger.info("No campaign note in %s: %s", channel, classify(exc).describe())
