@@ -7,7 +7,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -28,7 +28,7 @@ from bot.nlpearl.errors import (
     Unavailable,
     Unconfirmed,
 )
-from bot.nlpearl.models import Account, Call, Lead, Pearl
+from bot.nlpearl.models import Account, Call, Lead, LeadPage, Pearl
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +140,22 @@ class NLPearlClient:
         path = f"/Outbound/{_segment(campaign_id)}/Lead/PhoneNumber/{_segment(phone_number)}"
         return _parse(Lead, await self._get(path))
 
+    async def search_leads(
+        self, campaign_id: str, *, statuses: Sequence[int], skip: int = 0, limit: int = 10
+    ) -> LeadPage:
+        """A page of the campaign's leads with these statuses, newest first."""
+        path = f"/Outbound/{_segment(campaign_id)}/Leads"
+        body = {
+            "skip": skip,
+            "limit": limit,
+            "sortProp": "created",
+            "isAscending": False,
+            "statuses": list(statuses),
+            "searchInput": None,
+        }
+        # A POST only because the search has a body: it changes nothing, so it retries as a GET.
+        return _lead_page(_read(await self._request("POST", path, body, reads=True)))
+
     async def get_call(self, call_id: str) -> Call:
         """One call with its transcript, summary, recording and answers."""
         return _parse(Call, await self._get(f"/Call/{_segment(call_id)}"))
@@ -219,8 +235,11 @@ class NLPearlClient:
         body: dict[str, Any] | None = None,
         *,
         idempotent: bool = True,
+        reads: bool = False,
     ) -> httpx.Response:
         """Send a request, retrying passing failures with jittered back-off, within the deadline."""
+        # `reads`: whatever its method, the request changes nothing, so a failure leaves no doubt.
+        changes = method != "GET" and not reads
         policy = self._retry
         deadline = self._clock() + policy.deadline
         content = None if body is None else json.dumps(body).encode()
@@ -230,7 +249,7 @@ class NLPearlClient:
                 response = await self._send(method, path, content, deadline - self._clock())
             except _Retryable as failure:
                 # Once a change may have reached NLPearl, it may have happened, whatever follows.
-                unsure = unsure or (failure.maybe_done and method != "GET")
+                unsure = unsure or (failure.maybe_done and changes)
                 delay = _backoff(policy, attempt, failure.retry_after)
                 left = deadline - self._clock() - delay
                 # Only a request that surely did not reach NLPearl may be sent again unasked.
@@ -390,6 +409,19 @@ def _json_or_none(response: httpx.Response) -> Any:
     except ValueError:
         logger.warning("NLPearl took a change but answered with something that is not JSON")
         return None
+
+
+def _lead_page(body: Any) -> LeadPage:
+    """A Search Leads answer: `{count, results}`, or the bare list of rows some servers send."""
+    if isinstance(body, list):
+        rows = [row for row in body if isinstance(row, dict)]
+        body = {"count": len(rows), "results": rows}
+    if not isinstance(body, dict):
+        raise BadResponse("NLPearl's lead search was not a JSON object or list")
+    try:
+        return LeadPage.model_validate(body)
+    except ValidationError as exc:
+        raise BadResponse("NLPearl's lead search could not be read") from exc
 
 
 def _lead_or_none(body: Any) -> Lead | None:

@@ -260,3 +260,16 @@ class Account(NLPearlModel):
     credit_balance: LooseFloat = None
     status: LooseInt = None
     remaining_minutes: LooseFloat = None
+
+
+def _leads(value: Any) -> list[Lead]:
+    return [Lead.model_validate(row) for row in _list_or_empty(value) if isinstance(row, dict)]
+
+
+class LeadPage(NLPearlModel):
+    """One page of Search Leads: the slim lead rows and how many leads match in all."""
+
+    count: LooseInt = None
+    results: Annotated[list[Lead], BeforeValidator(_leads)] = Field(
+        default=[], validation_alias=AliasChoices("results", "items", "leads")
+    )

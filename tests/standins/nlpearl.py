@@ -29,6 +29,10 @@ UPDATABLE_STATUSES = frozenset({1, 10, 100, 110, 130})
 UPDATABLE_FIELDS = ("phoneNumber", "externalId", "timeZoneId", "callData", "status")
 # Activity statuses (reference §4.4) Set Active moves a pearl between; a suspended one stays.
 RUNNING, PAUSED, SUSPENDED = 1, 2, 3
+# Search Leads rows carry these keys only; Get Lead has the rest (reference §3.1.4).
+SLIM_LEAD_KEYS = ("id", "externalId", "phoneNumber", "timeZone", "status", "created", "callData")
+# Search Leads' page size when the body gives none: the wrapper's default.
+DEFAULT_SEARCH_LIMIT = 100
 # Added leads get IDs counting up from here: 24 hex digits, unlike any sample ID.
 FIRST_NEW_LEAD_ID = 0x6700_0000_0000_0000_0000_0000
 
@@ -79,7 +83,7 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
     """Serves pearls, leads, calls and the account from memory, like `https://api.nlpearl.ai`."""
 
     thread_name = "nlpearl-standin"
-    # GETs read; PUT and POST only add and update leads and run or pause pearls. Else 404.
+    # GETs read; PUT and POST add, update and search leads and run or pause pearls. Else 404.
     http_methods = frozenset({"GET", "POST", "PUT"})
 
     def __init__(self, api_key: str = "acct123:secret456") -> None:
@@ -112,6 +116,8 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             ("PUT", re.compile(LEAD_PATH + "/([^/]+)"), self._update_lead),
             ("POST", re.compile("/(v2)/Outbound/([^/]+)/Lead"), self._create_lead),
             ("PUT", re.compile("/(v1)/Outbound/([^/]+)/Lead"), self._create_lead),
+            # Search Leads is a POST on both versions, for its body.
+            ("POST", re.compile("/(v1|v2)/Outbound/([^/]+)/Leads"), self._search_leads),
             # Set Active is PUT on V2 but POST on V1.
             ("PUT", re.compile("/v2/Pearl/([^/]+)/Active"), self._set_active),
             ("POST", re.compile("/v1/Outbound/([^/]+)/Active"), self._set_active),
@@ -189,8 +195,8 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         return self._wait_for(lambda: self.requests(path_contains), count, timeout, what)
 
     def writes(self, path_contains: str | None = None) -> list[RecordedRequest]:
-        """The recorded requests other than GETs, or those whose path contains `path_contains`."""
-        return [r for r in self.requests(path_contains) if r.method != "GET"]
+        """The recorded changes (not GETs, nor lead searches, which POST to read)."""
+        return [r for r in self.requests(path_contains) if _is_write(r)]
 
     def wait_for_writes(
         self, path_contains: str | None = None, count: int = 1, timeout: float = 10
@@ -310,6 +316,27 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             self.add_lead(pearl_id, lead)
         return _json_answer({"leadId": lead["id"]})
 
+    def _search_leads(self, body: bytes, _version: str, pearl_id: str) -> Answer:
+        """Search Leads: the pearl's leads with the given statuses, newest first, one page."""
+        search = _json_object(body)
+        with self._condition:
+            if pearl_id not in self._pearls and pearl_id not in self._leads:
+                return Answer(404)
+            if search is None:
+                return _bad_request("The request body must be a JSON object.")
+            leads = list(self._leads.get(pearl_id, {}).values())
+        statuses = search.get("statuses") or []
+        skip = 0 if search.get("skip") is None else search["skip"]
+        limit = DEFAULT_SEARCH_LIMIT if search.get("limit") is None else search["limit"]
+        if not isinstance(statuses, list) or not all(_is_int(s) for s in statuses):
+            return _bad_request("The statuses field must be a list of integers.")
+        if not (_is_int(skip) and _is_int(limit)) or skip < 0 or limit < 0:
+            return _bad_request("The skip and limit fields must be integers of 0 or more.")
+        matching = [lead for lead in leads if not statuses or lead.get("status") in statuses]
+        matching.sort(key=lambda lead: lead.get("created") or "", reverse=True)
+        rows = [{key: lead.get(key) for key in SLIM_LEAD_KEYS} for lead in matching]
+        return _json_answer({"count": len(matching), "results": rows[skip : skip + limit]})
+
     def _set_active(self, body: bytes, pearl_id: str) -> Answer:
         """Set Active: runs (isActive true) or pauses a known, unsuspended pearl; the new status."""
         fields = _json_object(body)
@@ -410,6 +437,11 @@ def _fault_matcher(path: str | re.Pattern[str], method: str | None) -> Callable[
     return matches
 
 
+def _is_write(request: RecordedRequest) -> bool:
+    """Whether a request may change NLPearl: Search Leads is a POST that only reads."""
+    return request.method != "GET" and not request.path.split("?")[0].endswith("/Leads")
+
+
 def _path_matcher(path: str | re.Pattern[str]) -> Callable[[str], bool]:
     """A predicate: prefix match for a string, regex search for a compiled pattern."""
     if isinstance(path, re.Pattern):
@@ -424,6 +456,11 @@ def _json_object(body: bytes) -> Json | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _is_int(value: Any) -> bool:
+    # JSON true would otherwise pass as 1.
+    return type(value) is int
 
 
 def _updatable_status(status: Any) -> bool:

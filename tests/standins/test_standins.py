@@ -432,7 +432,7 @@ def test_nlpearl_add_lead_needs_a_phone_number(nlpearl: NLPearlStandIn, body: An
         ("POST", f"/v1/Outbound/{SAMPLE_PEARL_ID}/Lead"),
         ("PUT", LEAD_PATH),
         ("POST", LEAD_URL),
-        ("POST", f"{LEAD_PATH}s"),
+        ("PUT", f"{LEAD_PATH}s"),
         ("PUT", f"/v2/Pearl/{SAMPLE_PEARL_ID}"),
     ],
 )
@@ -768,3 +768,64 @@ def test_nlpearl_account_is_settable_per_standin(nlpearl: NLPearlStandIn) -> Non
     assert after == {**before, "status": 3, "creditBalance": 0, "remainingMinutes": None}
     with NLPearlStandIn() as other:
         assert pearl_get(other, "/v2/Account").json() == before
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_nlpearl_search_leads_answers_slim_rows_newest_first(
+    nlpearl: NLPearlStandIn, version: str
+) -> None:
+    """Search Leads with no filter answers every lead, slim, newest first; it is recorded."""
+    path = f"/{version}/Outbound/{SAMPLE_PEARL_ID}/Leads"
+
+    found = pearl_send(nlpearl, "POST", path, {"statuses": None})
+
+    body = found.json()
+    assert (found.status_code, body["count"]) == (200, 3)
+    assert [row["id"] for row in body["results"]] == [
+        SAMPLE_LEAD_NO_CALLS_ID,
+        SAMPLE_LEAD_MANY_CALLS_ID,
+        SAMPLE_LEAD_ID,
+    ]
+    assert set(body["results"][0]) == {
+        "id",
+        "externalId",
+        "phoneNumber",
+        "timeZone",
+        "status",
+        "created",
+        "callData",
+    }
+    assert [(r.method, r.path) for r in nlpearl.requests()] == [("POST", path)]
+
+
+def test_nlpearl_search_leads_filters_and_pages(nlpearl: NLPearlStandIn) -> None:
+    """Statuses filter the leads; count is every match, skip and limit cut the page."""
+    path = f"{LEAD_PATH}s"
+    search = {"statuses": [1, 100], "skip": 1, "limit": 1}
+
+    page = pearl_send(nlpearl, "POST", path, search).json()
+    empty = pearl_send(nlpearl, "POST", path, {**search, "limit": 0}).json()
+
+    assert (page["count"], [row["id"] for row in page["results"]]) == (2, [SAMPLE_LEAD_ID])
+    assert empty == {"count": 2, "results": []}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/v2/Outbound/unknown/Leads", {}, 404),
+        (f"/v2/Outbound/{SAMPLE_PEARL_ID}/Leads", b"[1]", 400),
+        (f"/v2/Outbound/{SAMPLE_PEARL_ID}/Leads", b"not json", 400),
+        (f"/v2/Outbound/{SAMPLE_PEARL_ID}/Leads", {"statuses": "1"}, 400),
+        (f"/v2/Outbound/{SAMPLE_PEARL_ID}/Leads", {"limit": -1}, 400),
+    ],
+)
+def test_nlpearl_search_leads_refuses_unknown_pearls_and_bad_bodies(
+    nlpearl: NLPearlStandIn, path: str, body: Any, status: int
+) -> None:
+    """An unknown pearl is 404; a body that is not a search is 400 with a message."""
+    refused = pearl_send(nlpearl, "POST", path, body)
+
+    assert refused.status_code == status
+    if status == 400:
+        assert refused.json()["message"]
