@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.blocks.ids import ActionId, CampaignPending, CampaignRef, ViewId
+from bot.blocks.ids import ActionId, AttentionRef, CampaignPending, CampaignRef, ViewId
 from bot.blocks.modal import modal
 from bot.blocks.text import (
     MAX_BUTTON_VALUE,
@@ -167,10 +167,13 @@ def _footer(campaign: Pearl, campaign_id: str, ref: CampaignRef) -> dict[str, An
 
 
 def _buttons(campaign: Pearl, campaign_id: str, ref: CampaignRef) -> list[dict[str, Any]]:
-    """Refresh, Share (on a private card) and Pause or Resume as the state allows."""
+    """Refresh, the leads needing attention, Share (on a private card), Pause or Resume."""
     card = CampaignRef(campaign_id=campaign_id, shared_by=ref.shared_by)
     value = card.model_dump_json(exclude_none=True)
     buttons = _button(ActionId.CAMPAIGN_REFRESH, "🔄 Refresh", value)
+    # The list opens privately for whoever clicks, so it carries no sharer.
+    attention = AttentionRef(campaign_id=campaign_id).model_dump_json()
+    buttons += _button(ActionId.CAMPAIGN_ATTENTION, "⚠️ Leads needing attention", attention)
     if not ref.shared_by:
         share = _button(ActionId.CAMPAIGN_SHARE, "📣 Share in channel", value)
         buttons += [{**button, "style": "primary"} for button in share]

@@ -41,6 +41,8 @@ class ActionId(StrEnum):
     CAMPAIGN_RESUME = "campaign.resume"
     CAMPAIGN_REFRESH = "campaign.refresh"
     CAMPAIGN_SHARE = "campaign.share"
+    CAMPAIGN_ATTENTION = "campaign.attention"
+    ATTENTION_PAGE = "attention.page"
     GRANT_USERGROUPS = "grants.usergroups"
 
 
@@ -81,6 +83,7 @@ class ViewId(StrEnum):
     ADD_SHORTCUT = "lead_add"
     ADD_FROM_MESSAGE = "lead_add_from_message"
     CONFIRM_CAMPAIGN = "confirm_campaign_modal"
+    ATTENTION = "attention_modal"
 
 
 class CardRef(BaseModel):
@@ -187,3 +190,12 @@ class CampaignPending(BaseModel):
     # The card to redraw: a message (its response_url) and who shared it, if anyone.
     response_url: str | None = None
     shared_by: str | None = None
+
+
+class AttentionRef(BaseModel):
+    """A page of a campaign's leads needing attention (Error, WrongCountryCode, Unreachable)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign_id: str
+    page: int = 0

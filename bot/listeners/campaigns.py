@@ -1,8 +1,9 @@
-"""The campaign card's buttons: Refresh, Share in channel, Pause and Resume with confirmation."""
+"""The campaign card's buttons: Refresh, Share, Pause and Resume, and the attention list."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable
 from typing import Any
 
@@ -11,10 +12,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
-from bot.blocks.ids import ActionId, CampaignPending, CampaignRef, ViewId
+from bot.blocks.ids import ActionId, AttentionRef, CampaignPending, CampaignRef, ViewId
 from bot.listeners.inflight import Track
 from bot.listeners.request import fill_view, read_ref, where_of
 from bot.listeners.submission import run_submission
+from bot.usecases.attention import attention_view
 from bot.usecases.campaign_card import campaign_message, confirm, view_for_click
 from bot.usecases.permissions import Actor, actor_of
 from bot.usecases.services import Services, Where
@@ -119,6 +121,50 @@ async def handle_confirm_submission(
     )
 
 
+async def handle_attention(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """Open the list of leads needing attention: a loading modal at once, then the first page."""
+    await ack()
+    opened = await client.views_open(
+        trigger_id=body["trigger_id"], view=views.loading_modal("Needs attention", "Loading…")
+    )
+    await _show_attention(client, services, request, opened["view"]["id"], action)
+
+
+async def handle_attention_page(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """Another page of the list, in the same modal."""
+    await ack()
+    await _show_attention(client, services, request, body["view"]["id"], action)
+
+
+async def _show_attention(
+    client: AsyncWebClient,
+    services: Services,
+    request: AsyncBoltRequest,
+    view_id: str,
+    action: dict[str, Any],
+) -> None:
+    ref = read_ref(AttentionRef, action.get("value"))
+    if ref is None:
+        await client.views_update(view_id=view_id, view=views.notice_modal("Campaign", BAD_BUTTON))
+        return
+    work = attention_view(services, client, where_of(request), ref)
+    await fill_view(client, view_id, "Needs attention", work)
+
+
 def register(app: AsyncApp, track: Track) -> None:
     """Listen for the campaign card's buttons and the pause/resume confirmation."""
     app.action(ActionId.CAMPAIGN_REFRESH.value)(track(handle_refresh))
@@ -126,3 +172,6 @@ def register(app: AsyncApp, track: Track) -> None:
     app.action(ActionId.CAMPAIGN_PAUSE.value)(track(handle_pause_or_resume))
     app.action(ActionId.CAMPAIGN_RESUME.value)(track(handle_pause_or_resume))
     app.view(ViewId.CONFIRM_CAMPAIGN.value)(track(handle_confirm_submission))
+    app.action(ActionId.CAMPAIGN_ATTENTION.value)(track(handle_attention))
+    pager = re.compile(rf"^{re.escape(ActionId.ATTENTION_PAGE.value)}\.(prev|next)$")
+    app.action(pager)(track(handle_attention_page))

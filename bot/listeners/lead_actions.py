@@ -46,8 +46,10 @@ def _pending(act: ActRef, body: dict[str, Any], request: AsyncBoltRequest) -> Pe
         return pending_from_click(act, None, message=clicked if all(clicked) else None)
     if in_modal(request):
         view = body["view"]
-        card = read_ref(CardRef, view.get("private_metadata"))
-        return pending_from_click(act, card, view_id=view.get("id"))
+        # Only a card modal has a card to redraw; a list (the leads needing attention) has not.
+        shows_card = view.get("callback_id") == ViewId.CARD
+        card = read_ref(CardRef, view.get("private_metadata")) if shows_card else None
+        return pending_from_click(act, card, view_id=view.get("id") if card else None)
     # Slack sends the message only when it is not ephemeral; an ephemeral card is never shared.
     message = body.get("message") or {}
     card = _card_ref_in(message.get("blocks") or []) or CardRef(

@@ -18,7 +18,7 @@ from bot.blocks.campaign_card import (
     campaign_outcome,
     confirm_campaign_view,
 )
-from bot.blocks.ids import ActionId, CampaignPending, CampaignRef, ViewId
+from bot.blocks.ids import ActionId, AttentionRef, CampaignPending, CampaignRef, ViewId
 from bot.nlpearl.models import Account, Pearl
 from tests.blocks.hostile import PROPERTIES, any_text, hostile_text, phones
 from tests.blocks.slack_limits import assert_no_injection, assert_valid_message, text_objects
@@ -154,14 +154,17 @@ def test_each_state_offers_its_own_button(status: int | None, offered: ActionId 
 
     sound(message)
     found = buttons(message)
-    expected = [ActionId.CAMPAIGN_REFRESH, ActionId.CAMPAIGN_SHARE]
-    assert list(found) == [*expected, offered] if offered else expected
+    expected = [ActionId.CAMPAIGN_REFRESH, ActionId.CAMPAIGN_ATTENTION, ActionId.CAMPAIGN_SHARE]
+    assert list(found) == ([*expected, offered] if offered else expected)
     if offered:
         seen = CampaignRef.model_validate_json(found[offered]["value"])
         assert seen == CampaignRef(campaign_id=CAMPAIGN_ID, seen_status=status)
     refresh = CampaignRef.model_validate_json(found[ActionId.CAMPAIGN_REFRESH]["value"])
     assert refresh == CampaignRef(campaign_id=CAMPAIGN_ID)
     assert found[ActionId.CAMPAIGN_SHARE]["style"] == "primary"
+    attention = AttentionRef.model_validate_json(found[ActionId.CAMPAIGN_ATTENTION]["value"])
+    assert attention == AttentionRef(campaign_id=CAMPAIGN_ID)
+    assert found[ActionId.CAMPAIGN_ATTENTION]["text"]["text"] == "⚠️ Leads needing attention"
 
 
 def test_a_shared_card_names_who_shared_it_and_offers_no_share() -> None:
@@ -171,9 +174,16 @@ def test_a_shared_card_names_who_shared_it_and_offers_no_share() -> None:
     sound(message, shared_by=SHARER)
     assert footer(message).endswith(f" · Shared by <@{SHARER}>")
     found = buttons(message)
-    assert list(found) == [ActionId.CAMPAIGN_REFRESH, ActionId.CAMPAIGN_PAUSE]
-    for button in found.values():
-        assert CampaignRef.model_validate_json(button["value"]).shared_by == SHARER
+    assert list(found) == [
+        ActionId.CAMPAIGN_REFRESH,
+        ActionId.CAMPAIGN_ATTENTION,
+        ActionId.CAMPAIGN_PAUSE,
+    ]
+    for action in (ActionId.CAMPAIGN_REFRESH, ActionId.CAMPAIGN_PAUSE):
+        assert CampaignRef.model_validate_json(found[action]["value"]).shared_by == SHARER
+    # The attention list opens privately for whoever clicks: it carries no sharer.
+    attention = AttentionRef.model_validate_json(found[ActionId.CAMPAIGN_ATTENTION]["value"])
+    assert attention == AttentionRef(campaign_id=CAMPAIGN_ID)
 
 
 def test_a_sharer_that_is_not_a_user_id_is_not_mentioned() -> None:
@@ -186,8 +196,8 @@ def test_a_sharer_that_is_not_a_user_id_is_not_mentioned() -> None:
 def test_an_oversized_value_drops_the_button() -> None:
     message = card(pearl(status=2), ref=CampaignRef(campaign_id=CAMPAIGN_ID, shared_by="U" * 2000))
 
-    assert buttons(message) == {}
-    assert message["blocks"][-1]["type"] == "context"
+    # Only the attention button, which carries no sharer, still fits.
+    assert list(buttons(message)) == [ActionId.CAMPAIGN_ATTENTION]
 
 
 @pytest.mark.parametrize(

@@ -120,7 +120,7 @@ def test_the_campaign_card_shows_its_state_calls_totals_and_budget(
     assert "133 · 33% of completed" in text
     assert "312 of 1,500 used (21%)" in text
     assert "None yet" in text
-    assert set(buttons(card)) == {REFRESH, SHARE, PAUSE}
+    assert set(buttons(card)) == {REFRESH, SHARE, PAUSE, "campaign.attention"}
 
 
 def test_the_campaign_card_reads_v1_outbounds_too(
@@ -283,3 +283,107 @@ def test_nlpearl_refusing_to_resume_a_suspended_campaign_is_explained(
     assert "Couldn't resume" in outcome
     assert "Out of &lt;credit&gt;" in outcome
     assert "Nothing was changed" in outcome
+
+
+# Leads needing attention
+
+ATTENTION, ATTENTION_PAGE, MENU = "campaign.attention", "attention.page", "lead.menu"
+
+
+def add_stuck_leads(nlpearl: NLPearlStandIn, count: int) -> list[str]:
+    """Leads the campaign can't get through to (Error, Wrong country code, Unreachable)."""
+    ids = []
+    for n in range(count):
+        lead_id = f"a77e0000000000000000{n:04x}"
+        nlpearl.add_lead(
+            P,
+            {
+                "id": lead_id,
+                "phoneNumber": f"+1555010{n:04d}",
+                "status": (500, 30, 150)[n % 3],
+                "created": f"2025-04-{1 + n:02d}T10:00:00Z",
+                "callsId": [],
+                "callData": {"firstName": f"Stuck{n}"},
+            },
+        )
+        ids.append(lead_id)
+    return ids
+
+
+def open_attention(
+    server: AppInProcess, slack: SlackStandIn, user_id: str = ADMIN
+) -> dict[str, Any]:
+    """Clicks the card's "Leads needing attention"; the list the modal is filled with."""
+    card = campaign_card(server, slack, user_id=user_id)
+    slack.set_response("views.open", {"ok": True, "view": {"id": "V0ATTN", "type": "modal"}})
+    value = buttons(card)[ATTENTION]["value"]
+    payload = slack_says.message_block_actions(
+        ATTENTION, value, slack.response_url("card"), user_id=user_id
+    )
+    assert slack_says.send_interaction(server.events_url, payload).status_code == 200
+    [filled] = slack.wait_for_calls("views.update", 1)
+    view: dict[str, Any] = filled["view"]
+    assert view["callback_id"] == "attention_modal"
+    return view
+
+
+def overflow_values(view: dict[str, Any]) -> list[dict[str, str]]:
+    """Each lead's menu options in the list, as {label: value}."""
+    menus = []
+    for block in view["blocks"]:
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "overflow":
+            menus.append({o["text"]["text"]: o["value"] for o in accessory["options"]})
+    return menus
+
+
+def test_the_attention_list_pages_and_lets_an_admin_call_a_lead_again(
+    server: AppInProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn, people: None
+) -> None:
+    """12 stuck leads: 10 on the first page, 2 on the next; Call again from the list sends one
+    PUT with status 10 after its confirmation."""
+    add_stuck_leads(nlpearl, 12)
+
+    first = open_attention(server, slack)
+    text = view_text(first)
+    assert "12 leads need attention" in text
+    assert len(overflow_values(first)) == 10
+    assert "Stuck11" in text, "newest first"
+
+    older = next(
+        e
+        for b in first["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == f"{ATTENTION_PAGE}.next"
+    )
+    paging = slack_says.view_block_actions(older["action_id"], older["value"], first, "V0ATTN")
+    assert slack_says.send_interaction(server.events_url, paging).status_code == 200
+    second = slack.wait_for_calls("views.update", 2)[-1]["view"]
+    assert len(overflow_values(second)) == 2
+
+    menu = next(m for m in overflow_values(second) if any("Call again" in k for k in m))
+    value = next(v for k, v in menu.items() if "Call again" in k)
+    slack.set_response("views.push", {"ok": True, "view": {"id": VIEW_ID, "type": "modal"}})
+    click = slack_says.view_block_actions(MENU, value, second, "V0ATTN")
+    click["actions"] = [slack_says.overflow_action(MENU, value)]
+    assert slack_says.send_interaction(server.events_url, click).status_code == 200
+    confirm = slack.wait_for_calls("views.update", 3)[-1]["view"]
+    assert "again? The campaign will call" in view_text(confirm)
+    submit(server, slack, confirm, 4)
+
+    [(method, path, body)] = writes_of(nlpearl)
+    assert (method, body) == ("PUT", {"status": 10})
+    assert path.startswith(f"/v2/Outbound/{P}/Lead/a77e")
+
+
+def test_a_member_sees_the_list_but_no_fixes(
+    server: AppInProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn, people: None
+) -> None:
+    """Without the right to act: the leads and why there are no menus."""
+    add_stuck_leads(nlpearl, 2)
+
+    view = open_attention(server, slack, user_id=MEMBER)
+
+    assert "2 leads need attention" in view_text(view)
+    assert overflow_values(view) == []
+    assert "Only workspace admins and owners" in view_text(view)
