@@ -379,11 +379,12 @@ def test_normalize_phone_refuses_too_few_or_too_many_digits(text: str) -> None:
 
 
 def test_campaign_with_one_id_is_the_campaign_card() -> None:
-    """`campaign ID` shows the campaign; alone it says what is missing; a third word is a lookup."""
+    """`campaign ID` shows the campaign; anything else after `campaign` says how to write it."""
     assert parse_command("campaign 664e9a77f0e1d2c3b4a59687") == ShowCampaign(
         "664e9a77f0e1d2c3b4a59687"
     )
-    alone = parse_command("campaign")
-    assert isinstance(alone, Invalid)
-    assert "`/lead campaign CAMPAIGN_ID`" in alone.problem
-    assert isinstance(parse_command("campaign crm 12"), Lookup)
+    for text in ("campaign", "campaign crm 12"):
+        wrong = parse_command(text)
+        assert isinstance(wrong, Invalid)
+        assert "`/lead campaign CAMPAIGN_ID`" in wrong.problem
+        assert wrong.usage == "campaign CAMPAIGN_ID"

@@ -41,7 +41,8 @@ def attention_modal(
 ) -> dict[str, Any]:
     """One page of the campaign's leads needing attention, each with its status and last call."""
     size = max(1, min(page_size, MAX_VIEW_BLOCKS - FRAME_BLOCKS))
-    pages = max(1, -(-count // size))
+    # At least up to this page: if the list shrank meanwhile, Newer still leads back.
+    pages = max(1, -(-count // size), ref.page + 1)
     blocks: list[dict[str, Any]] = [_section(_heading(count, campaign_name))]
     shown = leads[:size]
     if shown:

@@ -17,7 +17,7 @@ from bot.listeners.inflight import Track
 from bot.listeners.request import fill_view, read_ref, where_of
 from bot.listeners.submission import run_submission
 from bot.usecases.attention import attention_view
-from bot.usecases.campaign_card import campaign_message, confirm, view_for_click
+from bot.usecases.campaign_card import campaign_answer, confirm, view_for_click
 from bot.usecases.permissions import Actor, actor_of
 from bot.usecases.services import Services, Where
 
@@ -41,8 +41,14 @@ async def handle_refresh(
     if ref is None:
         await respond(**BAD_BUTTON, response_type="ephemeral", replace_original=False)
         return
-    card = await campaign_message(services, where_of(request), ref)
-    await respond(**card, replace_original=True)
+    answer = await campaign_answer(services, where_of(request), ref)
+    if not answer.found:
+        # The card stays where it is (its Refresh with it); the problem goes to the clicker.
+        await respond(**answer.message, response_type="ephemeral", replace_original=False)
+        return
+    refreshed = await respond(**answer.message, replace_original=True)
+    if refreshed.status_code != 200:
+        logger.warning("Slack refused the refreshed campaign card: HTTP %s", refreshed.status_code)
 
 
 async def handle_share(
@@ -60,8 +66,12 @@ async def handle_share(
         await respond(**BAD_BUTTON, response_type="ephemeral", replace_original=False)
         return
     shared = ref.model_copy(update={"shared_by": where.user_id})
-    card = await campaign_message(services, where, shared)
-    posted = await respond(**card, response_type="in_channel", replace_original=False)
+    answer = await campaign_answer(services, where, shared)
+    if not answer.found:
+        # Never post a problem notice for the whole channel: tell the person who shared.
+        await respond(**answer.message, response_type="ephemeral", replace_original=False)
+        return
+    posted = await respond(**answer.message, response_type="in_channel", replace_original=False)
     if posted.status_code == 200:
         await respond(delete_original=True)
         return

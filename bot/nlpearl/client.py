@@ -414,8 +414,8 @@ def _json_or_none(response: httpx.Response) -> Any:
 def _lead_page(body: Any) -> LeadPage:
     """A Search Leads answer: `{count, results}`, or the bare list of rows some servers send."""
     if isinstance(body, list):
-        rows = [row for row in body if isinstance(row, dict)]
-        body = {"count": len(rows), "results": rows}
+        # A bare list says nothing of how many match in all: the count stays unknown.
+        body = {"results": [row for row in body if isinstance(row, dict)]}
     if not isinstance(body, dict):
         raise BadResponse("NLPearl's lead search was not a JSON object or list")
     try:

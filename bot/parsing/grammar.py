@@ -23,6 +23,7 @@ _QUOTES = '"“”„'
 # A call-data name: letters and digits of any alphabet, `_`, `-` and `.`.
 CALL_DATA_KEY = re.compile(r"^[\w.\-]{1,64}$")
 ADD_FORM = "add CAMPAIGN_ID +14155550137"
+CAMPAIGN_FORM = "campaign CAMPAIGN_ID"
 _ADD_USAGE = f"`/lead {ADD_FORM}`"
 
 LeadKeyKind = Literal["id", "phone", "external"]
@@ -117,10 +118,11 @@ def parse_command(text: str) -> Command:
         return ListSubscriptions()
     if verb in {"subscribe", "unsubscribe"}:
         return _parse_subscription(verb, words[1:])
-    if verb == "campaign" and len(words) == 1:
-        return Invalid("`campaign` needs the campaign ID, like `/lead campaign CAMPAIGN_ID`.")
-    if verb == "campaign" and len(words) == 2:
-        # Two words only: "campaign X Y" stays a lookup in a campaign whose ID is "campaign".
+    if verb == "campaign":
+        # A campaign whose ID is literally "campaign" can no longer be looked up this way.
+        if len(words) != 2:
+            problem = "`campaign` takes one campaign ID, like `/lead campaign CAMPAIGN_ID`."
+            return Invalid(problem, CAMPAIGN_FORM)
         return ShowCampaign(_campaign_id(words[1]))
     if verb == "add":
         # A campaign whose ID is literally "add" can no longer be looked up this way.

@@ -43,12 +43,18 @@ async def attention_view(
         )
     except NLPearlError as exc:
         return views.notice_modal(TITLE, problem_message(exc))
-    leads = await asyncio.gather(*(_with_last_call(services, ref, lead) for lead in found.results))
+    rows = found.results[:PAGE_SIZE]
+    leads = await asyncio.gather(*(_with_last_call(services, ref, lead) for lead in rows))
     actor = await actor_of(client, services.engine, where.workspace, where.user_id)
-    count = found.count if found.count is not None else len(leads)
+    count = found.count if found.count is not None else _at_least(page, len(rows))
     name = campaign.name if campaign else None
     shown = ref.model_copy(update={"page": page})
     return attention_modal(shown, name, list(leads), count, may_act=actor.may_act)
+
+
+def _at_least(page: int, rows: int) -> int:
+    """A count when NLPearl gave none: what we have seen, and one more page if this one is full."""
+    return page * PAGE_SIZE + rows + (1 if rows >= PAGE_SIZE else 0)
 
 
 async def _with_last_call(

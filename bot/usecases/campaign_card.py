@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +21,10 @@ from bot.blocks.campaign_card import (
 )
 from bot.blocks.ids import CampaignPending, CampaignRef
 from bot.blocks.lead_actions import denied_view
-from bot.blocks.text import safe
+from bot.blocks.text import one_line, prose, safe
 from bot.nlpearl.errors import NLPearlError, NotFound, Unconfirmed
 from bot.nlpearl.models import Account, Pearl
+from bot.nlpearl.statuses import activity_status
 from bot.parsing.slack_errors import SLACK_FAILURES, classify
 from bot.storage import actions as audit
 from bot.storage.rows import ActionRecord
@@ -35,17 +37,32 @@ from bot.usecases.services import Services, Where
 logger = logging.getLogger(__name__)
 
 TITLE = "Campaign"
+# Activity statuses Set Active moves a campaign between (reference §4.4).
+RUNNING, PAUSED = 1, 2
+
+
+@dataclass(frozen=True)
+class CampaignAnswer:
+    """The campaign's card, or the notice saying why there is none."""
+
+    message: dict[str, Any]
+    found: bool
 
 
 async def campaign_message(services: Services, where: Where, ref: CampaignRef) -> dict[str, Any]:
     """The campaign's card as NLPearl has it now, or the notice saying why not."""
+    return (await campaign_answer(services, where, ref)).message
+
+
+async def campaign_answer(services: Services, where: Where, ref: CampaignRef) -> CampaignAnswer:
+    """The campaign's card, saying whether it is one: a notice must not replace a card."""
     try:
         campaign = await services.nlpearl.get_campaign(ref.campaign_id, fresh=True)
     except NotFound:
-        return _not_found(ref.campaign_id)
+        return CampaignAnswer(_not_found(ref.campaign_id), found=False)
     except NLPearlError as exc:
-        return problem_message(exc)
-    return await _card(services, where, ref, campaign)
+        return CampaignAnswer(problem_message(exc), found=False)
+    return CampaignAnswer(await _card(services, where, ref, campaign), found=True)
 
 
 def _not_found(campaign_id: str) -> dict[str, Any]:
@@ -182,21 +199,52 @@ async def _confirmed(
     try:
         status = await services.nlpearl.set_active(pending.campaign_id, pending.active)
     except NLPearlError as exc:
-        result = "unconfirmed" if isinstance(exc, Unconfirmed) else "failed"
+        return await _not_set(services, key, pending, name, exc)
+    wanted = RUNNING if pending.active else PAUSED
+    if status is not None and status != wanted:
+        # NLPearl answered, but with another state (a campaign it won't run): say so, as it is.
+        detail = f"NLPearl left it {activity_status(status).text}"
         await audit.finish(
-            services.engine, key, result=result, at=services.now(), detail=why_failed(exc)
+            services.engine,
+            key,
+            result="failed",
+            at=services.now(),
+            after_status=status,
+            detail=detail,
         )
-        outcome = campaign_outcome(pending.active, name, ok=False, why=why_failed(exc))
-        return views.notice_modal(TITLE, outcome)
+        await _redraw(services, where, pending)
+        return views.notice_modal(
+            TITLE, campaign_outcome(pending.active, name, ok=False, why=detail)
+        )
     await audit.finish(
         services.engine, key, result="applied", at=services.now(), after_status=status
     )
-    await asyncio.gather(
+    results = await asyncio.gather(
         _redraw(services, where, pending),
         _tell_channels(services, client, where, actor, pending, name),
         return_exceptions=True,
     )
+    for result in results:
+        if isinstance(result, BaseException):
+            logger.warning("After pausing or resuming, Slack could not be updated: %r", result)
     return views.notice_modal(TITLE, campaign_outcome(pending.active, name, ok=True, why=None))
+
+
+async def _not_set(
+    services: Services, key: str, pending: CampaignPending, name: str, exc: NLPearlError
+) -> dict[str, Any]:
+    """NLPearl refused or failed; an unconfirmed change is never called "nothing changed"."""
+    why = "NLPearl has no such campaign" if isinstance(exc, NotFound) else why_failed(exc)
+    result = "unconfirmed" if isinstance(exc, Unconfirmed) else "failed"
+    await audit.finish(services.engine, key, result=result, at=services.now(), detail=why)
+    if isinstance(exc, Unconfirmed):
+        verb = "resumed" if pending.active else "paused"
+        detail = (
+            f"NLPearl didn't answer in time, so {prose(one_line(name), 150)} may or may not "
+            f"have been {verb}. Refresh the card to see before trying again."
+        )
+        return views.notice_modal(TITLE, messages.notice("⏳", "NLPearl didn't confirm", detail))
+    return views.notice_modal(TITLE, campaign_outcome(pending.active, name, ok=False, why=why))
 
 
 async def _redraw(services: Services, where: Where, pending: CampaignPending) -> None:
@@ -204,9 +252,12 @@ async def _redraw(services: Services, where: Where, pending: CampaignPending) ->
     if not pending.response_url:
         return
     ref = CampaignRef(campaign_id=pending.campaign_id, shared_by=pending.shared_by)
-    card = await campaign_message(services, where, ref)
+    answer = await campaign_answer(services, where, ref)
+    if not answer.found:
+        # A notice in its place would leave a channel with no card and no Refresh.
+        return
     sent = await AsyncWebhookClient(pending.response_url).send_dict(
-        {**card, "replace_original": True}
+        {**answer.message, "replace_original": True}
     )
     if sent.status_code != 200:
         logger.warning("Slack refused the redrawn campaign card: HTTP %s", sent.status_code)

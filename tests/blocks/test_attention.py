@@ -184,6 +184,14 @@ def test_the_pager_offers_the_pages_either_side(
     assert contexts(view)[-1] == f"Page {page + 1} of 3"
 
 
+def test_a_page_past_a_shrunken_list_still_leads_back() -> None:
+    """The list shrank while page 3 was open: no leads here any more, but Newer goes back."""
+    ref = REF.model_copy(update={"page": 2})
+    view = valid(attention_modal(ref, "Spring renewals", [], 5, may_act=True))
+
+    assert [b["text"]["text"] for b in pager(view)] == ["← Newer"]
+
+
 def test_one_page_has_no_pager() -> None:
     view = valid(attention_modal(REF, "Spring renewals", ONE_OF_EACH, 3, may_act=True))
 

@@ -387,3 +387,56 @@ def test_a_member_sees_the_list_but_no_fixes(
     assert "2 leads need attention" in view_text(view)
     assert overflow_values(view) == []
     assert "Only workspace admins and owners" in view_text(view)
+
+
+def test_share_while_nlpearl_is_down_posts_nothing_for_the_channel(
+    server: AppInProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn, people: None
+) -> None:
+    """Share when NLPearl fails: the problem goes to the person; the private card stays."""
+    card = campaign_card(server, slack)
+    nlpearl.fail_next(f"/v2/Pearl/{P}", status=503, times=10)
+
+    payload = slack_says.message_block_actions(
+        SHARE, buttons(card)[SHARE]["value"], slack.response_url("card")
+    )
+    assert slack_says.send_interaction(server.events_url, payload).status_code == 200
+    _, answer = slack.wait_for_responses(2, "card")
+
+    assert answer.get("response_type") == "ephemeral"
+    assert not answer.get("replace_original")
+    assert "NLPearl" in blocks_text(answer)
+    assert not any(r.get("response_type") == "in_channel" for r in slack.responses("card"))
+    assert not any(r.get("delete_original") for r in slack.responses("card"))
+
+
+def test_refresh_while_nlpearl_is_down_keeps_the_card(
+    server: AppInProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn, people: None
+) -> None:
+    """Refresh when NLPearl fails: the card is not replaced by a notice without buttons."""
+    card = campaign_card(server, slack)
+    nlpearl.fail_next(f"/v2/Pearl/{P}", status=503, times=10)
+
+    payload = slack_says.message_block_actions(
+        REFRESH, buttons(card)[REFRESH]["value"], slack.response_url("card")
+    )
+    assert slack_says.send_interaction(server.events_url, payload).status_code == 200
+    _, answer = slack.wait_for_responses(2, "card")
+
+    assert not answer.get("replace_original")
+    assert answer.get("response_type") == "ephemeral"
+
+
+def test_nlpearl_answering_another_state_is_not_called_a_resume(
+    server: AppInProcess, slack: SlackStandIn, nlpearl: NLPearlStandIn, people: None
+) -> None:
+    """Set Active answers 3 (suspended) to a resume: the outcome says so, no channel note."""
+    nlpearl.add_pearl({**sample_pearl(nlpearl), "status": 2})
+    card = campaign_card(server, slack)
+    confirm = click(server, slack, card, RESUME)
+    nlpearl.fail_next(f"/v2/Pearl/{P}/Active", status=200, body=b"3", method="PUT")
+
+    outcome = submit(server, slack, confirm, 2)
+
+    assert "Couldn't resume" in outcome
+    assert "Suspended" in outcome
+    assert not [m for m in slack.calls("chat.postMessage") if "resumed" in message_text(m)]
