@@ -15,7 +15,7 @@ from bot.blocks.ids import ActionId, AddDraft, ViewId
 from bot.blocks.lead_actions import denied_view
 from bot.blocks.lead_forms import add_lead_view, duplicate_view
 from bot.listeners.inflight import Track
-from bot.listeners.request import read_ref, where_of
+from bot.listeners.request import open_loading, read_ref, where_of
 from bot.listeners.submission import run_submission
 from bot.parsing.lead_form import read_add_form
 from bot.parsing.message_leads import AddPrefill, prefill_from_message
@@ -36,9 +36,7 @@ async def _open_form(
     prefill: AddPrefill,
 ) -> None:
     """Open the form at once, then fill it in for someone with the right to act."""
-    opened = await client.views_open(
-        trigger_id=body["trigger_id"], view=views.loading_modal(TITLE, "Loading…")
-    )
+    view_id = await open_loading(body, request, client, TITLE, "Loading…")
     where = where_of(request)
     actor = await actor_of(client, services.engine, where.workspace, where.user_id)
     # Looking is open to everyone; adding is not, and the form says so before it is filled.
@@ -52,7 +50,7 @@ async def _open_form(
         if actor.may_act
         else denied_view()
     )
-    await client.views_update(view_id=opened["view"]["id"], view=view)
+    await client.views_update(view_id=view_id, view=view)
 
 
 async def _campaign_block(services: Services, where: Where) -> dict[str, Any]:

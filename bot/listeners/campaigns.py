@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, AttentionRef, CampaignPending, CampaignRef, ViewId
 from bot.listeners.inflight import Track
-from bot.listeners.request import fill_view, read_ref, where_of
+from bot.listeners.request import fill_view, open_loading, read_ref, where_of
 from bot.listeners.submission import run_submission
 from bot.usecases.attention import attention_view
 from bot.usecases.campaign_card import campaign_answer, confirm, view_for_click
@@ -90,10 +90,7 @@ async def handle_pause_or_resume(
 ) -> None:
     """Open a view at once, then fill it: the confirmation, or why not."""
     await ack()
-    opened = await client.views_open(
-        trigger_id=body["trigger_id"], view=views.loading_modal("Campaign", "Checking…")
-    )
-    view_id = opened["view"]["id"]
+    view_id = await open_loading(body, request, client, "Campaign", "Checking…")
     ref = read_ref(CampaignRef, action.get("value"))
     if ref is None:
         await client.views_update(view_id=view_id, view=views.notice_modal("Campaign", BAD_BUTTON))
@@ -141,10 +138,8 @@ async def handle_attention(
 ) -> None:
     """Open the list of leads needing attention: a loading modal at once, then the first page."""
     await ack()
-    opened = await client.views_open(
-        trigger_id=body["trigger_id"], view=views.loading_modal("Needs attention", "Loading…")
-    )
-    await _show_attention(client, services, request, opened["view"]["id"], action)
+    view_id = await open_loading(body, request, client, "Needs attention", "Loading…")
+    await _show_attention(client, services, request, view_id, action)
 
 
 async def handle_attention_page(

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, CallRef, CallsRef, CardRef
 from bot.listeners.inflight import Track
-from bot.listeners.request import Ref, in_modal, read_ref, where_of
+from bot.listeners.request import Ref, open_loading, read_ref, where_of
 from bot.usecases.modals import calls_view, card_view_for, lookup_form, transcript_view
 from bot.usecases.services import Services
 
@@ -35,21 +35,6 @@ async def _show(
     await client.views_update(view_id=view_id, view=content)
 
 
-async def _open(
-    body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient, title: str, what: str
-) -> str:
-    """A loading modal, opened (or pushed onto the modal the button is in) at once; its id."""
-    # Slack's trigger_id lasts 3 seconds: the view opens before NLPearl is asked anything.
-    trigger_id = body["trigger_id"]
-    view = views.loading_modal(title, what)
-    opened = await (
-        client.views_push(trigger_id=trigger_id, view=view)
-        if in_modal(request)
-        else client.views_open(trigger_id=trigger_id, view=view)
-    )
-    return str(opened["view"]["id"])
-
-
 async def handle_transcript(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -60,7 +45,7 @@ async def handle_transcript(
 ) -> None:
     """Open a call's transcript, privately: a modal (pushed when asked from a modal)."""
     await ack()
-    view_id = await _open(body, request, client, "Transcript", "Loading…")
+    view_id = await open_loading(body, request, client, "Transcript", "Loading…")
     ref = read_ref(CallRef, action.get("value"))
     await _show(client, view_id, ref, partial(transcript_view, services))
 
@@ -75,7 +60,7 @@ async def handle_all_calls(
 ) -> None:
     """Open the list of every call of the lead, newest first."""
     await ack()
-    view_id = await _open(body, request, client, "All calls", "Loading calls…")
+    view_id = await open_loading(body, request, client, "All calls", "Loading calls…")
     ref = read_ref(CallsRef, action.get("value"))
     await _show(client, view_id, ref, partial(calls_view, services))
 
@@ -135,7 +120,7 @@ async def handle_home_recent(
 ) -> None:
     """Reopen a recent lookup's card in a modal."""
     await ack()
-    view_id = await _open(body, request, client, "Lead", "Looking up the lead…")
+    view_id = await open_loading(body, request, client, "Lead", "Looking up the lead…")
     ref = read_ref(CardRef, action.get("value"))
     await _show(client, view_id, ref, partial(card_view_for, services))
 

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, ActRef, BlockId, CardRef, Pending, ViewId
 from bot.listeners.inflight import Track
-from bot.listeners.request import fill_view, in_modal, read_ref, where_of
+from bot.listeners.request import fill_view, in_modal, open_loading, read_ref, where_of
 from bot.listeners.submission import run_submission
 from bot.nlpearl.models import Lead
 from bot.parsing.lead_form import read_edit_form
@@ -88,15 +88,7 @@ async def handle_lead_action(
     """Open a view at once, then fill it: a confirmation, the edit form, or why not."""
     await ack()
     value = action.get("value") or (action.get("selected_option") or {}).get("value")
-    # Slack's trigger_id lasts 3 seconds: the view opens before anyone else is asked anything.
-    loading = views.loading_modal("Lead Bot", "Checking the lead…")
-    trigger_id = body["trigger_id"]
-    opened = await (
-        client.views_push(trigger_id=trigger_id, view=loading)
-        if in_modal(request)
-        else client.views_open(trigger_id=trigger_id, view=loading)
-    )
-    view_id = opened["view"]["id"]
+    view_id = await open_loading(body, request, client, "Lead Bot", "Checking the lead…")
     act = read_ref(ActRef, value)
     if act is None:
         await client.views_update(view_id=view_id, view=BAD_ACTION)

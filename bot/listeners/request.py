@@ -80,6 +80,21 @@ def private_reply(respond: AsyncRespond) -> Reply:
     return reply
 
 
+async def open_loading(
+    body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient, title: str, what: str
+) -> str:
+    """A loading modal, opened (or pushed onto the modal the button is in) at once; its id."""
+    # Slack's trigger_id lasts 3 seconds: the view opens before anyone else is asked anything.
+    trigger_id = body["trigger_id"]
+    view = views.loading_modal(title, what)
+    opened = await (
+        client.views_push(trigger_id=trigger_id, view=view)
+        if in_modal(request)
+        else client.views_open(trigger_id=trigger_id, view=view)
+    )
+    return str(opened["view"]["id"])
+
+
 async def fill_view(
     client: AsyncWebClient, view_id: str, title: str, work: Awaitable[dict[str, Any]]
 ) -> None:

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import messages, views
 from bot.blocks.ids import ActionId, BlockId, ViewId
 from bot.listeners.inflight import Track
-from bot.listeners.request import where_of
+from bot.listeners.request import open_loading, where_of
 from bot.usecases.grants import grant_form, grants_summary, save_grants
 from bot.usecases.home import home_for
 from bot.usecases.permissions import admin_of
@@ -33,16 +33,14 @@ async def handle_open_grants(
 ) -> None:
     """Open the form at once, then fill it in for an admin (or say it is theirs to change)."""
     await ack()
-    opened = await client.views_open(
-        trigger_id=body["trigger_id"], view=views.loading_modal("Who may act", "Loading…")
-    )
+    view_id = await open_loading(body, request, client, "Who may act", "Loading…")
     where = where_of(request)
     view = (
         await grant_form(services, client, where.workspace)
         if await admin_of(client, where.workspace, where.user_id)
         else views.notice_modal("Who may act", ADMINS_ONLY)
     )
-    await client.views_update(view_id=opened["view"]["id"], view=view)
+    await client.views_update(view_id=view_id, view=view)
 
 
 def _chosen(view: dict[str, Any]) -> tuple[list[str], list[str]]:
