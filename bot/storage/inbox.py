@@ -41,6 +41,8 @@ class IncomingEvent:
     stale_after: tuple[str, ...] = ()
     # Events sharing it are stored one at a time, so a stale check cannot miss a twin in flight.
     serial: str | None = None
+    # False for what the sweep found: it must not say NLPearl called the webhook URL.
+    from_nlpearl: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ async def store_webhook(
         await _one_at_a_time(conn, endpoint_id, event.serial)
         if event.stale_after and await _stored(conn, endpoint_id, event.stale_after):
             return Stored(Outcome.STALE)
-        if _outdated(endpoint.last_received_at, now):
+        if event.from_nlpearl and _outdated(endpoint.last_received_at, now):
             # Updating it for every webhook would serialise them all on this one row.
             await conn.execute(
                 update(webhook_endpoints)
@@ -102,6 +104,7 @@ async def store_webhook(
                 lead_key=event.lead_key,
                 payload=event.payload,
                 received_at=now,
+                lead_status=_column_int(event.lead_status),
             )
             .on_conflict_do_nothing(index_elements=["endpoint_id", "dedupe_key"])
             .returning(events.c.id)
@@ -112,6 +115,11 @@ async def store_webhook(
         if rows:
             await conn.execute(deliveries.insert(), [{**row, "event_id": event_id} for row in rows])
     return Stored(Outcome.STORED, len(rows))
+
+
+def _column_int(value: int | None) -> int | None:
+    """The value if an INTEGER column holds it; a hostile status is kept in the payload only."""
+    return value if value is not None and -(2**31) <= value < 2**31 else None
 
 
 def _outdated(last_received_at: datetime | None, now: datetime) -> bool:

@@ -84,3 +84,19 @@ class Grants:
 
     users: tuple[str, ...] = ()
     usergroups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestInfo:
+    """A channel's daily digest of a campaign, as `/lead subscriptions` and Home show it."""
+
+    id: int
+    workspace: Workspace
+    channel_id: str
+    campaign_id: str
+    # "HH:MM" in `time_zone` (an IANA name).
+    at_time: str
+    time_zone: str
+    next_due_at: datetime
+    created_by: str | None
+    problem: str | None

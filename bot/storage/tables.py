@@ -107,8 +107,11 @@ events = Table(
     Column("lead_key", String(120), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("received_at", Moment(), nullable=False),
+    # The lead's new status, for a Lead webhook; lets a digest count outcomes without the JSON.
+    Column("lead_status", Integer),
     UniqueConstraint("endpoint_id", "dedupe_key", name="uq_event_dedupe"),
     Index("ix_events_lead", "endpoint_id", "lead_key", "id"),
+    Index("ix_events_received", "endpoint_id", "received_at"),
 )
 
 # The outbox: one row per event and subscribed channel.
@@ -230,4 +233,97 @@ action_grants = Table(
     Column("subject_id", String(32), primary_key=True),
     Column("granted_by", String(32), nullable=False),
     Column("granted_at", Moment(), nullable=False),
+)
+
+# A channel's daily digest of a campaign, at a time of day in the subscriber's time zone.
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_workspace(),
+    Column("channel_id", String(32), nullable=False),
+    Column("campaign_id", String(100), nullable=False),
+    # "HH:MM", local to time_zone (an IANA name).
+    Column("at_time", String(5), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("created_by", String(32)),
+    Column("created_at", Moment(), nullable=False),
+    # The next moment a digest is owed; the scheduler moves it on as it queues each one.
+    Column("next_due_at", Moment(), nullable=False),
+    # Set when Slack refused the channel for good; no more digests are queued.
+    Column("problem", String(200)),
+    UniqueConstraint("enterprise_id", "team_id", "channel_id", "campaign_id", name="uq_digest"),
+    Index("ix_digests_due", "next_due_at"),
+)
+
+# Scheduled posts (digests and alerts), each keyed so it is queued once and posted once.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_workspace(),
+    Column("channel_id", String(32), nullable=False),
+    Column("campaign_id", String(100), nullable=False),
+    # "digest" or "alert"
+    Column("kind", String(10), nullable=False),
+    # What makes it one notice: a digest's id and day, an alert's campaign, kind and start.
+    Column("key", String(200), nullable=False, unique=True),
+    Column("digest_id", Id),
+    # When it was owed (a digest's scheduled moment); a digest sent well after says so.
+    Column("due_at", Moment(), nullable=False),
+    # The message to post; for a digest, written when it is built and kept across attempts.
+    Column("body", JSON),
+    # The uploaded chart, kept so that a retry after a crash does not upload it again.
+    Column("file_id", String(32)),
+    # Carried in the post's metadata, so a retry after a crash finds the post instead.
+    Column("marker", String(40), nullable=False),
+    # pending → claimed → done | failed
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Moment(), nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", Moment()),
+    # Set when an attempt is about to post: the next attempt looks for the post first.
+    Column("posting", Integer, nullable=False, server_default="0"),
+    Column("ts", String(32)),
+    Column("last_error", Text),
+    Column("created_at", Moment(), nullable=False),
+    Column("finished_at", Moment()),
+    Index("ix_notices_ready", "state", "next_attempt_at"),
+)
+
+# Each alert condition of each watched campaign: whether it holds, and since when.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("enterprise_id", String(32), primary_key=True, server_default=""),
+    Column("team_id", String(32), primary_key=True),
+    Column("campaign_id", String(100), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("active", Integer, nullable=False),
+    Column("since", Moment(), nullable=False),
+    Column("detail", JSON),
+    Column("checked_at", Moment(), nullable=False),
+)
+
+# Periodic work shared by every process: whoever claims a due job runs it, once.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("next_run_at", Moment(), nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", Moment()),
+    # Where a job left off (a sweep's page), so a long pass spans several runs.
+    Column("progress", JSON),
+)
+
+# The status the sweep last saw for each lead, so it posts only changes, never history.
+swept_leads = Table(
+    "swept_leads",
+    metadata,
+    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), primary_key=True),
+    Column("lead_id", String(100), primary_key=True),
+    Column("status", Integer),
+    Column("seen_at", Moment(), nullable=False),
 )
