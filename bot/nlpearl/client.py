@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote
@@ -28,11 +28,11 @@ from bot.nlpearl.errors import (
     Unavailable,
     Unconfirmed,
 )
-from bot.nlpearl.models import Account, Call, Lead, LeadPage, Pearl
+from bot.nlpearl.models import Account, Analytics, Call, Lead, LeadPage, Pearl
 
 logger = logging.getLogger(__name__)
 
-_Model = TypeVar("_Model", Lead, Call, Pearl, Account)
+_Model = TypeVar("_Model", Lead, Call, Pearl, Account, Analytics)
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 MAX_CONCURRENT_REQUESTS = 16
@@ -42,6 +42,8 @@ REASON_LIMIT = 300
 _REASON_KEYS = ("message", "error", "detail", "errors", "title")
 # Deeper than this, an error body holds no message a person wrote.
 _REASON_DEPTH = 4
+# NLPearl documents Analytics for ranges of at most 90 days.
+ANALYTICS_MAX_RANGE = timedelta(days=90)
 # Failures before any of the request left: it surely did not reach NLPearl.
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -141,20 +143,33 @@ class NLPearlClient:
         return _parse(Lead, await self._get(path))
 
     async def search_leads(
-        self, campaign_id: str, *, statuses: Sequence[int], skip: int = 0, limit: int = 10
+        self,
+        campaign_id: str,
+        *,
+        statuses: Sequence[int],
+        skip: int = 0,
+        limit: int = 10,
+        oldest_first: bool = False,
     ) -> LeadPage:
-        """A page of the campaign's leads with these statuses, newest first."""
+        """A page of the campaign's leads with these statuses (none: every lead), newest first."""
         path = f"/Outbound/{_segment(campaign_id)}/Leads"
         body = {
             "skip": skip,
             "limit": limit,
             "sortProp": "created",
-            "isAscending": False,
+            "isAscending": oldest_first,
             "statuses": list(statuses),
             "searchInput": None,
         }
         # A POST only because the search has a body: it changes nothing, so it retries as a GET.
         return _lead_page(_read(await self._request("POST", path, body, reads=True)))
+
+    async def get_analytics(self, campaign_id: str, *, start: datetime, end: datetime) -> Analytics:
+        """The campaign's call outcomes, daily rates, costs and events from `start` to `end`."""
+        body = _analytics_range(start, end)
+        path = f"{self._campaign_path(campaign_id)}/Analytics"
+        # Like a search, a POST only for its body: it changes nothing, so it retries as a GET.
+        return _parse(Analytics, _read(await self._request("POST", path, body, reads=True)))
 
     async def get_call(self, call_id: str) -> Call:
         """One call with its transcript, summary, recording and answers."""
@@ -409,6 +424,30 @@ def _json_or_none(response: httpx.Response) -> Any:
     except ValueError:
         logger.warning("NLPearl took a change but answered with something that is not JSON")
         return None
+
+
+def _analytics_range(start: datetime, end: datetime) -> dict[str, Any]:
+    """The Analytics body for a range; ValueError for one NLPearl would refuse, or naive times."""
+    if start.tzinfo is None or end.tzinfo is None:
+        # A naive time could be any zone's: guessing would shift the range by hours.
+        raise ValueError("analytics times must be timezone-aware")
+    start, end = _to_millisecond(start), _to_millisecond(end)
+    # Checked as sent, so that no two times a microsecond apart go out as the same instant.
+    if end <= start:
+        raise ValueError(f"analytics range ends ({end}) before it starts ({start})")
+    if end - start > ANALYTICS_MAX_RANGE:
+        raise ValueError(f"analytics range is longer than {ANALYTICS_MAX_RANGE.days} days")
+    return {"from": _utc_timestamp(start), "to": _utc_timestamp(end)}
+
+
+def _to_millisecond(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _utc_timestamp(moment: datetime) -> str:
+    """ISO-8601 in UTC with milliseconds and `Z`, the shape the `nlpearl` package sends."""
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
 
 
 def _lead_page(body: Any) -> LeadPage:

@@ -1,4 +1,4 @@
-"""Pydantic models of NLPearl's leads, calls and campaigns, liberal in what they accept.
+"""Pydantic models of NLPearl's leads, calls, campaigns and analytics, liberal in what they accept.
 
 NLPearl's V2 JSON is camelCase, V1 webhooks have been seen in PascalCase, and many fields are
 undocumented or null. Keys are matched case-insensitively, and a value that cannot be read
@@ -8,8 +8,9 @@ becomes None rather than failing the whole lead.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AliasChoices,
@@ -272,4 +273,134 @@ class LeadPage(NLPearlModel):
     count: LooseInt = None
     results: Annotated[list[Lead], BeforeValidator(_leads)] = Field(
         default=[], validation_alias=AliasChoices("results", "items", "leads")
+    )
+
+
+class StatusOverview(NLPearlModel):
+    """How many calls ended in each outcome, over a range or on one day."""
+
+    total_calls: LooseInt = None
+    total_leads: LooseInt = None
+    need_retry: LooseInt = None
+    wrong_country_code: LooseInt = None
+    need_follow_up: LooseInt = None
+    # Keys match in any casing, so NLPearl's `voiceMailLeft` lands here too.
+    voicemail_left: LooseInt = None
+    successful: LooseInt = None
+    unsuccessful: LooseInt = None
+    wrong_number: LooseInt = None
+    completed: LooseInt = None
+    unreachable: LooseInt = None
+    error: LooseInt = None
+
+
+class CallEvents(NLPearlModel):
+    """How many times calls booked, transferred, took a message, texted or e-mailed."""
+
+    calendar_booked: LooseInt = Field(
+        default=None, validation_alias=AliasChoices("calendarBookedCount", "calendarBooked")
+    )
+    call_transferred: LooseInt = Field(
+        default=None, validation_alias=AliasChoices("callTransferredCount", "callTransferred")
+    )
+    take_message: LooseInt = Field(
+        default=None, validation_alias=AliasChoices("takeMessageCount", "takeMessage")
+    )
+    sms_sent: LooseInt = Field(
+        default=None, validation_alias=AliasChoices("smsSentCount", "smsSent")
+    )
+    email_sent: LooseInt = Field(
+        default=None, validation_alias=AliasChoices("emailSentCount", "emailSent")
+    )
+
+
+_Reading = TypeVar("_Reading")
+
+
+def _utc_date_or_none(value: Any) -> date | None:
+    """The UTC calendar day of a date-time or date string (naive means UTC), if readable."""
+    moment = _datetime_or_none(value)
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC).date()
+    except OverflowError:
+        # An offset can push a moment at either end of the calendar past what datetime holds.
+        return None
+
+
+def _by_day(value: Any, read: Callable[[dict[str, Any]], _Reading | None]) -> dict[date, _Reading]:
+    """A timeline keyed by UTC day; entries whose day or reading cannot be read are dropped."""
+    days: dict[date, _Reading] = {}
+    for entry in _list_or_empty(value):
+        if not isinstance(entry, dict):
+            continue
+        day = _utc_date_or_none(_value_at(entry, "date"))
+        reading = read(entry)
+        if day is not None and reading is not None:
+            # Timelines are daily; should a day come twice, the later entry stands.
+            days[day] = reading
+    return days
+
+
+def _value_at(entry: dict[str, Any], key: str) -> Any:
+    """The value under `key` in any casing, or None."""
+    return next((v for k, v in entry.items() if str(k).lower() == key.lower()), None)
+
+
+def _percent_or_none(value: Any) -> float | None:
+    # NLPearl names these fields "...Percentage", so a value is read as 0-100, never scaled:
+    # 0.5 means half a percent. A fraction can't be told from a small percent, so none is guessed.
+    if isinstance(value, str):
+        value = value.strip().removesuffix("%")
+    return _float_or_none(value)
+
+
+def _status_overview(value: Any) -> StatusOverview:
+    return StatusOverview.model_validate(value) if isinstance(value, dict) else StatusOverview()
+
+
+def _call_events(value: Any) -> CallEvents:
+    return CallEvents.model_validate(value) if isinstance(value, dict) else CallEvents()
+
+
+def _status_by_day(value: Any) -> dict[date, StatusOverview]:
+    return _by_day(value, StatusOverview.model_validate)
+
+
+def _pickup_rate_by_day(value: Any) -> dict[date, float]:
+    return _by_day(value, lambda entry: _percent_or_none(_value_at(entry, "pickupRatePercentage")))
+
+
+def _success_rate_by_day(value: Any) -> dict[date, float]:
+    return _by_day(value, lambda entry: _percent_or_none(_value_at(entry, "successRatePercentage")))
+
+
+def _cost_by_day(value: Any) -> dict[date, float]:
+    return _by_day(value, lambda entry: _float_or_none(_value_at(entry, "totalPrice")))
+
+
+class Analytics(NLPearlModel):
+    """A campaign's Analytics over a range: outcomes, daily timelines (by UTC day) and events."""
+
+    status_overview: Annotated[StatusOverview, BeforeValidator(_status_overview)] = Field(
+        default_factory=StatusOverview,
+        validation_alias=AliasChoices("callsStatusOverview"),
+    )
+    status_by_day: Annotated[dict[date, StatusOverview], BeforeValidator(_status_by_day)] = Field(
+        default={}, validation_alias=AliasChoices("callsStatusTimeLine")
+    )
+    # Percentages (0-100), as NLPearl names them.
+    pickup_rate_by_day: Annotated[dict[date, float], BeforeValidator(_pickup_rate_by_day)] = Field(
+        default={}, validation_alias=AliasChoices("callsPickupRateTimeLine")
+    )
+    success_rate_by_day: Annotated[dict[date, float], BeforeValidator(_success_rate_by_day)] = (
+        Field(default={}, validation_alias=AliasChoices("callsSuccessRateTimeLine"))
+    )
+    cost_by_day: Annotated[dict[date, float], BeforeValidator(_cost_by_day)] = Field(
+        default={}, validation_alias=AliasChoices("callsCostTimeLine")
+    )
+    events: Annotated[CallEvents, BeforeValidator(_call_events)] = Field(
+        default_factory=CallEvents,
+        validation_alias=AliasChoices("callEventsCounts"),
     )

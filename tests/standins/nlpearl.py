@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
@@ -33,6 +33,39 @@ RUNNING, PAUSED, SUSPENDED = 1, 2, 3
 SLIM_LEAD_KEYS = ("id", "externalId", "phoneNumber", "timeZone", "status", "created", "callData")
 # Search Leads' page size when the body gives none: the wrapper's default.
 DEFAULT_SEARCH_LIMIT = 100
+# The longest range Analytics answers for (reference §3.4).
+ANALYTICS_MAX_RANGE = timedelta(days=90)
+# Analytics' outcome counts (callsStatusOverview and each day of callsStatusTimeLine).
+ANALYTICS_STATUS_KEYS = (
+    "totalCalls",
+    "totalLeads",
+    "needRetry",
+    "wrongCountryCode",
+    "needFollowUp",
+    "voiceMailLeft",
+    "successful",
+    "unsuccessful",
+    "wrongNumber",
+    "completed",
+    "unreachable",
+    "error",
+)
+ANALYTICS_SENTIMENT_KEYS = (
+    "negative",
+    "slightlyNegative",
+    "neutral",
+    "slightlyPositive",
+    "positive",
+)
+ANALYTICS_EVENT_KEYS = (
+    "takeMessageCount",
+    "smsSentCount",
+    "callTransferredCount",
+    "calendarBookedCount",
+    "emailSentCount",
+)
+# POSTs that only read, for their bodies: Search Leads and Analytics.
+READING_POSTS = ("/Leads", "/Analytics")
 # Added leads get IDs counting up from here: 24 hex digits, unlike any sample ID.
 FIRST_NEW_LEAD_ID = 0x6700_0000_0000_0000_0000_0000
 
@@ -83,7 +116,8 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
     """Serves pearls, leads, calls and the account from memory, like `https://api.nlpearl.ai`."""
 
     thread_name = "nlpearl-standin"
-    # GETs read; PUT and POST add, update and search leads and run or pause pearls. Else 404.
+    # GETs read; PUT and POST add, update and search leads, run or pause pearls and read
+    # analytics. Else 404.
     http_methods = frozenset({"GET", "POST", "PUT"})
 
     def __init__(self, api_key: str = "acct123:secret456") -> None:
@@ -95,6 +129,7 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         self._lead_ids_by_external: dict[tuple[str, str], str] = {}
         self._lead_ids_by_phone: dict[tuple[str, str], str] = {}
         self._calls: dict[str, Json] = {}
+        self._analytics: dict[str, Json] = {}
         self._hangs: dict[str, float] = {}
         self._in_flight: list[str] = []
         self._in_flight_snapshots: list[tuple[str, ...]] = []
@@ -121,6 +156,9 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             # Set Active is PUT on V2 but POST on V1.
             ("PUT", re.compile("/v2/Pearl/([^/]+)/Active"), self._set_active),
             ("POST", re.compile("/v1/Outbound/([^/]+)/Active"), self._set_active),
+            # Analytics is a POST on both versions, for its body, to the pearl or the outbound.
+            ("POST", re.compile("/v2/Pearl/([^/]+)/Analytics"), self._get_analytics),
+            ("POST", re.compile("/v1/Outbound/([^/]+)/Analytics"), self._get_analytics),
         ]
 
     # Data
@@ -151,6 +189,11 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
 
     # Programming
 
+    def set_analytics(self, pearl_id: str, body: Json) -> None:
+        """Answers Analytics for `pearl_id` with `body`, whatever the range, until reset()."""
+        with self._condition:
+            self._analytics[pearl_id] = body
+
     def fail_next(
         self,
         path: str | re.Pattern[str],
@@ -175,10 +218,11 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             self._hangs[path] = seconds
 
     def reset(self) -> None:
-        """Forgets recorded requests, programmed failures, hangs and latency; keeps the data."""
+        """Forgets records, programmed failures and analytics, hangs and latency; keeps the data."""
         with self._condition:
             super().reset()
             self._hangs.clear()
+            self._analytics.clear()
             self._in_flight_snapshots.clear()
 
     # Inspection
@@ -195,7 +239,7 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         return self._wait_for(lambda: self.requests(path_contains), count, timeout, what)
 
     def writes(self, path_contains: str | None = None) -> list[RecordedRequest]:
-        """The recorded changes (not GETs, nor lead searches, which POST to read)."""
+        """The recorded changes (not GETs, nor lead searches and analytics, which POST to read)."""
         return [r for r in self.requests(path_contains) if _is_write(r)]
 
     def wait_for_writes(
@@ -317,7 +361,7 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         return _json_answer({"leadId": lead["id"]})
 
     def _search_leads(self, body: bytes, _version: str, pearl_id: str) -> Answer:
-        """Search Leads: the pearl's leads with the given statuses, newest first, one page."""
+        """Search Leads: the pearl's leads with the given statuses, by creation, one page."""
         search = _json_object(body)
         with self._condition:
             if pearl_id not in self._pearls and pearl_id not in self._leads:
@@ -333,7 +377,8 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         if not (_is_int(skip) and _is_int(limit)) or skip < 0 or limit < 0:
             return _bad_request("The skip and limit fields must be integers of 0 or more.")
         matching = [lead for lead in leads if not statuses or lead.get("status") in statuses]
-        matching.sort(key=lambda lead: lead.get("created") or "", reverse=True)
+        ascending = search.get("isAscending") is True
+        matching.sort(key=lambda lead: lead.get("created") or "", reverse=not ascending)
         rows = [{key: lead.get(key) for key in SLIM_LEAD_KEYS} for lead in matching]
         return _json_answer({"count": len(matching), "results": rows[skip : skip + limit]})
 
@@ -353,6 +398,24 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             # A new dict, so that an answer being written from the old one stays whole.
             self._pearls[pearl_id] = {**pearl, "status": status}
         return _json_answer(status)
+
+    def _get_analytics(self, body: bytes, pearl_id: str) -> Answer:
+        """Analytics: the programmed answer, else all zeros with a timeline entry per day."""
+        fields = _json_object(body)
+        with self._condition:
+            programmed = self._analytics.get(pearl_id)
+            if programmed is None and pearl_id not in self._pearls:
+                return Answer(404)
+        if fields is None:
+            return _bad_request("The request body must be a JSON object.")
+        start, end = _analytics_time(fields.get("from")), _analytics_time(fields.get("to"))
+        if start is None or end is None:
+            return _bad_request("The From and To fields must be date-times.")
+        if end <= start or end - start > ANALYTICS_MAX_RANGE:
+            return _bad_request("The date range must be positive and at most 90 days.")
+        if programmed is not None:
+            return _json_answer(programmed)
+        return _json_answer(_empty_analytics(start, end))
 
     def _new_lead(self, pearl_id: str, fields: Json) -> Json:
         """A lead as Add Lead creates it from `fields`, with an ID no lead of the pearl has."""
@@ -438,8 +501,8 @@ def _fault_matcher(path: str | re.Pattern[str], method: str | None) -> Callable[
 
 
 def _is_write(request: RecordedRequest) -> bool:
-    """Whether a request may change NLPearl: Search Leads is a POST that only reads."""
-    return request.method != "GET" and not request.path.split("?")[0].endswith("/Leads")
+    """Whether a request may change NLPearl: Search Leads and Analytics are POSTs that read."""
+    return request.method != "GET" and not request.path.split("?")[0].endswith(READING_POSTS)
 
 
 def _path_matcher(path: str | re.Pattern[str]) -> Callable[[str], bool]:
@@ -456,6 +519,44 @@ def _json_object(body: bytes) -> Json | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _analytics_time(value: Any) -> datetime | None:
+    """An Analytics `from` or `to` as an aware datetime (naive is UTC), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _empty_analytics(start: datetime, end: datetime) -> Json:
+    """An Analytics answer for a pearl with no calls: every count zero, one entry per UTC day."""
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+    def timeline(**fields: Any) -> list[Json]:
+        return [{"date": _midnight(day), **fields} for day in days]
+
+    statuses = dict.fromkeys(ANALYTICS_STATUS_KEYS, 0)
+    return {
+        "callsStatusOverview": statuses,
+        "callsSentimentOverview": dict.fromkeys(ANALYTICS_SENTIMENT_KEYS, 0),
+        "callsStatusTimeLine": timeline(**statuses),
+        "callsAverageTimeLine": timeline(averageCallDuration=0),
+        "callsCostTimeLine": timeline(totalPrice=0, averageCostPerCall=0),
+        "callsPickupRateTimeLine": timeline(pickupRatePercentage=0),
+        "callsSuccessRateTimeLine": timeline(successRatePercentage=0),
+        "callLabelCount": [],
+        "callEventsCounts": dict.fromkeys(ANALYTICS_EVENT_KEYS, 0),
+        "callsByHourDayOfWeeks": [],
+    }
+
+
+def _midnight(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
 
 
 def _is_int(value: Any) -> bool:

@@ -829,3 +829,35 @@ def test_nlpearl_search_leads_refuses_unknown_pearls_and_bad_bodies(
     assert refused.status_code == status
     if status == 400:
         assert refused.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("version", "resource"), [("v1", "Outbound"), ("v2", "Pearl")], ids=["v1", "v2"]
+)
+def test_nlpearl_analytics_answers_zeros_per_day_or_as_programmed(
+    nlpearl: NLPearlStandIn, version: str, resource: str
+) -> None:
+    """Analytics: zeros, a day per entry; the programmed body; 404, 400; a read, not a write."""
+    path = f"/{version}/{resource}/{SAMPLE_PEARL_ID}/Analytics"
+    span = {"from": "2025-03-01T12:00:00.000Z", "to": "2025-03-03T00:00:00.000Z"}
+
+    zeros = pearl_send(nlpearl, "POST", path, span).json()
+    nlpearl.set_analytics(SAMPLE_PEARL_ID, {"callsStatusOverview": {"totalCalls": 7}})
+    programmed = pearl_send(nlpearl, "POST", path, span).json()
+    unknown = pearl_send(nlpearl, "POST", path.replace(SAMPLE_PEARL_ID, "unknown"), span)
+    refused = [
+        pearl_send(nlpearl, "POST", path, body).status_code
+        for body in (b"not json", b"[]", {"from": span["from"]}, {**span, "to": "soon"})
+    ]
+
+    days = ["2025-03-01T00:00:00Z", "2025-03-02T00:00:00Z", "2025-03-03T00:00:00Z"]
+    assert [entry["date"] for entry in zeros["callsStatusTimeLine"]] == days
+    assert [entry["date"] for entry in zeros["callsPickupRateTimeLine"]] == days
+    assert set(zeros["callsStatusOverview"].values()) == {0}
+    assert set(zeros["callEventsCounts"].values()) == {0}
+    assert programmed == {"callsStatusOverview": {"totalCalls": 7}}
+    assert (unknown.status_code, refused) == (404, [400, 400, 400, 400])
+    assert nlpearl.requests(path)[0].json() == span
+    assert nlpearl.writes() == []
+    nlpearl.reset()
+    assert pearl_send(nlpearl, "POST", path, span).json() == zeros, "reset() forgets the program"
