@@ -1,17 +1,21 @@
-"""A local stand-in for the Slack Web API and for `response_url`s, recording every request."""
+"""A local stand-in for the Slack Web API, `response_url`s and file upload URLs, recording every
+request."""
 
 from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import functools
 import json
 import math
+import mimetypes
 import operator
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,7 +33,7 @@ AUTH_TEST_REPLY: dict[str, Any] = {
 }
 VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
 RATE_LIMITED_METHODS = frozenset({"chat.postMessage", "chat.update"})
-JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
+JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata", "files")
 MESSAGE_ECHO_KEYS = ("blocks", "attachments", "thread_ts", "metadata")
 RESPONSE_PREFIX = "/response/"
 API_PREFIX = "/api/"
@@ -38,6 +42,13 @@ DEFAULT_PAGE_SIZE = 100  # Slack's default `limit` for conversations.history and
 MAX_PAGE_SIZE = 999
 TRUE_VALUES = frozenset({"1", "true", "True"})
 PEOPLE_METHODS = frozenset({"users.info", "usergroups.list", "usergroups.users.list"})
+# Where files.getUploadURLExternal points the bytes (Slack's are https://files.slack.com/upload/v1/…).
+UPLOAD_PREFIX = "/upload/v1/"
+# The key fail_next() takes to fail the next post of bytes to an upload URL.
+UPLOAD_FAULT_KEY = "upload"
+# Methods whose blocks may show files by `slack_file`, which must be completed uploads.
+BLOCK_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+WORKSPACE_URL = AUTH_TEST_REPLY["url"]
 
 
 @dataclass(frozen=True)
@@ -92,13 +103,61 @@ class _Usergroup:
         return shown
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One file the app started uploading: what files.getUploadURLExternal was told, the bytes
+    posted to its upload URL (None until then), and whether files.completeUploadExternal
+    completed it, with its title and the channels it was shared into."""
+
+    file_id: str
+    filename: str
+    length: int  # as declared to files.getUploadURLExternal
+    content: bytes | None = None
+    completed: bool = False
+    title: str | None = None
+    channel_ids: tuple[str, ...] = ()
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+
+    @property
+    def channel_id(self) -> str | None:
+        """The (first) channel the file was shared into; None for a private upload."""
+        return self.channel_ids[0] if self.channel_ids else None
+
+    @property
+    def mimetype(self) -> str:
+        """The MIME type Slack would show, from the file name."""
+        return mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
+
+    def described(self, created: int) -> dict[str, Any]:
+        """The file object files.completeUploadExternal and shared messages show."""
+        extension = self.filename.rpartition(".")[2].lower() if "." in self.filename else ""
+        return {
+            "id": self.file_id,
+            "created": created,
+            "timestamp": created,
+            "name": self.filename,
+            "title": self.title or self.filename,
+            "mimetype": self.mimetype,
+            "filetype": extension or "binary",
+            "user": "U0BOT",
+            "size": len(self.content or b""),
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": bool(self.channel_ids),
+            "url_private": f"https://files.slack.com/files-pri/T0TEST-{self.file_id}/{self.filename}",
+            "permalink": f"{WORKSPACE_URL}files/U0BOT/{self.file_id}/{self.filename}",
+        }
+
+
 # The server and handler classes, by the names bench/common.py tunes them through.
 _Server = server.LoopbackServer
 _Handler = server.Handler
 
 
 class SlackStandIn(StandIn[Recorded, _Failure]):
-    """Emulates the Slack Web API under `/api/{method}` and `response_url`s under `/response/`."""
+    """Emulates the Slack Web API under `/api/{method}`, `response_url`s under `/response/` and
+    the upload URLs files.getUploadURLExternal hands out under `/upload/v1/`."""
 
     thread_name = "slack-standin"
 
@@ -116,6 +175,15 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         # The workspace's people (users.info answers) and user groups: data, kept by reset().
         self._users: dict[str, dict[str, Any]] = {}
         self._usergroups: dict[str, _Usergroup] = {}
+        # Files by ID, in the order their upload URLs were handed out. The sequence outlives
+        # reset(), so an upload URL from before a reset stays unknown rather than reused.
+        self._uploads: dict[str, Upload] = {}
+        # Methods held before they take effect (`hold`), and how many calls are held now.
+        self._holds: set[str] = set()
+        # Methods answered late, after they took effect: seconds each.
+        self._slow: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+        self._file_sequence = 0
 
     @property
     def api_url(self) -> str:
@@ -141,6 +209,8 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         """Fails the next `times` calls of `method`: HTTP error, or `ok: false` with status 200.
 
         `body` replaces Slack's JSON answer with raw bytes (an HTML page from a proxy, say).
+        `method` "upload" (UPLOAD_FAULT_KEY) fails the next posts of bytes to upload URLs: the
+        bytes are not kept, and the answer is `body` or the error as text.
         """
         if status == 200 and (error is None or body is not None):
             raise ValueError("a failure with status 200 needs an error, e.g. 'channel_not_found'")
@@ -153,6 +223,43 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         )
         with self._condition:
             self._faults.add(functools.partial(operator.eq, method), failure, times)
+
+    def hold(self, method: str) -> None:
+        """Holds every later call of `method` before it takes effect, until `drop_held`.
+
+        `held` counts the calls waiting, so a test knows when to kill the app that made one.
+        """
+        with self._condition:
+            self._holds.add(method)
+
+    def drop_held(self, method: str) -> None:
+        """Ends the hold: calls still held fail with a 503 and never take effect."""
+        with self._condition:
+            self._holds.discard(method)
+            self._condition.notify_all()
+
+    def answer_late(self, method: str, seconds: float) -> None:
+        """Answers every later call of `method` `seconds` after it took effect (0: at once)."""
+        with self._condition:
+            self._slow[method] = seconds
+
+    def held(self, method: str) -> int:
+        """How many calls of `method` are being held right now."""
+        with self._condition:
+            return self._held.get(method, 0)
+
+    def _hold(self, method: str) -> bool:
+        """Waits while `method` is held; True if the call was dropped instead of done."""
+        with self._condition:
+            if method not in self._holds:
+                return False
+            self._held[method] = self._held.get(method, 0) + 1
+            try:
+                while method in self._holds and not self._stopping.is_set():
+                    self._condition.wait(0.05)
+            finally:
+                self._held[method] -= 1
+            return True
 
     def set_response(self, method: str, body: dict[str, Any]) -> None:
         """Answers every later call of `method` with `body` (after auth and programmed failures)."""
@@ -220,7 +327,8 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             self._usergroups[usergroup_id] = group
 
     def reset(self) -> None:
-        """Forgets requests, failures, overrides, the rate limit, latency and kept messages.
+        """Forgets requests, failures, overrides, the rate limit, latency, kept messages and
+        uploads (what the app did, like its messages; new file IDs never repeat old ones).
 
         People and user groups are data, like NLPearl's stand-in's leads, and stay: a test that
         adds them to a shared stand-in uses IDs no other test relies on.
@@ -232,6 +340,9 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             self._rate_window = None
             self._last_post.clear()
             self._messages.clear()
+            self._uploads.clear()
+            self._holds.clear()
+            self._slow.clear()
 
     # Inspection
 
@@ -257,6 +368,11 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         with self._condition:
             return list(self._messages)
 
+    def uploads(self, *, completed_only: bool = False) -> list[Upload]:
+        """The files upload URLs were handed out for (or only those completed), oldest first."""
+        with self._condition:
+            return [u for u in self._uploads.values() if u.completed or not completed_only]
+
     def responses(self, name: str | None = None) -> list[dict[str, Any]]:
         """Bodies posted to response URLs, optionally only to the one called `name`."""
         return [r.body for r in self._recorded(lambda r: _is_response_to(r, name))]
@@ -274,6 +390,15 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         """Waits until at least `count` response-URL posts arrived and returns all of them."""
         what = f"posts to response URL {name!r}" if name else "posts to response URLs"
         return self._wait_for(lambda: self.responses(name), count, timeout, what, _as_json)
+
+    def wait_for_uploads(
+        self, count: int, timeout: float = 10, *, completed_only: bool = True
+    ) -> list[Upload]:
+        """Waits until at least `count` uploads were completed (or only started, if not
+        `completed_only`) and returns all of them; completed is when the app is done."""
+        select = functools.partial(self.uploads, completed_only=completed_only)
+        what = "completed uploads" if completed_only else "uploads"
+        return self._wait_for(select, count, timeout, what, _uploads_shown)
 
     def wait_for_request(
         self, matches: Callable[[Recorded], bool], *, after: int = 0, timeout: float = 10
@@ -301,21 +426,27 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         path, headers = request.path, request.headers
         if path.startswith(RESPONSE_PREFIX):
             return self._answer_response_url(path, headers, request.body)
+        if path.startswith(UPLOAD_PREFIX):
+            return self._answer_upload(request)
         if not path.startswith(API_PREFIX):
             return Answer(404, b"", "text/plain")
         method = path.removeprefix(API_PREFIX)
-        body = {key: values[0] for key, values in parse_qs(request.query).items()}
+        # slack_sdk sends the files.* methods' arguments in the query string of a POST.
+        body: dict[str, Any] = {key: values[0] for key, values in parse_qs(request.query).items()}
         extra_headers: dict[str, str] = {}
         failure = None
+        if self._hold(method):
+            self._record(Recorded(f"dropped:{method}", headers, {}, 503))
+            return Answer(503, b"held and dropped", "text/plain")
         try:
-            body |= _parse_body(headers, request.body)
+            body = _json_arguments_decoded(body) | _parse_body(headers, request.body)
         except json.JSONDecodeError:
             status, reply = 200, {"ok": False, "error": "invalid_json"}
         else:
             status, reply, extra_headers, failure = self._reply(method, headers, body)
         self._record(Recorded(method, headers, body, status, reply))
         with self._condition:
-            latency = self.latency
+            latency = self.latency + self._slow.get(method, 0.0)
         # Answered even if stop() cuts the delay short: the call has taken effect.
         self._pause(latency)
         if failure is not None and failure.body is not None:
@@ -331,6 +462,43 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             return Answer(400, b"invalid_payload", "text/html")
         self._record(Recorded(path, headers, body))
         return Answer(200, b"ok", "text/html")
+
+    def _answer_upload(self, request: Request) -> Answer:
+        """Keeps the bytes posted (raw, or as the file of a multipart form) to an upload URL.
+
+        Answers as Slack's upload service does: 200 `OK - <length>` as text; 404 for a URL it
+        did not hand out (or whose file was completed). No token is needed: the URL is the
+        permission. The record shows the file ID and size, never the bytes.
+        """
+        path, headers = request.path, request.headers
+        file_id = path.removeprefix(UPLOAD_PREFIX)
+        recorded: dict[str, Any] = {"file_id": file_id}
+        failure = None
+        with self._condition:
+            upload = self._uploads.get(file_id)
+            if upload is not None and not upload.completed and request.method == "POST":
+                failure = self._faults.take(UPLOAD_FAULT_KEY)
+            if request.method != "POST":
+                status, text = 405, "method_not_allowed"
+            elif upload is None or upload.completed:
+                status, text = 404, "not_found"
+            elif failure is not None:
+                status, text = failure.status, failure.error
+            else:
+                try:
+                    content = _uploaded_bytes(headers, request.body)
+                except ValueError:
+                    status, text = 400, "invalid_multipart"
+                else:
+                    self._uploads[file_id] = dataclasses.replace(upload, content=content)
+                    status, text = 200, f"OK - {len(content)}"
+                    recorded["size"] = len(content)
+        self._record(Recorded(path, headers, recorded, status))
+        if failure is None:
+            return Answer(status, text.encode(), "text/plain; charset=utf-8")
+        if failure.body is not None:
+            return Answer(status, failure.body, failure.content_type, failure.headers)
+        return Answer(status, text.encode(), "text/plain; charset=utf-8", failure.headers)
 
     def _reply(
         self, method: str, headers: dict[str, str], body: dict[str, Any]
@@ -350,6 +518,9 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             gone = self._gone(method, body)
             if gone is not None:
                 return 200, {"ok": False, "error": gone}, {}, None
+            unknown_files = self._unknown_files(method, body)
+            if unknown_files:
+                return 200, _invalid_blocks(unknown_files), {}, None
             if method in self._overrides:
                 reply = self._overrides[method]
             else:
@@ -370,6 +541,73 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             if not any(m["ts"] == str(thread_ts) for m in kept):
                 return "thread_not_found"
         return None
+
+    def _unknown_files(self, method: str, body: dict[str, Any]) -> list[str]:
+        """JSON pointers to the `slack_file`s in a message's blocks that are not completed
+        uploads (Slack cannot show them, so it refuses the blocks)."""
+        blocks = body.get("blocks")
+        if method not in BLOCK_METHODS or not isinstance(blocks, list):
+            return []
+        unknown = []
+        for pointer, slack_file in _slack_files(blocks):
+            if isinstance(slack_file, dict) and isinstance(slack_file.get("url"), str):
+                continue  # shown from its URL, which the stand-in cannot check
+            file_id = slack_file.get("id") if isinstance(slack_file, dict) else None
+            upload = self._uploads.get(file_id) if isinstance(file_id, str) else None
+            if upload is None or not upload.completed:
+                unknown.append(pointer)
+        return unknown
+
+    def _upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        """files.getUploadURLExternal: a fresh file ID and the URL to post its bytes to."""
+        filename, length = body.get("filename"), _length(body.get("length"))
+        if not isinstance(filename, str) or not filename or length is None:
+            return {"ok": False, "error": "invalid_arguments"}
+        if length <= 0:
+            # As Slack documents `missing_argument`: "typically when the length provided is 0".
+            return {"ok": False, "error": "missing_argument"}
+        self._file_sequence += 1
+        file_id = f"F0UP{self._file_sequence:07d}"
+        self._uploads[file_id] = Upload(file_id, filename, length)
+        return {"ok": True, "upload_url": self.url + UPLOAD_PREFIX + file_id, "file_id": file_id}
+
+    def _complete_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """files.completeUploadExternal: completes files whose bytes arrived, all or none, and
+        shares them in one message per channel if `channel_id` (or `channels`) is given."""
+        files = body.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not all(isinstance(f, dict) and isinstance(f.get("id"), str) for f in files):
+            return {"ok": False, "error": "invalid_arguments"}
+        uploads = [self._uploads.get(f["id"]) for f in files]
+        ready = [u for u in uploads if u is not None and u.content is not None and not u.completed]
+        if len(ready) < len(files):
+            return {"ok": False, "error": "file_not_found"}
+        channel_ids = _share_channels(body)
+        thread_ts = str(body["thread_ts"]) if body.get("thread_ts") else None
+        comment = body.get("initial_comment")
+        completed = []
+        for upload, asked in zip(ready, files, strict=True):
+            title = asked.get("title")
+            upload = dataclasses.replace(
+                upload,
+                completed=True,
+                title=str(title) if title else upload.filename,
+                channel_ids=channel_ids,
+                thread_ts=thread_ts,
+                initial_comment=str(comment) if comment else None,
+            )
+            self._uploads[upload.file_id] = upload
+            completed.append(upload)
+        described = [u.described(int(time.time())) for u in completed]
+        for channel in channel_ids:
+            message: dict[str, Any] = {"type": "message", "user": "U0BOT", "bot_id": "B0BOT"}
+            message |= {"text": str(comment or ""), "files": described, "upload": True}
+            if thread_ts is not None:
+                message["thread_ts"] = thread_ts
+            self._keep(channel, message | {"ts": self._next_ts()})
+        # Slack shares asynchronously: the answer does not list the shares yet.
+        return {"ok": True, "files": copy.deepcopy(described)}
 
     def _keep(self, channel: str, message: dict[str, Any]) -> None:
         """Keeps a posted message; a reply to a reply joins the thread of its parent."""
@@ -473,6 +711,10 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             return self._history(method, body)
         if method in PEOPLE_METHODS:
             return self._people(method, body)
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(body)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(body)
         if method in VIEW_METHODS:
             view = body.get("view") or {}
             return {"ok": True, "view": {**view, "id": body.get("view_id") or "V123"}}
@@ -504,10 +746,100 @@ def _parse_body(headers: dict[str, str], raw: bytes) -> dict[str, Any]:
         parsed = json.loads(raw)
         return parsed if isinstance(parsed, dict) else {"json": parsed}
     form: dict[str, Any] = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+    return _json_arguments_decoded(form)
+
+
+def _json_arguments_decoded(form: dict[str, Any]) -> dict[str, Any]:
+    """Form or query fields with the JSON-valued arguments (blocks, files…) decoded."""
+    decoded = dict(form)
     for key in JSON_ARGUMENTS:
-        if isinstance(form.get(key), str) and form[key][:1] in ("[", "{"):
-            form[key] = json.loads(form[key])
-    return form
+        if isinstance(decoded.get(key), str) and decoded[key][:1] in ("[", "{"):
+            decoded[key] = json.loads(decoded[key])
+    return decoded
+
+
+def _uploaded_bytes(headers: dict[str, str], raw: bytes) -> bytes:
+    """The file posted to an upload URL: the raw body, or the file part of a multipart form
+    (the part with a filename, else the first); ValueError for a form that is not one."""
+    if not headers.get("content-type", "").startswith("multipart/form-data"):
+        return raw
+    parsed = Message()
+    parsed["content-type"] = headers["content-type"]
+    boundary = parsed.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise ValueError("no boundary")
+    delimiter = b"--" + boundary.encode()
+    parts = []
+    for chunk in raw.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break  # the closing delimiter
+        head, separator, content = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not separator:
+            raise ValueError("a part without headers")
+        parts.append((head.decode("latin-1").lower(), content.removesuffix(b"\r\n")))
+    if not parts:
+        raise ValueError("no parts")
+    return next((c for h, c in parts if "filename=" in h), parts[0][1])
+
+
+def _length(value: Any) -> int | None:
+    """An integer argument as sent in a form, a query or JSON; None if it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _share_channels(body: dict[str, Any]) -> tuple[str, ...]:
+    """Where files.completeUploadExternal shares: `channel_id`, else the `channels` list."""
+    if body.get("channel_id"):
+        return (str(body["channel_id"]),)
+    return tuple(c for c in str(body.get("channels") or "").split(",") if c)
+
+
+def _slack_files(blocks: list[Any]) -> list[tuple[str, Any]]:
+    """Each `slack_file` of an image block or context image element, with its JSON pointer."""
+    found = []
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "image" and "slack_file" in block:
+            found.append((f"/blocks/{i}/slack_file", block["slack_file"]))
+        elements = block.get("elements") if block.get("type") == "context" else None
+        for j, element in enumerate(elements if isinstance(elements, list) else []):
+            if (
+                isinstance(element, dict)
+                and element.get("type") == "image"
+                and "slack_file" in element
+            ):
+                found.append((f"/blocks/{i}/elements/{j}/slack_file", element["slack_file"]))
+    return found
+
+
+def _invalid_blocks(pointers: list[str]) -> dict[str, Any]:
+    """Slack's refusal of blocks showing files it cannot show."""
+    errors = [f"invalid slack_file [json-pointer:{pointer}]" for pointer in pointers]
+    return {
+        "ok": False,
+        "error": "invalid_blocks",
+        "errors": errors,
+        "response_metadata": {"messages": [f"[ERROR] {error}" for error in errors]},
+    }
+
+
+def _uploads_shown(uploads: list[Upload]) -> str:
+    """Uploads as a failed wait shows them (without their bytes)."""
+    return (
+        ", ".join(
+            f"{u.file_id} {u.filename!r} ({'completed' if u.completed else 'not completed'}, "
+            f"{'no bytes' if u.content is None else f'{len(u.content)} bytes'})"
+            for u in uploads
+        )
+        or "none"
+    )
 
 
 def _echo(body: dict[str, Any], ts: Any) -> dict[str, Any]:
