@@ -73,7 +73,8 @@ def lead_zone(time_zone: str | None) -> tzinfo | None:
         return None
     try:
         return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # A region's folder ("America") in the tzdata package is a directory, not a zone.
         return None
 
 

@@ -11,6 +11,11 @@ import subprocess
 import sys
 
 BUILDERS = [
+    "bot.blocks.alerts",
+    "bot.blocks.attention",
+    "bot.blocks.campaign_card",
+    "bot.blocks.chart",
+    "bot.blocks.digest",
     "bot.blocks.home",
     "bot.blocks.lead_card",
     "bot.blocks.messages",
@@ -18,6 +23,7 @@ BUILDERS = [
     "bot.blocks.subscriptions",
     "bot.blocks.views",
     "bot.records",
+    "bot.reports",
 ]
 IO_LIBRARIES = ["httpx", "sqlalchemy", "aiohttp", "slack_sdk", "slack_bolt", "starlette"]
 
