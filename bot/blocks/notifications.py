@@ -34,6 +34,7 @@ CALLS_PER_REPLY = 4
 SUMMARY_CHARS = 500
 VALUE_CHARS = 120
 STATUS_LINES_CHARS = 2000
+SWEEP_MARK = "🔎"
 
 
 def lead_label(snapshot: LeadSnapshot, mask: bool) -> str:
@@ -120,6 +121,8 @@ class StatusChange:
     before: int | None
     after: int | None
     at: datetime
+    # Made up by the periodic sweep because NLPearl never sent this change's webhook.
+    found_by_sweep: bool = False
 
     @property
     def words(self) -> str:
@@ -167,7 +170,9 @@ def thread_reply(
     audience = Audience(masked=mask)
     blocks: list[dict[str, Any]] = []
     if changes:
-        blocks.append({"type": "section", "text": mrkdwn(_joined([c.line for c in changes]))})
+        blocks.append({"type": "section", "text": mrkdwn(_joined(_status_lines(changes)))})
+        if note := _sweep_note(changes):
+            blocks.append({"type": "context", "elements": [mrkdwn(note)]})
     for index, call in enumerate(ended_calls[-CALLS_PER_REPLY:]):
         blocks += call_ended_blocks(call, index, audience)
     if (more := len(ended_calls) - CALLS_PER_REPLY) > 0:
@@ -176,6 +181,21 @@ def thread_reply(
         return None
     text = changes[-1].words if changes else "Call ended"
     return {"text": prose(text, MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def _status_lines(changes: list[StatusChange]) -> list[str]:
+    """A line per change; among several, those the sweep found carry its mark."""
+    if len(changes) == 1:
+        return [changes[0].line]
+    return [f"{c.line} {SWEEP_MARK}" if c.found_by_sweep else c.line for c in changes]
+
+
+def _sweep_note(changes: list[StatusChange]) -> str | None:
+    """Why a change came late and unasked, when the sweep found any of them."""
+    if not any(c.found_by_sweep for c in changes):
+        return None
+    which = "this change" if len(changes) == 1 else f"the changes marked {SWEEP_MARK}"
+    return f"{SWEEP_MARK} Found by the periodic check: NLPearl sent no webhook for {which}."
 
 
 def _joined(lines: list[str]) -> str:

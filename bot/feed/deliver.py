@@ -7,6 +7,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 # Slack failures that stop the channel's subscription: nothing can be posted there as it is.
 STOPS_SUBSCRIPTION = frozenset({Kind.CHANNEL_GONE, Kind.AUTH_REVOKED, Kind.NOT_ALLOWED})
 MAX_BACKOFF_SECONDS = 300.0
+# The key the sweep (bot.feed.sweep) adds to the Lead webhooks it makes up, and its value.
+FOUND_BY_KEY = "leadBotFoundBy"
+FOUND_BY_SWEEP = "sweep"
 
 # The campaign's name, quickly, or None (bot.nlpearl.names in production).
 CampaignNames = Callable[[str], Awaitable[str | None]]
@@ -55,10 +59,21 @@ def fold(before: LeadSnapshot, events: Events) -> Folded:
         previous = snapshot.status
         snapshot = apply(snapshot, event, at)
         if isinstance(event, LeadChange):
-            changes.append(StatusChange(previous, snapshot.status, at))
+            swept = found_by_sweep(event.payload)
+            changes.append(StatusChange(previous, snapshot.status, at, found_by_sweep=swept))
         elif event.phase == "end":
             calls.append(event.call)
     return Folded(snapshot, changes, calls)
+
+
+def found_by_sweep(payload: dict[str, Any]) -> bool:
+    """Whether a Lead event was made by the sweep for missed webhooks, not sent by NLPearl."""
+    return any(
+        str(key).lower() == FOUND_BY_KEY.lower()
+        and isinstance(value, str)
+        and value.strip().lower() == FOUND_BY_SWEEP
+        for key, value in payload.items()
+    )
 
 
 def for_the_channel(batch: Batch, thread: Thread | None, events: Events) -> Events | None:

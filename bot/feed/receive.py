@@ -48,14 +48,20 @@ UNSTORABLE = Receipt(
 )
 
 
-async def receive_webhook(engine: AsyncEngine, token: str, body: bytes, now: datetime) -> Receipt:
-    """Read, dedupe and store one webhook body; nothing is written unless all of it is."""
+async def receive_webhook(
+    engine: AsyncEngine, token: str, body: bytes, now: datetime, *, swept: bool = False
+) -> Receipt:
+    """Read, dedupe and store one webhook body; nothing is written unless all of it is.
+
+    `swept` for a change the sweep found: stored the same way, but not counted as NLPearl
+    calling the webhook URL.
+    """
     try:
         event = parse_webhook(read_json(body))
     except BadPayload as exc:
         unreadable = Receipt(400, {"error": f"not a webhook Lead Bot can read: {exc}"})
         return await _database(_known_or_unknown(engine, token, unreadable))
-    return await _database(_store(engine, token, event, now))
+    return await _database(_store(engine, token, event, now, swept))
 
 
 async def _known_or_unknown(engine: AsyncEngine, token: str, answer: Receipt) -> Receipt:
@@ -63,8 +69,10 @@ async def _known_or_unknown(engine: AsyncEngine, token: str, answer: Receipt) ->
     return answer if await token_exists(engine, token) else UNKNOWN
 
 
-async def _store(engine: AsyncEngine, token: str, event: WebhookEvent, now: datetime) -> Receipt:
-    return _answer(await store_webhook(engine, token, incoming(event), now))
+async def _store(
+    engine: AsyncEngine, token: str, event: WebhookEvent, now: datetime, swept: bool
+) -> Receipt:
+    return _answer(await store_webhook(engine, token, incoming(event, swept=swept), now))
 
 
 async def _database(work: Coroutine[Any, Any, Receipt]) -> Receipt:
@@ -85,7 +93,7 @@ async def _database(work: Coroutine[Any, Any, Receipt]) -> Receipt:
         return UNSTORABLE
 
 
-def incoming(event: WebhookEvent) -> IncomingEvent:
+def incoming(event: WebhookEvent, *, swept: bool = False) -> IncomingEvent:
     """What the inbox stores of an event: its keys (each fits its column) and its clean body."""
     return IncomingEvent(
         kind=event.kind,
@@ -95,6 +103,7 @@ def incoming(event: WebhookEvent) -> IncomingEvent:
         payload=event.payload,
         stale_after=event.stale_after,
         serial=event.serial,
+        from_nlpearl=not swept,
     )
 
 
