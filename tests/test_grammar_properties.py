@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from bot.blocks.ids import CardRef
 from bot.parsing.grammar import (
     AddLead,
+    Digest,
     Help,
     Invalid,
     LeadKey,
     ListSubscriptions,
     Lookup,
     ShowCampaign,
+    StopDigest,
     Subscribe,
     Unsubscribe,
     normalize_phone,
@@ -34,7 +36,16 @@ commands = st.one_of(
     any_text.map(lambda text: text[:4000]),
     st.tuples(
         st.sampled_from(
-            ["", "subscribe ", "unsubscribe ", f"{CAMPAIGN} ", "help ", "campaign ", "add "]
+            [
+                "",
+                "subscribe ",
+                "unsubscribe ",
+                f"{CAMPAIGN} ",
+                "help ",
+                "campaign ",
+                "add ",
+                "digest ",
+            ]
         ),
         hostile_text,
     ).map("".join),
@@ -74,7 +85,12 @@ def test_any_text_reads_as_a_well_formed_command(text: str) -> None:
             assert campaign_id
             assert not any(ch.isspace() for ch in campaign_id)
             assert all(status and not any(ch.isspace() for ch in status) for status in statuses)
-        case Unsubscribe(campaign_id=campaign_id) | ShowCampaign(campaign_id=campaign_id):
+        case (
+            Unsubscribe(campaign_id=campaign_id)
+            | ShowCampaign(campaign_id=campaign_id)
+            | Digest(campaign_id=campaign_id)
+            | StopDigest(campaign_id=campaign_id)
+        ):
             assert campaign_id
             assert not any(ch.isspace() for ch in campaign_id)
         case AddLead(campaign_id=campaign_id, phone=phone):

@@ -1,19 +1,23 @@
-"""The App Home tab: is Lead Bot set up, who may act (for admins), subscriptions, lookups."""
+"""The App Home tab: set-up, who may act (admins), lookups, campaigns, subscriptions, digests."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.blocks.ids import ActionId, CardRef
+from bot.blocks.ids import ActionId, CampaignRef, CardRef
 from bot.blocks.lead_actions import recent_actions_blocks, who_may_act_blocks
-from bot.blocks.subscriptions import filter_text
-from bot.blocks.text import date_token, mrkdwn, plain, prose, safe
+from bot.blocks.subscriptions import digest_line, filter_text
+from bot.blocks.text import MAX_BUTTON_VALUE, date_token, mrkdwn, one_line, plain, prose, safe
 from bot.parsing.slack_codes import why_stopped
-from bot.storage.rows import ActionRecord, Grants, RecentLookup, SubscriptionInfo
+from bot.storage.rows import ActionRecord, DigestInfo, Grants, RecentLookup, SubscriptionInfo
 
 SUBSCRIPTIONS_SHOWN = 30
 RECENT_SHOWN = 5
+# With the sections above them, these keep the fullest Home under Slack's 100 blocks.
+CAMPAIGNS_SHOWN = 5
+DIGESTS_SHOWN = 15
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,14 @@ class Setup:
 
     nlpearl_problem: str | None
     database_problem: str | None
+
+
+@dataclass(frozen=True)
+class HomeCampaign:
+    """A campaign the person used lately, with its name when known, one click from its card."""
+
+    campaign_id: str
+    name: str | None
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,13 @@ def home_view(
     subscriptions: list[SubscriptionInfo],
     recent: list[RecentLookup],
     admin: AdminHome | None = None,
+    *,
+    campaigns: Sequence[HomeCampaign] = (),
+    digests: Sequence[DigestInfo] = (),
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Home tab for one person; `admin` adds the admins' sections after the set-up."""
+    # `names` maps campaign IDs to the names NLPearl gave them, for the digests' lines.
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain("📇 Lead Bot")},
         {
@@ -70,7 +87,11 @@ def home_view(
         {"type": "divider"},
         *_recent_blocks(recent),
         {"type": "divider"},
+        *_campaign_blocks(campaigns),
+        {"type": "divider"},
         *_subscription_blocks(subscriptions),
+        {"type": "divider"},
+        *_digest_blocks(digests, names or {}),
     ]
     return {"type": "home", "blocks": blocks}
 
@@ -116,6 +137,49 @@ def _recent_blocks(recent: list[RecentLookup]) -> list[dict[str, Any]]:
                 "value": value,
             }
         blocks.append(section)
+    return blocks
+
+
+def _campaign_blocks(campaigns: Sequence[HomeCampaign]) -> list[dict[str, Any]]:
+    heading: dict[str, Any] = {"type": "section", "text": mrkdwn("*🗂️ Your campaigns*")}
+    if not campaigns:
+        return [
+            heading,
+            _context(
+                "Campaigns you look up or follow in a channel appear here; "
+                "one click opens the campaign's card."
+            ),
+        ]
+    blocks = [heading]
+    for campaign in campaigns[:CAMPAIGNS_SHOWN]:
+        name = prose(one_line(campaign.name or ""), 150)
+        ident = f"`{safe(campaign.campaign_id, 100)}`"
+        section: dict[str, Any] = {
+            "type": "section",
+            "text": mrkdwn(f"*{name}* · {ident}" if name else ident),
+        }
+        value = CampaignRef(campaign_id=campaign.campaign_id).model_dump_json(exclude_none=True)
+        if len(value) <= MAX_BUTTON_VALUE:
+            section["accessory"] = {
+                "type": "button",
+                "action_id": f"{ActionId.HOME_CAMPAIGN}.{len(blocks)}",
+                "text": plain("Show campaign"),
+                "value": value,
+            }
+        blocks.append(section)
+    return blocks
+
+
+def _digest_blocks(digests: Sequence[DigestInfo], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    heading: dict[str, Any] = {"type": "section", "text": mrkdwn("*📬 Daily digests*")}
+    if not digests:
+        return [heading, _context("None yet. In a channel, type `/lead digest CAMPAIGN_ID`.")]
+    blocks = [heading]
+    for info in digests[:DIGESTS_SHOWN]:
+        line = digest_line(info, show_channel=True, names=names)
+        blocks.append({"type": "section", "text": mrkdwn(line)})
+    if len(digests) > DIGESTS_SHOWN:
+        blocks.append(_context(f"+ {len(digests) - DIGESTS_SHOWN} more"))
     return blocks
 
 

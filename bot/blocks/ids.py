@@ -43,6 +43,10 @@ class ActionId(StrEnum):
     CAMPAIGN_SHARE = "campaign.share"
     CAMPAIGN_ATTENTION = "campaign.attention"
     ATTENTION_PAGE = "attention.page"
+    # Opening a campaign's card: under the lookup form's picker, and per campaign on Home
+    # (numbered there, "home.campaign.<n>", as action IDs must differ within a view).
+    LOOKUP_SHOW_CAMPAIGN = "lookup.show_campaign"
+    HOME_CAMPAIGN = "home.campaign"
     GRANT_USERGROUPS = "grants.usergroups"
 
 
@@ -61,6 +65,7 @@ class BlockId(StrEnum):
     NEW_DATA = "new_data"
     GRANT_USERS = "grant_users"
     GRANT_USERGROUPS = "grant_usergroups"
+    SHOW_CAMPAIGN = "show_campaign"
 
 
 class ViewId(StrEnum):
@@ -84,6 +89,7 @@ class ViewId(StrEnum):
     ADD_FROM_MESSAGE = "lead_add_from_message"
     CONFIRM_CAMPAIGN = "confirm_campaign_modal"
     ATTENTION = "attention_modal"
+    CAMPAIGN = "campaign_modal"
 
 
 class CardRef(BaseModel):

@@ -38,7 +38,9 @@ def help_message(command: str = "/lead") -> dict[str, Any]:
         [
             f"`{c} subscribe CAMPAIGN_ID [STATUS…]` — post this campaign's lead updates here",
             f"`{c} unsubscribe CAMPAIGN_ID` — stop posting them here",
-            f"`{c} subscriptions` — list this channel's subscriptions",
+            f"`{c} digest CAMPAIGN_ID [HH:MM | off]` — a daily digest of the campaign here, "
+            "at 09:00 or the time given, in your time zone; `off` stops it",
+            f"`{c} subscriptions` — list this channel's subscriptions and digests",
         ]
     )
     example = f"For example: `{c} {EXAMPLE_CAMPAIGN} {EXAMPLE_LEAD}`"

@@ -1,4 +1,4 @@
-"""Modals: the lookup form, a lead's card, a call's transcript, a lead's calls, help.
+"""Modals: the lookup form, a lead's or a campaign's card, a call's transcript, calls, help.
 
 `modal` and `notice_modal` (bot.blocks.modal) are re-exported here for the listeners.
 """
@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.blocks.ids import ActionId, BlockId, CallRef, CallsRef, ViewId
 from bot.blocks.lead_card import call_buttons, call_outcome
-from bot.blocks.messages import help_message
+from bot.blocks.messages import help_message, notice
 from bot.blocks.modal import modal
 from bot.blocks.modal import notice_modal as notice_modal
 from bot.blocks.text import (
@@ -80,6 +80,7 @@ def lookup_modal(
         blocks.append({"type": "context", "elements": [mrkdwn(note)]})
     blocks += [
         campaign_input(campaign),
+        _show_campaign_button(),
         {
             "type": "input",
             "block_id": BlockId.LEAD_KEY,
@@ -89,6 +90,41 @@ def lookup_modal(
         },
     ]
     return modal(ViewId.LOOKUP, "Look up a lead", blocks, submit="Look up", close="Cancel")
+
+
+def _show_campaign_button() -> dict[str, Any]:
+    """Opens the card of the campaign picked above; the picker's value comes with the click."""
+    button = {
+        "type": "button",
+        "action_id": ActionId.LOOKUP_SHOW_CAMPAIGN,
+        "text": plain("📣 Show campaign"),
+    }
+    return {"type": "actions", "block_id": BlockId.SHOW_CAMPAIGN, "elements": [button]}
+
+
+def pick_a_campaign_first() -> dict[str, Any]:
+    """Show campaign was pressed with nothing in the picker."""
+    return notice_modal(
+        "Campaign",
+        notice(
+            "👆",
+            "Pick a campaign first",
+            "Choose one in the *Campaign* field (or paste its ID), then press *Show campaign*.",
+        ),
+    )
+
+
+def campaign_modal(card: dict[str, Any]) -> dict[str, Any]:
+    """A campaign's card in a modal: Refresh redraws it in place; Share needs a message, so goes."""
+    blocks = []
+    for block in card["blocks"]:
+        if block.get("type") == "actions":
+            kept = [e for e in block["elements"] if e.get("action_id") != ActionId.CAMPAIGN_SHARE]
+            block = {**block, "elements": kept}
+            if not kept:
+                continue
+        blocks.append(block)
+    return modal(ViewId.CAMPAIGN, "Campaign", blocks)
 
 
 def pick_modal(leads: list[tuple[str, LeadKey]]) -> dict[str, Any]:

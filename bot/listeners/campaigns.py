@@ -1,4 +1,4 @@
-"""The campaign card's buttons: Refresh, Share, Pause and Resume, and the attention list."""
+"""The campaign card's buttons, and those that open it in a modal (lookup form, Home tab)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,16 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import messages, views
-from bot.blocks.ids import ActionId, AttentionRef, CampaignPending, CampaignRef, ViewId
+from bot.blocks.ids import (
+    ActionId,
+    AttentionRef,
+    BlockId,
+    CampaignPending,
+    CampaignRef,
+    ViewId,
+)
 from bot.listeners.inflight import Track
-from bot.listeners.request import fill_view, open_loading, read_ref, where_of
+from bot.listeners.request import fill_view, in_modal, open_loading, read_ref, where_of
 from bot.listeners.submission import run_submission
 from bot.usecases.attention import attention_view
 from bot.usecases.campaign_card import campaign_answer, confirm, view_for_click
@@ -23,6 +30,7 @@ from bot.usecases.services import Services, Where
 
 logger = logging.getLogger(__name__)
 
+TITLE = "Campaign"
 BAD_BUTTON = messages.notice(
     "⚠️", "That button didn't work", "Show the campaign again with `/lead campaign CAMPAIGN_ID`."
 )
@@ -31,13 +39,23 @@ BAD_BUTTON = messages.notice(
 async def handle_refresh(
     ack: AsyncAck,
     action: dict[str, Any],
+    body: dict[str, Any],
     request: AsyncBoltRequest,
     respond: AsyncRespond,
+    client: AsyncWebClient,
     services: Services,
 ) -> None:
-    """Draw the campaign again in place."""
+    """Draw the campaign again in place: the message, or the modal it is shown in."""
     await ack()
     ref = read_ref(CampaignRef, action.get("value"))
+    if in_modal(request):
+        # A modal has no response_url: the card is redrawn with views.update instead.
+        view_id = body["view"]["id"]
+        if ref is None:
+            await client.views_update(view_id=view_id, view=views.notice_modal(TITLE, BAD_BUTTON))
+            return
+        await fill_view(client, view_id, TITLE, _campaign_view(services, request, ref))
+        return
     if ref is None:
         await respond(**BAD_BUTTON, response_type="ephemeral", replace_original=False)
         return
@@ -170,8 +188,75 @@ async def _show_attention(
     await fill_view(client, view_id, "Needs attention", work)
 
 
+async def handle_show_picked_campaign(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """The lookup form's "Show campaign": the picked campaign's card, pushed onto the form."""
+    await ack()
+    campaign_id = _picked_campaign(body.get("view") or {})
+    if not campaign_id:
+        await client.views_push(trigger_id=body["trigger_id"], view=views.pick_a_campaign_first())
+        return
+    view_id = await open_loading(body, request, client, TITLE, "Loading the campaign…")
+    ref = CampaignRef(campaign_id=campaign_id)
+    await fill_view(client, view_id, TITLE, _campaign_view(services, request, ref))
+
+
+async def handle_home_campaign(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    request: AsyncBoltRequest,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
+    """A Home tab campaign's "Show campaign": its card in a modal."""
+    await ack()
+    view_id = await open_loading(body, request, client, TITLE, "Loading the campaign…")
+    ref = read_ref(CampaignRef, action.get("value"))
+    if ref is None:
+        await client.views_update(view_id=view_id, view=views.notice_modal(TITLE, BAD_BUTTON))
+        return
+    await fill_view(client, view_id, TITLE, _campaign_view(services, request, ref))
+
+
+def _picked_campaign(view: dict[str, Any]) -> str:
+    """The campaign in the lookup form's picker now: Slack sends the form's state with a click."""
+    values = (view.get("state") or {}).get("values") or {}
+    picker = (values.get(BlockId.CAMPAIGN) or {}).get(ActionId.CAMPAIGN)
+    if picker is None:
+        # Untouched, the picker may have no state yet: it still shows the form's initial option.
+        picker = _initial_picker(view)
+    option = picker.get("selected_option") or {}
+    value = option.get("value")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _initial_picker(view: dict[str, Any]) -> dict[str, Any]:
+    """The picker as the form was drawn, its initial option as if selected."""
+    for block in view.get("blocks") or []:
+        if isinstance(block, dict) and block.get("block_id") == BlockId.CAMPAIGN:
+            element = block.get("element") or {}
+            return {"selected_option": element.get("initial_option")}
+    return {}
+
+
+async def _campaign_view(
+    services: Services, request: AsyncBoltRequest, ref: CampaignRef
+) -> dict[str, Any]:
+    """The campaign's card as a modal, as `/lead campaign` shows it, or why there is none."""
+    answer = await campaign_answer(services, where_of(request), ref)
+    if answer.found:
+        return views.campaign_modal(answer.message)
+    return views.notice_modal(TITLE, answer.message)
+
+
 def register(app: AsyncApp, track: Track) -> None:
-    """Listen for the campaign card's buttons and the pause/resume confirmation."""
+    """Listen for the campaign card's buttons, its confirmation, and the buttons that open it."""
     app.action(ActionId.CAMPAIGN_REFRESH.value)(track(handle_refresh))
     app.action(ActionId.CAMPAIGN_SHARE.value)(track(handle_share))
     app.action(ActionId.CAMPAIGN_PAUSE.value)(track(handle_pause_or_resume))
@@ -180,3 +265,6 @@ def register(app: AsyncApp, track: Track) -> None:
     app.action(ActionId.CAMPAIGN_ATTENTION.value)(track(handle_attention))
     pager = re.compile(rf"^{re.escape(ActionId.ATTENTION_PAGE.value)}\.(prev|next)$")
     app.action(pager)(track(handle_attention_page))
+    app.action(ActionId.LOOKUP_SHOW_CAMPAIGN.value)(track(handle_show_picked_campaign))
+    home = re.compile(rf"^{re.escape(ActionId.HOME_CAMPAIGN.value)}\.\w+$")
+    app.action(home)(track(handle_home_campaign))

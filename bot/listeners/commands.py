@@ -1,4 +1,4 @@
-"""`/lead`: help, lookups, adding leads, and channel subscriptions."""
+"""`/lead`: help, lookups, adding leads, channel subscriptions and daily digests."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from bot.listeners.inflight import Track
 from bot.listeners.request import private_reply, where_of
 from bot.parsing.grammar import (
     AddLead,
+    Digest,
     Help,
     Invalid,
     ListSubscriptions,
     Lookup,
     ShowCampaign,
+    StopDigest,
     Subscribe,
     Unsubscribe,
     parse_command,
@@ -26,11 +28,23 @@ from bot.parsing.grammar import (
 from bot.usecases.adding import add_lead
 from bot.usecases.campaign_card import campaign_message
 from bot.usecases.cards import Reply, show_card
+from bot.usecases.digest_subscribing import digest_here, stop_digest_here
 from bot.usecases.permissions import actor_of
 from bot.usecases.services import Services, Where
 from bot.usecases.subscribing import list_here, subscribe_here, unsubscribe_here
 
 MAX_COMMAND_TEXT = 1000
+# The commands answered through response_url, after the ack.
+Answered = (
+    Subscribe
+    | Unsubscribe
+    | ListSubscriptions
+    | Lookup
+    | AddLead
+    | ShowCampaign
+    | Digest
+    | StopDigest
+)
 
 
 async def handle_lead_command(
@@ -55,7 +69,7 @@ async def handle_lead_command(
 
 
 async def _answer(
-    parsed: Subscribe | Unsubscribe | ListSubscriptions | Lookup | AddLead | ShowCampaign,
+    parsed: Answered,
     reply: Reply,
     client: AsyncWebClient,
     where: Where,
@@ -78,6 +92,10 @@ async def _answer(
             await reply(
                 await campaign_message(services, where, CampaignRef(campaign_id=campaign_id))
             )
+        case Digest(campaign_id=campaign_id, at_time=at_time):
+            await reply(await digest_here(services, client, where, campaign_id, at_time))
+        case StopDigest(campaign_id=campaign_id):
+            await reply(await stop_digest_here(services, client, where, campaign_id))
 
 
 async def _add(

@@ -12,6 +12,8 @@ from typing import Literal
 
 import phonenumbers
 
+from bot.parsing.schedule import DEFAULT_AT, parse_time_of_day
+
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _OBJECT_ID_IN_TEXT = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{24}(?![0-9a-fA-F])")
 # Slack sends links as <url> or <url|label>; mailto/tel links the same way.
@@ -24,7 +26,16 @@ _QUOTES = '"“”„'
 CALL_DATA_KEY = re.compile(r"^[\w.\-]{1,64}$")
 ADD_FORM = "add CAMPAIGN_ID +14155550137"
 CAMPAIGN_FORM = "campaign CAMPAIGN_ID"
+DIGEST_FORM = "digest CAMPAIGN_ID 09:00"
+_DIGEST_NEEDS_CAMPAIGN = (
+    "`digest` needs the campaign ID first, like `/lead digest CAMPAIGN_ID 09:00`."
+)
+# The digests table keeps campaign IDs up to 100 characters; NLPearl's are 24.
+MAX_CAMPAIGN_ID = 100
 _ADD_USAGE = f"`/lead {ADD_FORM}`"
+
+# The look-alikes blocks/text.py uses, for the same reason: mrkdwn markers that format nothing.
+_LOOK_ALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c"})
 
 LeadKeyKind = Literal["id", "phone", "external"]
 PairProblem = Literal["not_a_pair", "no_name", "bad_name", "no_value"]
@@ -103,8 +114,32 @@ class ShowCampaign:
     campaign_id: str
 
 
+@dataclass(frozen=True)
+class Digest:
+    """A daily digest of a campaign in the channel at `at_time`, "HH:MM" in the person's zone."""
+
+    campaign_id: str
+    at_time: str = DEFAULT_AT
+
+
+@dataclass(frozen=True)
+class StopDigest:
+    """Stop the channel's daily digest of a campaign."""
+
+    campaign_id: str
+
+
 Command = (
-    Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | AddLead | ShowCampaign | Invalid
+    Help
+    | Lookup
+    | Subscribe
+    | Unsubscribe
+    | ListSubscriptions
+    | AddLead
+    | ShowCampaign
+    | Digest
+    | StopDigest
+    | Invalid
 )
 
 
@@ -124,6 +159,9 @@ def parse_command(text: str) -> Command:
             problem = "`campaign` takes one campaign ID, like `/lead campaign CAMPAIGN_ID`."
             return Invalid(problem, CAMPAIGN_FORM)
         return ShowCampaign(_campaign_id(words[1]))
+    if verb == "digest":
+        # A campaign whose ID is literally "digest" can no longer be looked up this way.
+        return _parse_digest(words[1:])
     if verb == "add":
         # A campaign whose ID is literally "add" can no longer be looked up this way.
         added = parse_add(text)
@@ -138,6 +176,35 @@ def _parse_subscription(verb: str, args: list[str]) -> Command:
     if verb == "unsubscribe":
         return Unsubscribe(campaign)
     return Subscribe(campaign, tuple(_strip(s) for s in args[1:] if _strip(s)))
+
+
+def _parse_digest(args: list[str]) -> Digest | StopDigest | Invalid:
+    """`digest CAMPAIGN [HH:MM | off]`; "at" before the time is tolerated, as in "at 9am"."""
+    if not args or args[0].lower() == "off" or _is_clock_time(args[0], alone=len(args) == 1):
+        return Invalid(_DIGEST_NEEDS_CAMPAIGN, DIGEST_FORM)
+    campaign = _campaign_id(args[0])
+    if len(campaign) > MAX_CAMPAIGN_ID:
+        problem = f"“{_quoted(campaign)}” is too long for a campaign ID."
+        return Invalid(problem, DIGEST_FORM)
+    rest = args[1:]
+    if len(rest) > 1 and rest[0].lower() == "at":
+        rest = rest[1:]
+    if not rest:
+        return Digest(campaign)
+    when = " ".join(rest)
+    if when.lower() == "off":
+        return StopDigest(campaign)
+    at_time = parse_time_of_day(when)
+    if at_time is None:
+        problem = f"“{_quoted(when)}” isn't a time of day. Use HH:MM, like 09:00 or 17:30."
+        return Invalid(problem, DIGEST_FORM)
+    return Digest(campaign, at_time)
+
+
+def _is_clock_time(word: str, *, alone: bool) -> bool:
+    """A lone "09:00" where the campaign should be: the campaign was left out."""
+    # Bare digits stay a campaign ID: "1730" could be one, "17:30" or "5pm" could not.
+    return alone and not word.isdigit() and parse_time_of_day(word) is not None
 
 
 def _parse_lookup(words: list[str]) -> Command:
@@ -271,11 +338,16 @@ def _is_option(word: str) -> bool:
     return word.lower().startswith("ext:") or "=" in word
 
 
-def _shown(text: str) -> str:
+def _shown(text: str, limit: int = 40) -> str:
     """Outside text quoted in a problem (mrkdwn): one short line that can't mention or break out."""
     flat = " ".join(text.split()).replace("`", "'")
-    cut = flat if len(flat) <= 40 else flat[:39] + "…"
+    cut = flat if len(flat) <= limit else flat[: limit - 1] + "…"
     return cut.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _quoted(text: str) -> str:
+    """Outside text between quotes (not a code span), so its `*`, `_` and `~` can't format."""
+    return _shown(text, 16).translate(_LOOK_ALIKES)
 
 
 def _unlink(text: str) -> str:

@@ -11,13 +11,14 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.blocks.home import AdminHome, Setup, home_view
+from bot.blocks.home import AdminHome, HomeCampaign, Setup, home_view
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import BadCredentials, NLPearlError
 from bot.storage.actions import grants_of, latest
+from bot.storage.digests import digests_of
 from bot.storage.engine import ping
-from bot.storage.memory import recent
-from bot.storage.rows import Workspace
+from bot.storage.memory import last_campaign, recent
+from bot.storage.rows import DigestInfo, LastCampaign, RecentLookup, SubscriptionInfo, Workspace
 from bot.storage.subscriptions import list_subscriptions
 from bot.usecases.permissions import admin_of, user_groups
 from bot.usecases.services import Services
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 CHECK_SECONDS = 3.0
 KEY_CHECK_TTL = 300.0
+# Campaign names are a nicety on Home: the picker's cached list, or IDs if NLPearl is slow.
+NAMES_WAIT_SECONDS = 1.0
 
 
 class SetupCheck:
@@ -78,9 +81,41 @@ async def home_for(
     if setup.database_problem:
         return home_view(setup, [], [])
     subscriptions = await list_subscriptions(services.engine, ws)
+    digests = await digests_of(services.engine, ws)
     lookups = await recent(services.engine, ws, user_id)
+    last = await last_campaign(services.engine, ws, user_id)
+    names = await _campaign_names(services)
     admin = await _admin_home(services, client, ws, user_id) if client is not None else None
-    return home_view(setup, subscriptions, lookups, admin)
+    campaigns = _campaigns_used(user_id, last, lookups, digests, subscriptions, names)
+    return home_view(
+        setup, subscriptions, lookups, admin, campaigns=campaigns, digests=digests, names=names
+    )
+
+
+async def _campaign_names(services: Services) -> dict[str, str]:
+    """Campaign ID → name, from the campaign picker's list (cached, never slow)."""
+    listed = await services.campaigns.campaigns(wait=NAMES_WAIT_SECONDS)
+    return {c.id: c.name for c in listed if c.id and c.name}
+
+
+def _campaigns_used(
+    user_id: str,
+    last: LastCampaign | None,
+    lookups: list[RecentLookup],
+    digests: list[DigestInfo],
+    subscriptions: list[SubscriptionInfo],
+    names: dict[str, str],
+) -> list[HomeCampaign]:
+    """Each campaign once: the person's own first, then those the workspace's channels follow."""
+    ids = [last.campaign_id] if last else []
+    ids += [lookup.campaign_id for lookup in lookups]
+    ids += [d.campaign_id for d in digests if d.created_by == user_id]
+    ids += [d.campaign_id for d in digests] + [s.campaign_id for s in subscriptions]
+    remembered = {last.campaign_id: last.name} if last and last.name else {}
+    return [
+        HomeCampaign(campaign_id, remembered.get(campaign_id) or names.get(campaign_id))
+        for campaign_id in dict.fromkeys(ids)
+    ]
 
 
 async def _admin_home(

@@ -1,4 +1,4 @@
-"""Use cases behind `/lead subscribe`, `unsubscribe` and `subscriptions`."""
+"""Use cases behind `/lead subscribe`, `unsubscribe` and `subscriptions` (feeds and digests)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.nlpearl.names import campaign_name
 from bot.nlpearl.statuses import lead_status_by_name
 from bot.parsing.slack_codes import INVITE, why_not_subscribable
 from bot.parsing.slack_errors import SLACK_FAILURES, classify
+from bot.storage.digests import digests_of
 from bot.storage.subscriptions import list_subscriptions, subscribe, unsubscribe
 from bot.usecases.services import Services, Where
 
@@ -110,6 +111,7 @@ async def unsubscribe_here(services: Services, where: Where, campaign_id: str) -
 
 
 async def list_here(services: Services, where: Where) -> dict[str, Any]:
-    """The workspace's subscriptions, this channel's first."""
+    """The workspace's subscriptions and daily digests, this channel's first."""
     items = await list_subscriptions(services.engine, where.workspace)
-    return replies.subscription_list(items, where.channel_id)
+    digests = await digests_of(services.engine, where.workspace)
+    return replies.subscription_list(items, where.channel_id, digests)

@@ -153,7 +153,10 @@ def test_lookup_modal_without_anything_given() -> None:
     view = checked(lookup_modal())
     assert view["callback_id"] == ViewId.LOOKUP
     assert view["submit"]["text"] == "Look up"
-    assert [b["type"] for b in view["blocks"]] == ["input", "input"]
+    assert [b["type"] for b in view["blocks"]] == ["input", "actions", "input"]
+    (show,) = view["blocks"][1]["elements"]
+    assert show["action_id"] == ActionId.LOOKUP_SHOW_CAMPAIGN
+    assert show["text"]["text"] == "📣 Show campaign"
     found = inputs(view)
     assert set(found) == {BlockId.CAMPAIGN.value, BlockId.LEAD_KEY.value}
     picker = found[BlockId.CAMPAIGN]["element"]
