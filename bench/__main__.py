@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from bench import (
     ack_throughput,
     action_latency,
+    chart,
+    digest,
     feed_latency,
     feed_memory,
     ingest,
@@ -32,6 +34,8 @@ BENCHMARKS: dict[str, Callable[[], Outcome]] = {
     "feed_latency": feed_latency.run,
     "feed_memory": feed_memory.run,
     "actions": action_latency.run,
+    "chart": chart.run,
+    "digest": digest.run,
 }
 DOCUMENT = REPO_ROOT / "docs" / "benchmarks.md"
 

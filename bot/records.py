@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
 from bot.nlpearl.models import Call, Lead, Pearl
 
+# Zero but in tests and demos that start the app's clock at a chosen moment (CLOCK_START).
+_clock_offset = timedelta(0)
+
 
 def utc_now() -> datetime:
     """The current time, aware, in UTC."""
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _clock_offset
+
+
+def start_clock_at(moment: datetime) -> None:
+    """Make the process's clock read `moment` now and run on from there."""
+    global _clock_offset
+    _clock_offset = moment - datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,10 @@ def _run(args: argparse.Namespace) -> int:
         return _preview_sample(shared=args.shared, surface=args.surface)
     settings = load_settings()
     configure_logging(settings)
+    if settings.clock_start is not None:
+        from bot.records import start_clock_at
+
+        start_clock_at(settings.clock_start)
     if command == "serve":
         return _serve(settings)
     if command == "worker":

@@ -31,6 +31,8 @@ BOT_SCOPES = [
     # group an admin granted the right to.
     "users:read",
     "usergroups:read",
+    # The daily digest's chart: a PNG uploaded privately (files.uploadV2), then shown in the post.
+    "files:write",
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -99,6 +100,18 @@ class Settings(BaseSettings):
     delivery_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     # Slack allows about one post per second per channel.
     slack_post_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    # How often each process looks for due digests, alert checks and sweeps.
+    schedule_tick_seconds: float = Field(default=10.0, gt=0, le=600)
+    # How often the followed campaigns are checked for alerts.
+    alert_check_minutes: float = Field(default=5.0, gt=0, le=1440)
+    # No webhook this long, while NLPearl shows calls today, raises "is the webhook connected?".
+    alert_silent_webhook_minutes: float = Field(default=120.0, gt=0, le=10080)
+    # Errors and wrong numbers above this share of the last hour's calls raise an alert.
+    alert_error_share: float = Field(default=0.2, gt=0, le=1)
+    # How often the sweep looks for status changes whose webhook never came; 0 turns it off.
+    sweep_minutes: float = Field(default=15.0, ge=0, le=1440)
+    # For tests and demos: the app's clock starts at this moment and runs on from there.
+    clock_start: datetime | None = None
 
     @field_validator(
         "slack_signing_secret",
@@ -109,11 +122,20 @@ class Settings(BaseSettings):
         "slack_state_secret",
         "nlpearl_api_key",
         "public_url",
+        "clock_start",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("clock_start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        # A moment without a zone is read as UTC, like every moment the app stores.
+        if value is not None and value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
     @field_validator("log_level", "nlpearl_api_version", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app.bodies import read_limited
+from bot.app.scheduling import build_scheduler, scheduling
 from bot.app.settings import Settings
 from bot.app.slack_app import build_slack_app, build_slack_client
 from bot.app.slack_gate import admit, signing_secret_for
@@ -110,11 +111,16 @@ def create_app(settings: Settings, give_up: Callable[[], None] = lambda: None) -
             in_flight = InFlight(messages.restarting())
             slack_app = build_slack_app(settings, services, in_flight.track)
             deliverer = build_deliverer(settings, engine, nlpearl)
+            scheduler = build_scheduler(settings, engine, nlpearl)
             app.state.runtime = Runtime(slack_app, signing_secret_for(settings), engine, deliverer)
             # Everything built so far lives as long as the process: keep the garbage
             # collector from scanning it again and again (long pauses under load).
             gc.freeze()
-            async with _socket_mode(settings, slack_app, give_up), delivering(deliverer):
+            async with (
+                _socket_mode(settings, slack_app, give_up),
+                delivering(deliverer),
+                scheduling(scheduler),
+            ):
                 yield
                 # Requests are answered; let work acknowledged before SIGTERM finish too, and
                 # tell whoever is still waiting to try again.

@@ -1,4 +1,4 @@
-"""`lead-bot worker`: only the delivery loop, for a separate Procfile process."""
+"""`lead-bot worker`: the delivery loop and the schedule, for a separate Procfile process."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from bot.app.scheduling import build_scheduler, scheduling
 from bot.app.settings import Settings
 from bot.app.web import build_deliverer, build_nlpearl_client, delivering, new_http_client
 from bot.storage.engine import create_engine
@@ -22,8 +23,10 @@ async def run_worker(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     try:
         async with new_http_client() as http:
-            deliverer = build_deliverer(settings, engine, build_nlpearl_client(settings, http))
-            async with delivering(deliverer):
+            nlpearl = build_nlpearl_client(settings, http)
+            deliverer = build_deliverer(settings, engine, nlpearl)
+            scheduler = build_scheduler(settings, engine, nlpearl)
+            async with delivering(deliverer), scheduling(scheduler):
                 await signalled.wait()
                 logger.info("Stopping: finishing deliveries in flight")
     finally:

@@ -14,6 +14,7 @@ from bot.parsing.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classif
 # The metadata event types that mark our posts, so a retry can find them (reconcile.py).
 PARENT_EVENT = "lead_bot_parent"
 REPLY_EVENT = "lead_bot_reply"
+NOTICE_EVENT = "lead_bot_notice"
 
 Message = dict[str, Any]
 

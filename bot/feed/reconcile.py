@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.feed.posting import PARENT_EVENT, REPLY_EVENT, SlackFailed
+from bot.feed.posting import NOTICE_EVENT, PARENT_EVENT, REPLY_EVENT, SlackFailed
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, classify
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,10 @@ class EarlierPosts:
     async def reply(self, channel: str, parent_ts: str, marker: str) -> str | None:
         """The ts of the reply posted with this marker, if the thread has it."""
         return await self._find(channel, parent_ts, REPLY_EVENT, marker)
+
+    async def notice(self, channel: str, marker: str) -> str | None:
+        """The ts of the digest or alert posted with this marker, if the channel has it."""
+        return await self._find(channel, None, NOTICE_EVENT, marker)
 
     async def _find(
         self, channel: str, thread_ts: str | None, event_type: str, marker: str

@@ -27,7 +27,18 @@ from tests.harness.processes import SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT, server_en
 from tests.migrated import migrated_sqlite
 from tests.standins import NLPearlStandIn, SlackStandIn
 
-APP_PREFIXES = ("SLACK_", "NLPEARL_", "MASK_", "DATABASE_URL", "PUBLIC_URL", "LOG_LEVEL")
+APP_PREFIXES = (
+    "SLACK_",
+    "NLPEARL_",
+    "MASK_",
+    "DATABASE_URL",
+    "PUBLIC_URL",
+    "LOG_LEVEL",
+    "DELIVERY_",
+    "ALERT_",
+    "SWEEP_",
+    "SCHEDULE_",
+)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

@@ -18,7 +18,7 @@ from tests.harness.log_scan import watch
 from tests.harness.slack_requests import SIGNING_SECRET
 from tests.standins import NLPearlStandIn, SlackStandIn
 
-CLEARED_PREFIXES = ("SLACK_", "NLPEARL_", "MASK_")
+CLEARED_PREFIXES = ("SLACK_", "NLPEARL_", "MASK_", "ALERT_", "SWEEP_", "SCHEDULE_", "CLOCK_")
 CLEARED_VARIABLES = ("DATABASE_URL", "PUBLIC_URL", "PORT", "LOG_LEVEL")
 # A ceiling, not a measure: under coverage and six workers a start can take many seconds.
 STARTUP_TIMEOUT = 60.0

@@ -1,0 +1,299 @@
+"""Use case: queue each channel's daily digest when it is due, and build it when it is sent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from statistics import fmean
+from typing import Any, TypeVar
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.chart import daily_chart_png
+from bot.blocks.digest import digest_message
+from bot.nlpearl.client import NLPearlClient
+from bot.nlpearl.errors import NLPearlError, Unavailable
+from bot.nlpearl.models import Analytics, Pearl, StatusOverview
+from bot.parsing.schedule import local_day_bounds, next_due, report_day
+from bot.parsing.slack_errors import SLACK_FAILURES, Kind, classify
+from bot.reports import DayPoint, Digest, Rate
+from bot.storage import digests as digest_rows
+from bot.storage import notices
+from bot.storage.notices import NewNotice, Notice
+from bot.storage.rows import DigestInfo
+from bot.storage.watch import FeedCounts, feed_counts, feed_endpoint
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CHART_DAYS = 14
+WEEK = 7
+# A digest this long after its time says it is late (the app was down when it was due).
+LATE_AFTER = timedelta(minutes=10)
+# While NLPearl answers nothing, a digest waits for it this long, then goes out with what it has.
+WAIT_FOR_NLPEARL = timedelta(hours=2)
+# The statuses of Get Analytics' overview, in the order a digest lists them.
+OUTCOMES = (
+    ("successful", "Successful"),
+    ("unsuccessful", "Not successful"),
+    ("completed", "Completed"),
+    ("voicemail_left", "Voicemail left"),
+    ("need_follow_up", "Needs follow-up"),
+    ("need_retry", "Will retry"),
+    ("unreachable", "Unreachable"),
+    ("wrong_number", "Wrong number"),
+    ("wrong_country_code", "Wrong country code"),
+    ("error", "Error"),
+)
+ATTENTION_STATUSES = (500, 30, 150)
+SUCCESS = 100
+
+
+async def queue_due_digests(engine: Any, now: datetime) -> int:
+    """Queue a digest for every subscription whose time has come; one each, never a backlog."""
+    queued = 0
+    for digest in await digest_rows.due_digests(engine, now):
+        due = _latest_due(digest, now)
+        day = report_day(due, digest.time_zone)
+        notice = NewNotice(
+            workspace=digest.workspace,
+            channel_id=digest.channel_id,
+            campaign_id=digest.campaign_id,
+            kind="digest",
+            key=notices.notice_key("digest", digest.id, day.isoformat()),
+            due_at=due,
+            digest_id=digest.id,
+        )
+        following = next_due(digest.at_time, digest.time_zone, now)
+        if await notices.queue_digest(
+            engine,
+            notice,
+            digest_id=digest.id,
+            was_due=digest.next_due_at,
+            next_due_at=following,
+            now=now,
+        ):
+            queued += 1
+    return queued
+
+
+def _latest_due(digest: DigestInfo, now: datetime) -> datetime:
+    """The most recent moment the digest was due: after downtime, only the last one missed."""
+    latest = next_due(digest.at_time, digest.time_zone, now - timedelta(days=1))
+    return latest if digest.next_due_at <= latest <= now else digest.next_due_at
+
+
+@dataclass(frozen=True)
+class DigestFigures:
+    """What NLPearl and the feed said, before it is shaped into a digest."""
+
+    campaign: Pearl | None
+    day_analytics: Analytics | None
+    range_analytics: Analytics | None
+    attention: int | None
+    feed: FeedCounts | None
+
+
+class DigestBuilder:
+    """Builds a queued digest: reads NLPearl and the feed, draws and uploads the chart."""
+
+    def __init__(
+        self,
+        engine: Any,
+        nlpearl: NLPearlClient,
+        slack: AsyncWebClient,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._engine = engine
+        self._nlpearl = nlpearl
+        self._slack = slack
+        self._now = now
+
+    async def build(
+        self, notice: Notice, keep_file: Callable[[str], Awaitable[None]]
+    ) -> dict[str, Any] | None:
+        """The digest's message; None when its subscription is gone (nothing is sent)."""
+        info = await digest_rows.digest_by_id(self._engine, notice.digest_id or 0)
+        if info is None:
+            return None
+        day = report_day(notice.due_at, info.time_zone)
+        figures = await self._figures(info, day)
+        reached_nlpearl = figures.campaign or figures.day_analytics or figures.range_analytics
+        if not reached_nlpearl and self._now() - notice.due_at < WAIT_FOR_NLPEARL:
+            raise Unavailable("NLPearl answered none of the digest's questions yet")
+        digest = shape_digest(info, day, figures, late_by=self._late_by(notice))
+        file_id = notice.file_id or await self._upload_chart(digest, keep_file)
+        return digest_message(replace(digest, chart_file_id=file_id))
+
+    def _late_by(self, notice: Notice) -> timedelta | None:
+        late = self._now() - notice.due_at
+        return late if late > LATE_AFTER else None
+
+    async def _figures(self, info: DigestInfo, day: date) -> DigestFigures:
+        start, end = local_day_bounds(day, info.time_zone)
+        range_start = start - timedelta(days=CHART_DAYS - 1)
+        endpoint = await feed_endpoint(self._engine, info.workspace, info.campaign_id)
+        campaign, day_analytics, range_analytics, attention = await asyncio.gather(
+            self._quietly(self._nlpearl.get_campaign(info.campaign_id, fresh=True)),
+            self._quietly(self._nlpearl.get_analytics(info.campaign_id, start=start, end=end)),
+            self._quietly(
+                self._nlpearl.get_analytics(info.campaign_id, start=range_start, end=end)
+            ),
+            self._quietly(self._attention(info.campaign_id)),
+        )
+        feed = await feed_counts(self._engine, endpoint, start, end) if endpoint else None
+        return DigestFigures(campaign, day_analytics, range_analytics, attention, feed)
+
+    async def _attention(self, campaign_id: str) -> int | None:
+        page = await self._nlpearl.search_leads(
+            campaign_id, statuses=ATTENTION_STATUSES, skip=0, limit=1
+        )
+        return page.count if page.count is not None else len(page.results)
+
+    async def _quietly(self, call: Awaitable[T]) -> T | None:
+        """The answer, or None when NLPearl could not give it (the digest says what is missing)."""
+        try:
+            return await call
+        except NLPearlError as exc:
+            logger.warning("Digest: NLPearl could not answer: %s", exc)
+            return None
+
+    async def _upload_chart(
+        self, digest: Digest, keep_file: Callable[[str], Awaitable[None]]
+    ) -> str | None:
+        """Draw the chart and upload it privately; its file ID, kept before anything else."""
+        title = f"{digest.campaign_name or digest.campaign_id}: last {CHART_DAYS} days"
+        png = await asyncio.to_thread(daily_chart_png, digest.days, title=title)
+        try:
+            uploaded = await self._slack.files_upload_v2(
+                content=png,
+                filename=f"digest-{digest.day.isoformat()}.png",
+                title=title[:200],
+            )
+        except SLACK_FAILURES as exc:
+            failure = classify(exc)
+            if failure.retryable or failure.kind is Kind.RATE_LIMITED:
+                raise
+            # A missing scope or a refused file: the digest goes out with its numbers in words.
+            logger.warning("Digest chart not uploaded: %s", failure.describe())
+            return None
+        file_id = _file_id(uploaded)
+        if file_id:
+            await keep_file(file_id)
+        return file_id
+
+
+def _file_id(uploaded: Any) -> str | None:
+    files = uploaded.get("files") or []
+    first = files[0] if files and isinstance(files[0], dict) else uploaded.get("file") or {}
+    found = first.get("id") if isinstance(first, dict) else None
+    return str(found) if found else None
+
+
+def shape_digest(
+    info: DigestInfo, day: date, figures: DigestFigures, *, late_by: timedelta | None
+) -> Digest:
+    """The digest's figures for `day`, from NLPearl's analytics and the feed's own counts."""
+    overview = figures.day_analytics.status_overview if figures.day_analytics else None
+    timeline = figures.range_analytics
+    campaign = figures.campaign
+    answered = (
+        ("the campaign", campaign is not None),
+        ("the day's analytics", figures.day_analytics is not None),
+        ("the 14-day analytics", timeline is not None),
+        ("the leads needing attention", figures.attention is not None),
+    )
+    missing = tuple(name for name, got in answered if not got)
+    events = figures.day_analytics.events if figures.day_analytics else None
+    return Digest(
+        campaign_id=info.campaign_id,
+        campaign_name=campaign.name if campaign else None,
+        day=day,
+        time_zone=info.time_zone,
+        calls=overview.total_calls if overview else None,
+        outcomes=_outcomes(overview),
+        reached=_rate(timeline, day, lambda a, d: a.pickup_rate_by_day.get(d)),
+        success=_rate(timeline, day, lambda a, d: a.success_rate_by_day.get(d)),
+        voicemail=_rate(timeline, day, _voicemail_rate),
+        bookings=events.calendar_booked if events else None,
+        transfers=events.call_transferred if events else None,
+        budget_used=campaign.budget_consumed if campaign else None,
+        budget_total=campaign.budget_total if campaign else None,
+        attention=figures.attention,
+        days=_days(timeline, day),
+        differences=differences(overview, figures.feed),
+        late_by=late_by,
+        missing=missing,
+    )
+
+
+def _outcomes(overview: StatusOverview | None) -> tuple[tuple[str, int], ...]:
+    if overview is None:
+        return ()
+    counts = ((label, getattr(overview, field) or 0) for field, label in OUTCOMES)
+    return tuple((label, count) for label, count in counts if count > 0)
+
+
+def _voicemail_rate(analytics: Analytics, day: date) -> float | None:
+    figures = analytics.status_by_day.get(day)
+    if figures is None or not figures.total_calls or figures.voicemail_left is None:
+        return None
+    return 100.0 * figures.voicemail_left / figures.total_calls
+
+
+def _rate(
+    analytics: Analytics | None,
+    day: date,
+    of_day: Callable[[Analytics, date], float | None],
+) -> Rate:
+    """The rate on `day`, and its average over the seven days before."""
+    if analytics is None:
+        return Rate(None, None)
+    before = [of_day(analytics, day - timedelta(days=n)) for n in range(1, WEEK + 1)]
+    known = [value for value in before if value is not None]
+    return Rate(of_day(analytics, day), fmean(known) if known else None)
+
+
+def _days(analytics: Analytics | None, last: date) -> tuple[DayPoint, ...]:
+    """The chart's 14 days, oldest first; a day NLPearl did not report has no numbers."""
+    points = []
+    for n in range(CHART_DAYS - 1, -1, -1):
+        day = last - timedelta(days=n)
+        figures = analytics.status_by_day.get(day) if analytics else None
+        rate = analytics.success_rate_by_day.get(day) if analytics else None
+        points.append(DayPoint(day, figures.total_calls if figures else None, rate))
+    return tuple(points)
+
+
+def differences(overview: StatusOverview | None, feed: FeedCounts | None) -> tuple[str, ...]:
+    """Where the feed's own counts and NLPearl's analytics disagree, in words."""
+    if overview is None or feed is None:
+        return ()
+    said = []
+    pairs = (
+        ("calls", overview.total_calls, feed.calls_ended, "call results"),
+        (
+            "successful leads",
+            overview.successful,
+            feed.leads_by_status.get(SUCCESS, 0),
+            "successes",
+        ),
+    )
+    for what, nlpearl, heard, heard_what in pairs:
+        if nlpearl is None or nlpearl == heard:
+            continue
+        if heard < nlpearl:
+            said.append(
+                f"NLPearl counted {nlpearl} {what}; the feed received {heard} {heard_what} "
+                f"({nlpearl - heard} webhook(s) may not have arrived)."
+            )
+        else:
+            said.append(
+                f"The feed received {heard} {heard_what}, NLPearl counted {nlpearl} {what} "
+                "(NLPearl may count by another day boundary or still be catching up)."
+            )
+    return tuple(said)
