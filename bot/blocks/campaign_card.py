@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.blocks.ids import ActionId, AttentionRef, CampaignPending, CampaignRef, ViewId
 from bot.blocks.modal import modal
+from bot.blocks.sparkline import fortnight_lines
 from bot.blocks.text import (
     MAX_BUTTON_VALUE,
     MAX_FALLBACK_TEXT,
@@ -24,6 +26,7 @@ from bot.blocks.text import (
 from bot.blocks.values import format_phone
 from bot.nlpearl.models import Account, Pearl
 from bot.nlpearl.statuses import ACCOUNT_CAN_CALL, account_status, activity_status
+from bot.reports import DayPoint
 
 RUNNING = 1
 PAUSED = 2
@@ -60,8 +63,9 @@ def campaign_card(
     last_webhook: datetime | None,
     now: datetime,
     ref: CampaignRef,
+    days: Sequence[DayPoint] = (),
 ) -> dict[str, Any]:
-    """The card as `{"text", "blocks"}`: state, numbers, budget, credit, buttons."""
+    """The card as `{"text", "blocks"}`: state, numbers, budget, credit, 14 days, buttons."""
     # `now` is taken for symmetry with the lead card; date tokens render relative to the viewer.
     del now
     title = _title(campaign, campaign_id)
@@ -73,6 +77,8 @@ def campaign_card(
         {"type": "section", "fields": fields[start : start + MAX_FIELDS]}
         for start in range(0, len(fields), MAX_FIELDS)
     ]
+    if fortnight := fortnight_lines(days):
+        blocks.append({"type": "section", "text": mrkdwn(f"*Last {len(days)} days*\n{fortnight}")})
     blocks.append(_footer(campaign, campaign_id, ref))
     if buttons := _buttons(campaign, campaign_id, ref):
         blocks.append({"type": "actions", "elements": buttons})

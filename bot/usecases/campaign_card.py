@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,10 +26,12 @@ from bot.nlpearl.errors import NLPearlError, NotFound, Unconfirmed
 from bot.nlpearl.models import Account, Pearl
 from bot.nlpearl.statuses import activity_status
 from bot.parsing.slack_errors import SLACK_FAILURES, classify
+from bot.reports import DayPoint
 from bot.storage import actions as audit
 from bot.storage.rows import ActionRecord
 from bot.storage.subscriptions import list_subscriptions
 from bot.usecases.acting import already_done, cant_check, settled, why_failed
+from bot.usecases.digests import CHART_DAYS, fortnight
 from bot.usecases.modals import problem_message
 from bot.usecases.permissions import Actor
 from bot.usecases.services import Services, Where
@@ -76,8 +78,10 @@ def _not_found(campaign_id: str) -> dict[str, Any]:
 async def _card(
     services: Services, where: Where, ref: CampaignRef, campaign: Pearl
 ) -> dict[str, Any]:
-    account, last_webhook = await asyncio.gather(
-        _account(services), _last_webhook(services, where, ref.campaign_id)
+    account, last_webhook, days = await asyncio.gather(
+        _account(services),
+        _last_webhook(services, where, ref.campaign_id),
+        _fortnight(services, ref.campaign_id),
     )
     return campaign_card(
         campaign,
@@ -86,7 +90,21 @@ async def _card(
         last_webhook=last_webhook,
         now=services.now(),
         ref=ref,
+        days=days,
     )
+
+
+async def _fortnight(services: Services, campaign_id: str) -> tuple[DayPoint, ...]:
+    """Calls and success rate for the 14 days up to yesterday; nothing if NLPearl won't say."""
+    today = services.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        analytics = await services.nlpearl.get_analytics(
+            campaign_id, start=today - timedelta(days=CHART_DAYS), end=today
+        )
+    except NLPearlError as exc:
+        logger.info("No analytics for the campaign card: %s", exc)
+        return ()
+    return fortnight(analytics, today.date() - timedelta(days=1))
 
 
 async def _account(services: Services) -> Account | None:

@@ -17,6 +17,7 @@ from bot.blocks.digest import digest_message
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import NLPearlError, Unavailable
 from bot.nlpearl.models import Analytics, Pearl, StatusOverview
+from bot.nlpearl.statuses import lead_status
 from bot.parsing.schedule import local_day_bounds, next_due, report_day
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, classify
 from bot.reports import DayPoint, Digest, Rate
@@ -36,18 +37,19 @@ WEEK = 7
 LATE_AFTER = timedelta(minutes=10)
 # While NLPearl answers nothing, a digest waits for it this long, then goes out with what it has.
 WAIT_FOR_NLPEARL = timedelta(hours=2)
-# The statuses of Get Analytics' overview, in the order a digest lists them.
-OUTCOMES = (
-    ("successful", "Successful"),
-    ("unsuccessful", "Not successful"),
-    ("completed", "Completed"),
-    ("voicemail_left", "Voicemail left"),
-    ("need_follow_up", "Needs follow-up"),
-    ("need_retry", "Will retry"),
-    ("unreachable", "Unreachable"),
-    ("wrong_number", "Wrong number"),
-    ("wrong_country_code", "Wrong country code"),
-    ("error", "Error"),
+# The fields of Get Analytics' overview, in the order a digest lists them, with the lead
+# status each counts (for its label and emoji) or a label of its own.
+OUTCOMES: tuple[tuple[str, int | str], ...] = (
+    ("successful", 100),
+    ("unsuccessful", 110),
+    ("completed", 130),
+    ("voicemail_left", 70),
+    ("need_follow_up", "📌 Needs follow-up"),
+    ("need_retry", 10),
+    ("unreachable", 150),
+    ("wrong_number", "☎️ Wrong number"),
+    ("wrong_country_code", 30),
+    ("error", 500),
 )
 ATTENTION_STATUSES = (500, 30, 150)
 SUCCESS = 100
@@ -224,7 +226,7 @@ def shape_digest(
         budget_used=campaign.budget_consumed if campaign else None,
         budget_total=campaign.budget_total if campaign else None,
         attention=figures.attention,
-        days=_days(timeline, day),
+        days=fortnight(timeline, day),
         differences=differences(overview, figures.feed),
         late_by=late_by,
         missing=missing,
@@ -234,8 +236,15 @@ def shape_digest(
 def _outcomes(overview: StatusOverview | None) -> tuple[tuple[str, int], ...]:
     if overview is None:
         return ()
-    counts = ((label, getattr(overview, field) or 0) for field, label in OUTCOMES)
+    counts = ((_outcome_label(what), getattr(overview, field) or 0) for field, what in OUTCOMES)
     return tuple((label, count) for label, count in counts if count > 0)
+
+
+def _outcome_label(what: int | str) -> str:
+    if isinstance(what, str):
+        return what
+    status = lead_status(what)
+    return f"{status.emoji} {status.label}"
 
 
 def _voicemail_rate(analytics: Analytics, day: date) -> float | None:
@@ -258,7 +267,7 @@ def _rate(
     return Rate(of_day(analytics, day), fmean(known) if known else None)
 
 
-def _days(analytics: Analytics | None, last: date) -> tuple[DayPoint, ...]:
+def fortnight(analytics: Analytics | None, last: date) -> tuple[DayPoint, ...]:
     """The chart's 14 days, oldest first; a day NLPearl did not report has no numbers."""
     points = []
     for n in range(CHART_DAYS - 1, -1, -1):

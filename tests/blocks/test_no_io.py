@@ -15,6 +15,7 @@ BUILDERS = [
     "bot.blocks.attention",
     "bot.blocks.campaign_card",
     "bot.blocks.chart",
+    "bot.blocks.sparkline",
     "bot.blocks.digest",
     "bot.blocks.home",
     "bot.blocks.lead_card",
