@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.app.sample import SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, sample_report
 from bot.blocks import messages, views
+from bot.blocks.alerts import alert_message
 from bot.blocks.campaign_card import campaign_card, confirm_campaign_view
-from bot.blocks.home import AdminHome, Setup, home_view
+from bot.blocks.chart import daily_chart_png
+from bot.blocks.digest import digest_message
+from bot.blocks.home import AdminHome, HomeCampaign, Setup, home_view
 from bot.blocks.ids import ActRef, CallsRef, CampaignPending, CampaignRef, CardRef, Pending
 from bot.blocks.lead_actions import confirm_view, denied_message, thread_note
 from bot.blocks.lead_card import lead_card
@@ -28,15 +31,25 @@ from bot.nlpearl.models import Account, Pearl
 from bot.parsing.lead_form import fingerprint
 from bot.parsing.message_leads import AddPrefill
 from bot.records import LeadSnapshot
-from bot.storage.rows import ActionRecord, Grants, RecentLookup, SubscriptionInfo, Workspace
+from bot.reports import Alert, AlertKind, DayPoint, Digest, Rate
+from bot.storage.rows import (
+    ActionRecord,
+    DigestInfo,
+    Grants,
+    RecentLookup,
+    SubscriptionInfo,
+    Workspace,
+)
 
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 # A fixed moment, so pictures only change when the card does (18:42 UTC is 10:42 for the lead).
 NOW = datetime(2026, 11, 27, 18, 42, tzinfo=UTC)
+# The digest's chart is a Slack file in Slack; for the picture it is a PNG beside the JSON.
+CHART = "digest-chart.png"
 
 
-def pictures() -> dict[str, dict[str, Any]]:
-    """Every picture's name and message."""
+def pictures(folder: Path = IMAGES) -> dict[str, dict[str, Any]]:
+    """Every picture's name and message; the digest's chart is read from `folder`."""
     ref = CardRef(campaign_id=SAMPLE_CAMPAIGN_ID, kind="id", key=SAMPLE_LEAD_ID)
     shared = ref.model_copy(update={"shared_by": "U0SAMPLE"})
     report = sample_report()
@@ -64,6 +77,21 @@ def pictures() -> dict[str, dict[str, Any]]:
             ],
             [RecentLookup(SAMPLE_CAMPAIGN_ID, SAMPLE_LEAD_ID, "Maria Gonzalez", NOW)],
             admin_home(),
+            campaigns=[HomeCampaign(SAMPLE_CAMPAIGN_ID, "Solar – Spring Re-engagement")],
+            digests=[
+                DigestInfo(
+                    id=1,
+                    workspace=Workspace("T0SAMPLE"),
+                    channel_id="C0SALES",
+                    campaign_id=SAMPLE_CAMPAIGN_ID,
+                    at_time="09:00",
+                    time_zone="America/New_York",
+                    next_due_at=NOW,
+                    created_by="U0TESS",
+                    problem=None,
+                )
+            ],
+            names={SAMPLE_CAMPAIGN_ID: "Solar – Spring Re-engagement"},
         ),
         "confirm-modal": confirm_view(
             Pending(act=act(Verb.STOP, 10)), "Maria Gonzalez", "+1 415-555-0137"
@@ -87,6 +115,7 @@ def pictures() -> dict[str, dict[str, Any]]:
             last_webhook=NOW,
             now=NOW,
             ref=CampaignRef(campaign_id=SAMPLE_CAMPAIGN_ID, seen_status=1),
+            days=sample_digest().days,
         ),
         "campaign-confirm": confirm_campaign_view(
             CampaignPending(campaign_id=SAMPLE_CAMPAIGN_ID, active=False, seen_status=1),
@@ -96,6 +125,10 @@ def pictures() -> dict[str, dict[str, Any]]:
             thread_note(Verb.STOP, "tess", NOW),
             thread_note(Verb.WON, "sam", NOW),
             denied_message(),
+        ),
+        "digest": digest_picture(folder / CHART),
+        "alert": stacked(
+            alert_message(sample_alert(started=True)), alert_message(sample_alert(started=False))
         ),
         "help": messages.help_message(),
         # Short messages share one picture rather than making four thin ones.
@@ -127,6 +160,72 @@ def sample_campaign() -> Pearl:
             "totalLeadsCompleted": 402,
             "totalLeadsSuccess": 133,
         }
+    )
+
+
+def sample_digest() -> Digest:
+    """Yesterday for the sample campaign, with a fortnight of days behind it."""
+    calls = [96, 104, 41, 0, 118, 131, 109, 122, 97, 38, None, 126, 140, 112]
+    rates = [11.5, 12.0, 9.8, None, 13.1, 12.6, 10.9, 14.2, 11.8, 8.0, None, 12.9, 13.4, 12.5]
+    last = date(2026, 11, 26)
+    days = tuple(
+        DayPoint(last - timedelta(days=13 - n), count, rate)
+        for n, (count, rate) in enumerate(zip(calls, rates, strict=True))
+    )
+    return Digest(
+        campaign_id=SAMPLE_CAMPAIGN_ID,
+        campaign_name="Solar – Spring Re-engagement",
+        day=last,
+        time_zone="America/New_York",
+        calls=112,
+        outcomes=(
+            ("✅ Success", 14),
+            ("❌ Not successful", 29),
+            ("📼 Voicemail left", 38),
+            ("🔁 Needs retry", 24),
+            ("📵 Unreachable", 4),
+            ("⚠️ Error", 3),
+        ),
+        reached=Rate(61.6, 58.2),
+        success=Rate(12.5, 12.1),
+        voicemail=Rate(33.9, 36.4),
+        bookings=9,
+        transfers=3,
+        budget_used=312,
+        budget_total=1500,
+        attention=7,
+        days=days,
+        differences=("The feed posted 110 calls; NLPearl counts 112.",),
+        chart_file_id="F0SAMPLECHART",
+        late_by=timedelta(minutes=42),
+    )
+
+
+def digest_picture(chart: Path) -> dict[str, Any]:
+    """The digest with its chart drawn into `chart` and shown from there."""
+    digest = sample_digest()
+    chart.write_bytes(
+        daily_chart_png(digest.days, title="Solar – Spring Re-engagement · last 14 days")
+    )
+    message = digest_message(digest)
+    for block in message["blocks"]:
+        if block["type"] == "image":
+            del block["slack_file"]
+            block["image_url"] = chart.resolve().as_uri()
+    return message
+
+
+def sample_alert(*, started: bool) -> Alert:
+    """The sample campaign running out of credit, and getting it back 2 h 10 min later."""
+    since = NOW - timedelta(hours=2, minutes=10)
+    return Alert(
+        kind=AlertKind.NO_CREDIT,
+        started=started,
+        campaign_id=SAMPLE_CAMPAIGN_ID,
+        campaign_name="Solar – Spring Re-engagement",
+        since=since,
+        at=since if started else NOW,
+        figures={"credit": 0.0},
     )
 
 
@@ -196,11 +295,11 @@ def write_pictures(folder: Path) -> list[Path]:
     """Write every picture's Block Kit JSON into `folder`; the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, message in pictures().items():
+    for name, message in pictures(folder).items():
         target = folder / f"{name}.json"
         target.write_text(json.dumps(message, indent=2, ensure_ascii=False) + "\n")
         written.append(target)
-    return written
+    return [*written, folder / CHART]
 
 
 def main() -> None:
