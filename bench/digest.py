@@ -129,6 +129,7 @@ async def _campaign(engine: AsyncEngine, campaign: str, stored: int) -> Notice:
         marker="bench",
         attempts=1,
         posting=False,
+        created_at=DUE,
     )
 
 

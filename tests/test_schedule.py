@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.parsing.schedule import (
+    last_due,
     local_day_bounds,
     next_due,
     parse_time_of_day,
@@ -398,3 +399,13 @@ def test_local_days_tile_time_and_hold_their_moments(zone: str, moment: datetime
     assert timedelta(hours=22) <= end - start <= timedelta(hours=26)
     assert local_day_bounds(day + timedelta(days=1), zone)[0] == end
     assert local_day_bounds(day - timedelta(days=1), zone)[1] == start
+
+
+def test_the_last_due_moment_after_downtime_is_the_latest_local_nine_even_across_dst() -> None:
+    """Back on the morning clocks went forward: the 09:00 BST just passed, not Saturday's."""
+    back = datetime(2026, 3, 29, 8, 30, tzinfo=UTC)
+    assert last_due("09:00", "Europe/London", back) == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+    earlier = datetime(2026, 3, 29, 7, 59, tzinfo=UTC)
+    assert last_due("09:00", "Europe/London", earlier) == datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
+    exactly = datetime(2026, 3, 29, 9, 0, tzinfo=UTC)
+    assert last_due("09:00", "UTC", exactly) == exactly

@@ -203,7 +203,7 @@ def _silent_start(alert: Alert) -> tuple[str, str]:
 
 def _silent_end(alert: Alert) -> tuple[str, str]:
     who = campaign_words(alert.campaign_name, alert.campaign_id)
-    return f"✅ Webhooks for {who} are arriving again, after {_lasted(alert)} without one.", ""
+    return f"✅ Webhooks for {who} are arriving again; the alert was up {_lasted(alert)}.", ""
 
 
 def _error_share(alert: Alert) -> float | None:

@@ -25,10 +25,15 @@ from bot.blocks.text import (
 )
 from bot.blocks.values import format_phone
 from bot.nlpearl.models import Account, Pearl
-from bot.nlpearl.statuses import ACCOUNT_CAN_CALL, account_status, activity_status
+from bot.nlpearl.statuses import (
+    ACCOUNT_CAN_CALL,
+    CAMPAIGN_RUNNING,
+    account_status,
+    activity_status,
+)
 from bot.reports import DayPoint
 
-RUNNING = 1
+RUNNING = CAMPAIGN_RUNNING
 PAUSED = 2
 # Below this the account may run dry mid-campaign, so the card warns; above it, it stays quiet.
 LOW_CREDIT = 10

@@ -41,7 +41,4 @@ def fortnight_lines(days: Sequence[DayPoint]) -> str | None:
     last_rate = next((r for r in reversed(rates) if r is not None and math.isfinite(r)), None)
     calls_said = f"{last_calls:,} yesterday" if last_calls is not None else "—"
     rate_said = f"{last_rate:.0f}% yesterday" if last_rate is not None else "—"
-    return (
-        f"`{sparkline(calls)}` calls · {calls_said}\n"
-        f"`{sparkline(rates)}` success · {rate_said}"
-    )
+    return f"`{sparkline(calls)}` calls · {calls_said}\n`{sparkline(rates)}` success · {rate_said}"

@@ -59,8 +59,10 @@ class NoticeSender:
 
     async def run_once(self) -> int:
         """Post the notices that are due; how many were claimed."""
+        # One at a time: a digest can take a while to build, and a notice claimed alongside it
+        # could see its lease run out while it waits its turn.
         claimed = await notices.claim_notices(
-            self._engine, worker_id=self.worker_id, now=self._now(), lease=self._lease
+            self._engine, worker_id=self.worker_id, now=self._now(), lease=self._lease, limit=1
         )
         for notice in claimed:
             await self.attempt(notice)
@@ -76,7 +78,9 @@ class NoticeSender:
         except SlackFailed as failed:
             await self._settle(notice, failed.failure, failed.keep_marker)
         except SLACK_FAILURES as exc:
-            await self._settle(notice, classify(exc), False)
+            # A 5xx or a lost connection may come after Slack made the post.
+            failure = classify(exc)
+            await self._settle(notice, failure, failure.kind is Kind.PASSING)
         except Exception as exc:
             if unreachable(exc) is not None:
                 raise
@@ -86,19 +90,23 @@ class NoticeSender:
 
     async def _send(self, notice: Notice) -> None:
         now = self._now()
-        if now - notice.due_at > GIVE_UP_AFTER:
-            await notices.give_up(self._engine, notice, error="too old to post", now=now)
-            return
         if notice.posting:
             ts = await self._earlier.notice(notice.channel_id, notice.marker)
             if ts is not None:
                 await notices.posted(self._engine, notice, ts, now)
                 return
+        if now - notice.due_at > GIVE_UP_AFTER:
+            await notices.give_up(self._engine, notice, error="too old to post", now=now)
+            return
         body = notice.body if notice.body is not None else await self._build(notice)
         if body is None:
             await notices.give_up(self._engine, notice, error="the digest was turned off", now=now)
             return
-        await notices.about_to_post(self._engine, notice)
+        if not await notices.about_to_post(
+            self._engine, notice, now=self._now(), lease=self._lease
+        ):
+            logger.warning("Notice %s was taken over by another worker; leaving it", notice.key)
+            return
         ts = await self._post(notice, body)
         await notices.posted(self._engine, notice, ts, self._now())
 

@@ -82,6 +82,13 @@ ACCOUNT_STATUSES: dict[int, tuple[str, str]] = {
     5: ("Debt limit reached", "🚫"),
 }
 
+CAMPAIGN_RUNNING, CAMPAIGN_PAUSED = 1, 2
+# Account statuses (§4.5): out of credit, and locked out (suspended, or past its debt limit).
+ACCOUNT_NO_CREDITS = 3
+ACCOUNT_LOCKED = frozenset({4, 5})
+# Leads NLPearl can't get through to: Error, WrongCountryCode, Unreachable.
+NEEDING_ATTENTION = (500, 30, 150)
+
 # Account statuses that still let campaigns place calls; limited access is reduced, not stopped.
 ACCOUNT_CAN_CALL = frozenset({1, 2})
 

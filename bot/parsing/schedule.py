@@ -51,6 +51,18 @@ def next_due(at_time: str, zone_name: str, after: datetime) -> datetime:
     raise AssertionError("a local time of day always comes round within three days")
 
 
+def last_due(at_time: str, zone_name: str, now: datetime) -> datetime:
+    """The latest moment at or before `now` when the local clock in the zone read `at_time`."""
+    zone = zone_or_utc(zone_name)
+    hour, minute = (int(part) for part in at_time.split(":"))
+    local_day = now.astimezone(zone).date()
+    for offset in range(3):
+        due = _local_moment(local_day - timedelta(days=offset), time(hour, minute), zone)
+        if due <= now:
+            return due
+    raise AssertionError("a local time of day always came round within three days")
+
+
 def report_day(due_at: datetime, zone_name: str) -> date:
     """The day a digest due at `due_at` reports on: the local day before."""
     return due_at.astimezone(zone_or_utc(zone_name)).date() - timedelta(days=1)

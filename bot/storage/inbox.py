@@ -105,6 +105,7 @@ async def store_webhook(
                 payload=event.payload,
                 received_at=now,
                 lead_status=_column_int(event.lead_status),
+                swept=int(not event.from_nlpearl),
             )
             .on_conflict_do_nothing(index_elements=["endpoint_id", "dedupe_key"])
             .returning(events.c.id)

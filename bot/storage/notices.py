@@ -53,6 +53,8 @@ class Notice:
     marker: str
     attempts: int
     posting: bool
+    # When it was queued: a digest queued well after its time was missed while the app was down.
+    created_at: datetime
 
 
 def notice_key(*parts: object) -> str:
@@ -175,6 +177,7 @@ async def _claim_one(
         marker=row.marker,
         attempts=int(row.attempts),
         posting=bool(row.posting),
+        created_at=row.created_at,
     )
 
 
@@ -188,9 +191,14 @@ async def keep_body(engine: AsyncEngine, notice: Notice, body: dict[str, Any]) -
     await _set(engine, notice, body=body)
 
 
-async def about_to_post(engine: AsyncEngine, notice: Notice) -> None:
-    """Mark the post in flight: from now on a retry looks for it before posting."""
-    await _set(engine, notice, posting=1)
+async def about_to_post(
+    engine: AsyncEngine, notice: Notice, *, now: datetime, lease: timedelta
+) -> bool:
+    """Mark the post in flight and hold the claim a lease longer; False if the claim was lost.
+
+    From now on a retry looks for the post before making another.
+    """
+    return await _set(engine, notice, posting=1, claimed_until=now + lease)
 
 
 async def posted(engine: AsyncEngine, notice: Notice, ts: str, now: datetime) -> None:
@@ -225,15 +233,17 @@ async def give_up(engine: AsyncEngine, notice: Notice, *, error: str, now: datet
     )
 
 
-async def _set(engine: AsyncEngine, notice: Notice, **values: Any) -> None:
-    # Only while this claim holds: each claim counts an attempt, so a worker whose lease ran out
-    # cannot settle a notice another worker has taken over since.
+async def _set(engine: AsyncEngine, notice: Notice, **values: Any) -> bool:
+    """Change the notice while this claim holds; whether it did."""
+    # Each claim counts an attempt, so a worker whose lease ran out cannot settle a notice
+    # another worker has taken over since.
     async with engine.begin() as conn:
-        await conn.execute(
+        changed = await conn.execute(
             update(notices)
             .where(notices.c.id == notice.id, notices.c.attempts == notice.attempts)
             .values(**values)
         )
+    return bool(changed.rowcount)
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,8 @@ events = Table(
     Column("received_at", Moment(), nullable=False),
     # The lead's new status, for a Lead webhook; lets a digest count outcomes without the JSON.
     Column("lead_status", Integer),
+    # 1 for a change the sweep found: NLPearl never sent it, so the feed's own counts skip it.
+    Column("swept", Integer, nullable=False, server_default="0"),
     UniqueConstraint("endpoint_id", "dedupe_key", name="uq_event_dedupe"),
     Index("ix_events_lead", "endpoint_id", "lead_key", "id"),
     Index("ix_events_received", "endpoint_id", "received_at"),

@@ -183,6 +183,7 @@ async def feed_counts(
     """What the feed received for the campaign from `start` up to `end`, counted in the database."""
     span = (
         events.c.endpoint_id == endpoint_id,
+        events.c.swept == 0,
         events.c.received_at >= start,
         events.c.received_at < end,
     )

@@ -13,7 +13,7 @@ from bot.blocks.alerts import alert_message
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import NLPearlError
 from bot.nlpearl.models import Account, Pearl
-from bot.nlpearl.statuses import ACCOUNT_CAN_CALL
+from bot.nlpearl.statuses import ACCOUNT_LOCKED, ACCOUNT_NO_CREDITS, CAMPAIGN_RUNNING
 from bot.reports import Alert, AlertKind
 from bot.storage import notices
 from bot.storage.notices import NewNotice
@@ -29,7 +29,7 @@ from bot.storage.watch import (
 
 logger = logging.getLogger(__name__)
 
-RUNNING = 1
+ACCOUNT_ALERTS = frozenset({AlertKind.NO_CREDIT, AlertKind.SUSPENDED})
 ERROR_STATUSES = (500, 30)  # Error and WrongCountryCode: the lead's number or call failed
 ERROR_WINDOW = timedelta(hours=1)
 
@@ -75,9 +75,12 @@ class AlertWatch:
         if not watched:
             return 0
         account = await self._account()
+        # One moment for the whole round, so an account alert raised for several campaigns at
+        # once gets one key per channel and is posted there once.
+        now = self._now()
         changed = 0
         for campaign in watched:
-            changed += await self.check(campaign, account)
+            changed += await self.check(campaign, account, now)
         return changed
 
     async def _account(self) -> Account | None:
@@ -87,7 +90,7 @@ class AlertWatch:
             logger.warning("Alerts: could not read the NLPearl account: %s", exc)
             return None
 
-    async def check(self, watched: Watched, account: Account | None) -> int:
+    async def check(self, watched: Watched, account: Account | None, now: datetime) -> int:
         """Check one campaign's conditions; how many alerts were queued."""
         try:
             campaign = await self._nlpearl.get_campaign(watched.campaign_id, fresh=True)
@@ -95,18 +98,24 @@ class AlertWatch:
             # Unknown now is not a change: every condition stays as it was.
             logger.warning("Alerts: could not read campaign %s: %s", watched.campaign_id, exc)
             return 0
-        now = self._now()
         states = {
             s.kind: s
             for s in await alert_states_of(self._engine, watched.workspace, watched.campaign_id)
         }
+        no_credit, locked = _no_credit(account), _locked(account)
+        # An account that can't call explains a stopped campaign: one alert, not two.
+        explained = bool(no_credit.holds or locked.holds)
         conditions = {
-            AlertKind.NO_CREDIT: _no_credit(account),
-            AlertKind.SUSPENDED: _suspended(account),
-            AlertKind.STOPPED: await self._stopped(watched, campaign, states.get("stopped"), now),
-            AlertKind.BUDGET: self._budget(campaign),
-            AlertKind.SILENT_WEBHOOK: self._silent(watched, campaign, now),
-            AlertKind.ERRORS: await self._errors(watched, now),
+            AlertKind.NO_CREDIT: no_credit,
+            AlertKind.SUSPENDED: locked,
+            AlertKind.STOPPED: await self._stopped(
+                watched, campaign, states.get(AlertKind.STOPPED.value), explained, now
+            ),
+            AlertKind.BUDGET: _budget(campaign, self._policy),
+            AlertKind.SILENT_WEBHOOK: self._silent(
+                watched, campaign, states.get(AlertKind.SILENT_WEBHOOK.value), now
+            ),
+            AlertKind.ERRORS: await self._errors(watched, states.get(AlertKind.ERRORS.value), now),
         }
         queued = 0
         for kind, condition in conditions.items():
@@ -169,7 +178,8 @@ class AlertWatch:
                     ws.enterprise_id,
                     ws.team_id,
                     channel,
-                    watched.campaign_id,
+                    # The account's alerts are the same news for every campaign it runs.
+                    "" if alert.kind in ACCOUNT_ALERTS else watched.campaign_id,
                     alert.kind.value,
                     alert.since.isoformat(),
                     phase,
@@ -181,51 +191,66 @@ class AlertWatch:
         ]
 
     async def _stopped(
-        self, watched: Watched, campaign: Pearl, before: AlertState | None, now: datetime
+        self,
+        watched: Watched,
+        campaign: Pearl,
+        before: AlertState | None,
+        explained: bool,
+        now: datetime,
     ) -> Condition:
-        """The campaign stopped running, and nobody paused it from Slack."""
-        running = campaign.status == RUNNING
-        detail: dict[str, object] = {"running": running}
+        """The campaign stopped running, nobody paused it from Slack, and it stayed stopped.
+
+        A stop must be seen on two checks in a row: the account and the campaign are read a
+        moment apart, so a stop the account explains can look unexplained for one check.
+        """
         if campaign.status is None:
             return Condition(None, {})
+        if campaign.status == CAMPAIGN_RUNNING:
+            return Condition(False, {}, {"running_at": now.isoformat()})
         if before is not None and before.active:
-            return Condition(not running, {}, detail)
-        if before is None or before.detail.get("running") is not True or running:
-            return Condition(False, {}, detail)
-        # Checked since the last look (with a margin for clocks), so a pause from Slack is seen.
+            return Condition(True, {}, before.detail)
+        running_at = _moment(before.detail.get("running_at")) if before else None
+        if running_at is None or explained:
+            return Condition(False, {}, {})
+        # Paused since it was last seen running (with a margin for clocks): someone meant it.
         paused_here = await paused_from_slack_since(
-            self._engine,
-            watched.workspace,
-            watched.campaign_id,
-            (before.checked_at or before.since) - timedelta(minutes=1),
+            self._engine, watched.workspace, watched.campaign_id, running_at - timedelta(minutes=1)
         )
-        return Condition(not paused_here, {"status": float(campaign.status)}, detail)
+        if paused_here:
+            return Condition(False, {}, {})
+        seen_once = before is not None and before.detail.get("stopped_at") is not None
+        detail: dict[str, object] = {
+            "running_at": running_at.isoformat(),
+            "stopped_at": now.isoformat(),
+        }
+        return Condition(seen_once, {"status": float(campaign.status)}, detail)
 
-    def _budget(self, campaign: Pearl) -> Condition:
-        used, total = campaign.budget_consumed, campaign.budget_total
-        if used is None or not total or total <= 0:
-            return Condition(None, {})
-        share = used / total
-        figures = {"budget_share": 100 * share, "budget_used": used, "budget_total": total}
-        return Condition(share > self._policy.budget_share, figures)
-
-    def _silent(self, watched: Watched, campaign: Pearl, now: datetime) -> Condition:
-        """No webhook for too long while NLPearl shows calls today: is the webhook connected?"""
+    def _silent(
+        self, watched: Watched, campaign: Pearl, before: AlertState | None, now: datetime
+    ) -> Condition:
+        """No webhook for too long while NLPearl is placing calls: is the webhook connected?"""
         if watched.endpoint_id is None:
             return Condition(False, {})
-        last = watched.last_webhook_at or watched.endpoint_created_at
-        calling = campaign.status == RUNNING and (campaign.total_today_calls or 0) > 0
-        if last is None or not calling:
-            return Condition(False, {})
-        silent = now - last
+        last = watched.last_webhook_at
+        detail: dict[str, object] = {"calls_today": campaign.total_today_calls}
+        if before is not None and before.active:
+            # Only a webhook ends it: a campaign that stops calling proves nothing.
+            ended = last is not None and last > before.since
+            return Condition(not ended, {}, detail)
+        heard = last or watched.endpoint_created_at
+        if heard is None or not _calling(campaign, before):
+            return Condition(False, {}, detail)
+        silent = now - heard
         figures = {
             "silent_minutes": silent.total_seconds() / 60,
             "calls": float(campaign.total_today_calls or 0),
             "threshold_minutes": self._policy.silent_webhook.total_seconds() / 60,
         }
-        return Condition(silent > self._policy.silent_webhook, figures)
+        return Condition(silent > self._policy.silent_webhook, figures, detail)
 
-    async def _errors(self, watched: Watched, now: datetime) -> Condition:
+    async def _errors(
+        self, watched: Watched, before: AlertState | None, now: datetime
+    ) -> Condition:
         """Errors and wrong numbers as a share of the last hour's calls, from the feed."""
         if watched.endpoint_id is None:
             return Condition(False, {})
@@ -233,7 +258,9 @@ class AlertWatch:
         calls = counts.calls_ended
         errors = sum(counts.leads_by_status.get(status, 0) for status in ERROR_STATUSES)
         if calls < self._policy.min_calls_for_errors:
-            return Condition(False, {})
+            # Too few calls to tell: an alert in force stays until the share can be measured.
+            active = before is not None and before.active
+            return Condition(None if active else False, {})
         share = errors / calls
         figures = {
             "error_share": 100 * share,
@@ -244,14 +271,50 @@ class AlertWatch:
         return Condition(share > self._policy.error_share, figures)
 
 
+def _moment(value: object) -> datetime | None:
+    """A moment kept as ISO text in an alert's detail, if it reads as one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _calling(campaign: Pearl, before: AlertState | None) -> bool:
+    """Whether NLPearl is placing calls now: some in progress, or more today than last look."""
+    if campaign.status != CAMPAIGN_RUNNING:
+        return False
+    if (campaign.total_ongoing_calls or 0) > 0:
+        return True
+    seen = before.detail.get("calls_today") if before is not None else None
+    today = campaign.total_today_calls
+    return isinstance(seen, int) and today is not None and today > seen
+
+
+def _budget(campaign: Pearl, policy: AlertPolicy) -> Condition:
+    used, total = campaign.budget_consumed, campaign.budget_total
+    if total is None or total <= 0:
+        # No budget (NLPearl's null means no limit): nothing to run out of.
+        return Condition(False, {})
+    if used is None:
+        return Condition(None, {})
+    share = used / total
+    figures = {"budget_share": 100 * share, "budget_used": used, "budget_total": total}
+    return Condition(share > policy.budget_share, figures)
+
+
 def _no_credit(account: Account | None) -> Condition:
-    if account is None or account.credit_balance is None:
+    """Out of credit: a balance of 0 or less, or NLPearl's "no credits" status."""
+    if account is None or (account.credit_balance is None and account.status is None):
         return Condition(None, {})
     credit = account.credit_balance
-    return Condition(credit <= 0, {"credit": credit})
+    empty = (credit is not None and credit <= 0) or account.status == ACCOUNT_NO_CREDITS
+    return Condition(empty, {"credit": credit} if credit is not None else {})
 
 
-def _suspended(account: Account | None) -> Condition:
+def _locked(account: Account | None) -> Condition:
+    """The account may not call for another reason: suspended, or past its debt limit."""
     if account is None or account.status is None:
         return Condition(None, {})
-    return Condition(account.status not in ACCOUNT_CAN_CALL, {"status": float(account.status)})
+    return Condition(account.status in ACCOUNT_LOCKED, {"status": float(account.status)})

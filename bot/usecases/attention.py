@@ -14,6 +14,7 @@ from bot.blocks.ids import AttentionRef
 from bot.nlpearl.errors import NLPearlError
 from bot.nlpearl.models import Call, Lead
 from bot.nlpearl.names import campaign_or_none
+from bot.nlpearl.statuses import NEEDING_ATTENTION
 from bot.usecases.modals import problem_message
 from bot.usecases.permissions import actor_of
 from bot.usecases.services import Services, Where
@@ -21,7 +22,7 @@ from bot.usecases.services import Services, Where
 logger = logging.getLogger(__name__)
 
 # Error, WrongCountryCode, Unreachable (reference §4.1): leads the campaign can't get through to.
-ATTENTION_STATUSES = (500, 30, 150)
+ATTENTION_STATUSES = NEEDING_ATTENTION
 PAGE_SIZE = 10
 TITLE = "Needs attention"
 

@@ -24,7 +24,7 @@ from bot.blocks.lead_actions import denied_view
 from bot.blocks.text import one_line, prose, safe
 from bot.nlpearl.errors import NLPearlError, NotFound, Unconfirmed
 from bot.nlpearl.models import Account, Pearl
-from bot.nlpearl.statuses import activity_status
+from bot.nlpearl.statuses import CAMPAIGN_PAUSED, CAMPAIGN_RUNNING, activity_status
 from bot.parsing.slack_errors import SLACK_FAILURES, classify
 from bot.reports import DayPoint
 from bot.storage import actions as audit
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 TITLE = "Campaign"
 # Activity statuses Set Active moves a campaign between (reference §4.4).
-RUNNING, PAUSED = 1, 2
+RUNNING, PAUSED = CAMPAIGN_RUNNING, CAMPAIGN_PAUSED
 
 
 @dataclass(frozen=True)

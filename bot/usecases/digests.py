@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from statistics import fmean
 from typing import Any, TypeVar
 
@@ -17,8 +18,8 @@ from bot.blocks.digest import digest_message
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import NLPearlError, Unavailable
 from bot.nlpearl.models import Analytics, Pearl, StatusOverview
-from bot.nlpearl.statuses import lead_status
-from bot.parsing.schedule import local_day_bounds, next_due, report_day
+from bot.nlpearl.statuses import NEEDING_ATTENTION, lead_status
+from bot.parsing.schedule import last_due, local_day_bounds, next_due, report_day, zone_or_utc
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, classify
 from bot.reports import DayPoint, Digest, Rate
 from bot.storage import digests as digest_rows
@@ -51,7 +52,6 @@ OUTCOMES: tuple[tuple[str, int | str], ...] = (
     ("wrong_country_code", 30),
     ("error", 500),
 )
-ATTENTION_STATUSES = (500, 30, 150)
 SUCCESS = 100
 
 
@@ -66,7 +66,16 @@ async def queue_due_digests(engine: Any, now: datetime) -> int:
             channel_id=digest.channel_id,
             campaign_id=digest.campaign_id,
             kind="digest",
-            key=notices.notice_key("digest", digest.id, day.isoformat()),
+            # By channel and campaign, not the row's id: a digest stopped and started again the
+            # same day is the same digest.
+            key=notices.notice_key(
+                "digest",
+                digest.workspace.enterprise_id,
+                digest.workspace.team_id,
+                digest.channel_id,
+                digest.campaign_id,
+                day.isoformat(),
+            ),
             due_at=due,
             digest_id=digest.id,
         )
@@ -85,8 +94,8 @@ async def queue_due_digests(engine: Any, now: datetime) -> int:
 
 def _latest_due(digest: DigestInfo, now: datetime) -> datetime:
     """The most recent moment the digest was due: after downtime, only the last one missed."""
-    latest = next_due(digest.at_time, digest.time_zone, now - timedelta(days=1))
-    return latest if digest.next_due_at <= latest <= now else digest.next_due_at
+    latest = last_due(digest.at_time, digest.time_zone, now)
+    return latest if digest.next_due_at <= latest else digest.next_due_at
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,8 @@ class DigestBuilder:
         return digest_message(replace(digest, chart_file_id=file_id))
 
     def _late_by(self, notice: Notice) -> timedelta | None:
-        late = self._now() - notice.due_at
+        """How late it was queued: the app was not running when it was due (not NLPearl's wait)."""
+        late = notice.created_at - notice.due_at
         return late if late > LATE_AFTER else None
 
     async def _figures(self, info: DigestInfo, day: date) -> DigestFigures:
@@ -152,7 +162,7 @@ class DigestBuilder:
 
     async def _attention(self, campaign_id: str) -> int | None:
         page = await self._nlpearl.search_leads(
-            campaign_id, statuses=ATTENTION_STATUSES, skip=0, limit=1
+            campaign_id, statuses=NEEDING_ATTENTION, skip=0, limit=1
         )
         return page.count if page.count is not None else len(page.results)
 
@@ -169,7 +179,15 @@ class DigestBuilder:
     ) -> str | None:
         """Draw the chart and upload it privately; its file ID, kept before anything else."""
         title = f"{digest.campaign_name or digest.campaign_id}: last {CHART_DAYS} days"
-        png = await asyncio.to_thread(daily_chart_png, digest.days, title=title)
+        if zone_or_utc(digest.time_zone).utcoffset(datetime.now(UTC)):
+            # NLPearl's timelines are by UTC day; the subscriber's day may straddle two.
+            title += " (UTC days)"
+        try:
+            png = await asyncio.to_thread(daily_chart_png, digest.days, title=title)
+        except Exception:
+            # A chart that can't be drawn must not hold the numbers back.
+            logger.exception("Digest chart for %s could not be drawn", digest.campaign_id)
+            return None
         try:
             uploaded = await self._slack.files_upload_v2(
                 content=png,
@@ -218,9 +236,9 @@ def shape_digest(
         time_zone=info.time_zone,
         calls=overview.total_calls if overview else None,
         outcomes=_outcomes(overview),
-        reached=_rate(timeline, day, lambda a, d: a.pickup_rate_by_day.get(d)),
-        success=_rate(timeline, day, lambda a, d: a.success_rate_by_day.get(d)),
-        voicemail=_rate(timeline, day, _voicemail_rate),
+        reached=_rate(figures.day_analytics, timeline, day, _pickup_rate),
+        success=_rate(figures.day_analytics, timeline, day, _success_rate),
+        voicemail=_rate(figures.day_analytics, timeline, day, _voicemail_rate),
         bookings=events.calendar_booked if events else None,
         transfers=events.call_transferred if events else None,
         budget_used=campaign.budget_consumed if campaign else None,
@@ -247,24 +265,89 @@ def _outcome_label(what: int | str) -> str:
     return f"{status.emoji} {status.label}"
 
 
+DayRate = Callable[[Analytics, date], float | None]
+
+
+def _pickup_rate(analytics: Analytics, day: date) -> float | None:
+    return _finite(analytics.pickup_rate_by_day.get(day))
+
+
+def _success_rate(analytics: Analytics, day: date) -> float | None:
+    return _finite(analytics.success_rate_by_day.get(day))
+
+
 def _voicemail_rate(analytics: Analytics, day: date) -> float | None:
     figures = analytics.status_by_day.get(day)
     if figures is None or not figures.total_calls or figures.voicemail_left is None:
         return None
-    return 100.0 * figures.voicemail_left / figures.total_calls
+    return _share(figures.voicemail_left, figures.total_calls)
 
 
 def _rate(
-    analytics: Analytics | None,
-    day: date,
-    of_day: Callable[[Analytics, date], float | None],
+    day_analytics: Analytics | None, fortnight: Analytics | None, day: date, of_day: DayRate
 ) -> Rate:
-    """The rate on `day`, and its average over the seven days before."""
-    if analytics is None:
-        return Rate(None, None)
-    before = [of_day(analytics, day - timedelta(days=n)) for n in range(1, WEEK + 1)]
-    known = [value for value in before if value is not None]
-    return Rate(of_day(analytics, day), fmean(known) if known else None)
+    """The rate on the subscriber's day, and its average over the seven days before.
+
+    The day's figure comes from the analytics asked for that local day (NLPearl's timeline
+    entries falling in it, weighted by their calls), so it matches the day's counts; the week
+    before comes from the fortnight's daily entries, where half a day's shift evens out.
+    """
+    today = _over_span(day_analytics, of_day) if day_analytics else None
+    if today is None and fortnight is not None:
+        today = of_day(fortnight, day)
+    if fortnight is None:
+        return Rate(today, None)
+    before = [of_day(fortnight, day - timedelta(days=n)) for n in range(1, WEEK + 1)]
+    return Rate(today, _mean([value for value in before if value is not None]))
+
+
+def _over_span(analytics: Analytics, of_day: DayRate) -> float | None:
+    """The rate over every day the analytics cover, each weighted by its calls."""
+    days = (
+        set(analytics.status_by_day)
+        | set(analytics.pickup_rate_by_day)
+        | set(analytics.success_rate_by_day)
+    )
+    pairs = []
+    for day in sorted(days):
+        value = of_day(analytics, day)
+        if value is None:
+            continue
+        counted = analytics.status_by_day.get(day)
+        weight = counted.total_calls if counted and counted.total_calls else 0
+        pairs.append((value, weight))
+    if not pairs:
+        return None
+    if not any(weight for _, weight in pairs):
+        return _mean([value for value, _ in pairs])
+    try:
+        total = sum(weight for _, weight in pairs)
+        return _finite(sum(value * weight for value, weight in pairs) / total)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _mean(values: list[float]) -> float | None:
+    """The mean of the finite values; None when there are none or they overflow."""
+    finite = [value for value in values if math.isfinite(value)]
+    if not finite:
+        return None
+    try:
+        return _finite(fmean(finite))
+    except (OverflowError, ValueError):
+        return None
+
+
+def _share(part: int, whole: int) -> float | None:
+    """`part` of `whole` in percent, or None when it can't be worked out as a float."""
+    try:
+        return _finite(100.0 * part / whole)
+    except (OverflowError, ZeroDivisionError):
+        return None
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def fortnight(analytics: Analytics | None, last: date) -> tuple[DayPoint, ...]:

@@ -133,7 +133,7 @@ def context(message: dict[str, Any]) -> str:
         (
             AlertKind.SILENT_WEBHOOK,
             False,
-            "✅ Webhooks for *Solar – Spring* are arriving again, after 2 h 10 min without one.",
+            "✅ Webhooks for *Solar – Spring* are arriving again; the alert was up 2 h 10 min.",
             "",
         ),
         (

@@ -400,7 +400,7 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         return _json_answer(status)
 
     def _get_analytics(self, body: bytes, pearl_id: str) -> Answer:
-        """Analytics: the programmed answer, else all zeros with a timeline entry per day."""
+        """Analytics: the programmed answer (its timelines cut to the range), else all zeros."""
         fields = _json_object(body)
         with self._condition:
             programmed = self._analytics.get(pearl_id)
@@ -414,7 +414,7 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         if end <= start or end - start > ANALYTICS_MAX_RANGE:
             return _bad_request("The date range must be positive and at most 90 days.")
         if programmed is not None:
-            return _json_answer(programmed)
+            return _json_answer(_within(programmed, start, end))
         return _json_answer(_empty_analytics(start, end))
 
     def _new_lead(self, pearl_id: str, fields: Json) -> Json:
@@ -530,6 +530,26 @@ def _analytics_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _within(programmed: Json, start: datetime, end: datetime) -> Json:
+    """A programmed answer with its timelines cut to the UTC days the range touches.
+
+    The overviews are answered as programmed; entries whose date can't be read are kept.
+    """
+    first = start.astimezone(UTC).date()
+    last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+
+    def inside(entry: Any) -> bool:
+        moment = _analytics_time(entry.get("date")) if isinstance(entry, dict) else None
+        return moment is None or first <= moment.astimezone(UTC).date() <= last
+
+    return {
+        key: [e for e in value if inside(e)]
+        if key.lower().endswith("timeline") and isinstance(value, list)
+        else value
+        for key, value in programmed.items()
+    }
 
 
 def _empty_analytics(start: datetime, end: datetime) -> Json:

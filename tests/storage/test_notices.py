@@ -311,6 +311,7 @@ async def test_a_claimed_notice_carries_what_it_was_queued_with(engine: AsyncEng
         marker=row["marker"],
         attempts=1,
         posting=False,
+        created_at=row["created_at"],
     )
 
 
@@ -412,7 +413,7 @@ async def test_a_post_in_flight_is_marked_until_a_retry_says_otherwise(
     await _queue(engine, _notice())
     notice = await _claimed_one(engine)
 
-    await notices.about_to_post(engine, notice)
+    assert await notices.about_to_post(engine, notice, now=NOW, lease=timedelta(minutes=1))
     assert (await _row(engine))["posting"] == 1
     # A failure that may have posted keeps the mark: the next attempt looks for the post first.
     await notices.retry_later(engine, notice, at=NOW, error="timed out")
@@ -443,7 +444,7 @@ async def test_a_claim_taken_over_cannot_settle_the_notice_any_more(engine: Asyn
 async def test_a_posted_notice_is_done_and_never_claimed_again(engine: AsyncEngine) -> None:
     await _queue(engine, _notice())
     notice = await _claimed_one(engine)
-    await notices.about_to_post(engine, notice)
+    assert await notices.about_to_post(engine, notice, now=NOW, lease=timedelta(minutes=1))
 
     await notices.posted(engine, notice, "1710408413.000100", NOW + timedelta(seconds=5))
 

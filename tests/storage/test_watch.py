@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
@@ -410,6 +411,19 @@ async def test_the_feed_counts_only_its_span_and_its_own_endpoint(engine: AsyncE
 
     assert counts == FeedCounts({100: 1}, calls_ended=1, webhooks=2)
     assert await feed_counts(engine, endpoint, end, end) == FeedCounts({}, 0, 0)
+
+
+async def test_changes_the_sweep_found_are_not_counted_as_received(engine: AsyncEngine) -> None:
+    """NLPearl never sent them: the feed's own counts (and the error share) leave them out."""
+    token = await subscribe_channels(engine, "C1")
+    endpoint = await _endpoint_id(engine)
+    await _store(engine, token, lead_event(LEAD_A, 500))
+    swept = dataclasses.replace(lead_event(LEAD_B, 500), from_nlpearl=False)
+    await _store(engine, token, swept)
+
+    counts = await feed_counts(engine, endpoint, NOW, NOW + HOUR)
+
+    assert counts == FeedCounts({500: 1}, calls_ended=0, webhooks=1)
 
 
 async def test_the_feed_endpoint_is_the_workspaces_and_outlives_its_subscriptions(

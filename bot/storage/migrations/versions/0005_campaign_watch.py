@@ -27,6 +27,7 @@ def _workspace() -> list[sa.Column[str]]:
 def upgrade() -> None:
     with op.batch_alter_table("events") as batch:
         batch.add_column(sa.Column("lead_status", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("swept", sa.Integer(), server_default="0", nullable=False))
     op.create_index("ix_events_received", "events", ["endpoint_id", "received_at"], unique=False)
     op.create_table(
         "digests",
@@ -120,4 +121,5 @@ def downgrade() -> None:
     op.drop_table("digests")
     op.drop_index("ix_events_received", table_name="events")
     with op.batch_alter_table("events") as batch:
+        batch.drop_column("swept")
         batch.drop_column("lead_status")
