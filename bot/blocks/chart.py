@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from bot.blocks.days import known_calls, known_rate
 from bot.blocks.text import one_line, truncate
 from bot.reports import DayPoint
 
@@ -26,9 +27,6 @@ WIDTH_INCHES = 8.0
 HEIGHT_INCHES = 3.6
 DPI = 100
 TITLE_CHARS = 80
-MAX_ALT_TEXT = 2000
-# A count past this is no count NLPearl could mean: drawn and described as a gap.
-MAX_CALLS = 10**15
 # Beyond this many days the labels would overlap, so only every n-th day is labelled.
 MAX_LABELS = 14
 # The axes reach a little past the top tick, so a 100% rate or the busiest bar is not clipped.
@@ -45,26 +43,6 @@ GRID_COLOUR = "#DDDDDD"
 FONT = FontProperties(family="DejaVu Sans")
 # PNGs carry no "Software" line, so the same days give the same bytes on every version.
 PNG_METADATA: dict[str, str | None] = {"Software": None}
-
-
-def day_name(day: date) -> str:
-    """`Thu 3 Dec`."""
-    return f"{day:%a} {day.day} {day:%b}"
-
-
-def known_calls(point: DayPoint) -> int | None:
-    """The day's calls, or None when unknown or not a count at all."""
-    calls = point.calls
-    return calls if calls is not None and 0 <= calls < MAX_CALLS else None
-
-
-def known_rate(point: DayPoint) -> float | None:
-    """The day's success rate within 0–100, or None when unknown or not a number."""
-    rate = point.success_rate
-    # Compared rather than converted: an int too large for a float would raise on conversion.
-    if rate is None or not -math.inf < rate < math.inf:
-        return None
-    return float(min(100, max(0, rate)))
 
 
 def daily_chart_png(days: Sequence[DayPoint], *, title: str) -> bytes:
@@ -251,52 +229,3 @@ def _drawable(text: str) -> str:
 def _glyphs() -> frozenset[int]:
     """The code points the chart's font can draw; any other would warn and draw a box."""
     return frozenset(FT2Font(findfont(FONT)).get_charmap())
-
-
-# Alt text
-
-
-def chart_alt_text(days: Sequence[DayPoint]) -> str:
-    """The chart in words, for screen readers and for a message without the picture."""
-    if not days:
-        return "No days to chart yet."
-    first, last = days[0].day, days[-1].day
-    counted = [(point.day, calls) for point in days if (calls := known_calls(point)) is not None]
-    rates = [rate for point in days if (rate := known_rate(point)) is not None]
-    span = "1 day" if len(days) == 1 else f"{len(days)} days"
-    parts = [
-        f"Chart of calls per day (bars) and success rate (line), {span} "
-        f"from {day_name(first)} to {day_name(last)} {last.year}."
-    ]
-    if counted:
-        total = sum(calls for _, calls in counted)
-        busiest, most = max(counted, key=lambda pair: pair[1])
-        parts.append(
-            f"{total:,} calls in all; the busiest day was {day_name(busiest)} with {most:,}."
-            if most
-            else "No calls on any day."
-        )
-    if rates:
-        low, high = min(rates), max(rates)
-        parts.append(
-            f"Success rate {low:.0f}% every day."
-            if round(low) == round(high)
-            else f"Success rate between {low:.0f}% and {high:.0f}%."
-        )
-    parts.append(f"Day by day: {days_line(days)}.")
-    return truncate(" ".join(parts), MAX_ALT_TEXT)
-
-
-def days_line(days: Sequence[DayPoint]) -> str:
-    """`Mon 30 Nov 80 calls, 12% success; Tue 1 Dec no data; …`."""
-    return "; ".join(_day_words(point) for point in days)
-
-
-def _day_words(point: DayPoint) -> str:
-    calls, rate = known_calls(point), known_rate(point)
-    if calls is None and rate is None:
-        return f"{day_name(point.day)} no data"
-    words = [f"{calls:,} calls" if calls is not None else "calls unknown"]
-    if rate is not None:
-        words.append(f"{rate:.0f}% success")
-    return f"{day_name(point.day)} {', '.join(words)}"

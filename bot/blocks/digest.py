@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.blocks.alerts import duration_words
-from bot.blocks.chart import chart_alt_text, day_name, known_calls, known_rate
+from bot.blocks.days import chart_alt_text, day_name, known_calls, known_rate
 from bot.blocks.ids import ActionId, AttentionRef
 from bot.blocks.text import (
     MAX_BUTTON_VALUE,

@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.chart import daily_chart_png
 from bot.blocks.digest import digest_message
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import NLPearlError, Unavailable
@@ -182,6 +181,10 @@ class DigestBuilder:
         if zone_or_utc(digest.time_zone).utcoffset(datetime.now(UTC)):
             # NLPearl's timelines are by UTC day; the subscriber's day may straddle two.
             title += " (UTC days)"
+        # Imported here: matplotlib takes over a second to load, which only a digest should pay,
+        # not every process's start-up.
+        from bot.blocks.chart import daily_chart_png
+
         try:
             png = await asyncio.to_thread(daily_chart_png, digest.days, title=title)
         except Exception:

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bot.blocks.chart import chart_alt_text, daily_chart_png, day_name
+from bot.blocks.chart import daily_chart_png
+from bot.blocks.days import chart_alt_text, day_name
 from bot.reports import DayPoint
 from tests.blocks.hostile import PROPERTIES, any_text
 

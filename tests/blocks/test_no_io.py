@@ -16,6 +16,7 @@ BUILDERS = [
     "bot.blocks.campaign_card",
     "bot.blocks.chart",
     "bot.blocks.sparkline",
+    "bot.blocks.days",
     "bot.blocks.digest",
     "bot.blocks.home",
     "bot.blocks.lead_card",

@@ -1,21 +1,29 @@
 """The daily digest through real `python -m bot serve` processes, at a fixed clock.
 
 Each process's clock starts where the test says (CLOCK_START) and runs on, so nobody waits for
-09:00. A digest is set up with `/lead digest` by a process whose clock reads 07:00; the
-processes that follow start at the moment that matters: just before 09:00, two days later, two
+09:00. A digest is set up with `/lead digest` by a process whose clock reads 07:00 (the later tests
+store that same digest directly, to spare a process); the processes that follow start at the
+moment that matters: just before 09:00, two days later, two
 at once on PostgreSQL, or after one was killed between uploading the chart and posting.
 """
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.parsing.schedule import next_due
+from bot.storage.digests import set_digest
+from bot.storage.engine import create_engine
+from bot.storage.migrate import upgrade_to_latest
+from bot.storage.rows import Workspace
 from tests.harness.feed import bot_environment, kill_hard, run_migrate
 from tests.harness.processes import ServerFactory, ServerProcess
 from tests.harness.slack_requests import blocks_text, send_command
@@ -111,6 +119,36 @@ def _set_up_digest(server: ServerProcess, slack: SlackStandIn) -> None:
     assert "09:00 (Europe/London)" in blocks_text(reply)
 
 
+def _digest_set_up_earlier(database_url: str) -> None:
+    """The digest `/lead digest` would have stored at 07:00 (the first test sets it up so)."""
+    upgrade_to_latest(database_url)
+    set_up_at = datetime.fromisoformat(SET_UP_AT)
+
+    async def store() -> None:
+        engine = create_engine(database_url)
+        try:
+            await set_digest(
+                engine,
+                Workspace("T0TEST"),
+                channel_id=CHANNEL,
+                campaign_id=CAMPAIGN,
+                at_time="09:00",
+                time_zone="Europe/London",
+                user_id=USER,
+                next_due_at=next_due("09:00", "Europe/London", set_up_at),
+                now=set_up_at,
+            )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(store())
+
+
+def _sqlite_url(tmp_path: Path) -> str:
+    """The database the server processes of this test share (see harness/processes.py)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}"
+
+
 def _digests(slack: SlackStandIn) -> list[Json]:
     return [
         m
@@ -171,10 +209,10 @@ def test_a_digest_goes_out_at_its_time_with_its_uploaded_chart(
 
 
 def test_a_digest_missed_while_the_app_was_down_goes_out_once_marked_late(
-    server_factory: ServerFactory, slack: SlackStandIn, campaign: str
+    server_factory: ServerFactory, slack: SlackStandIn, campaign: str, tmp_path: Path
 ) -> None:
     """Down from Friday to Sunday 10:30: one digest (of Saturday), saying it is late."""
-    _set_up_digest(server_factory(_env(SET_UP_AT)), slack)
+    _digest_set_up_earlier(_sqlite_url(tmp_path))
     back = server_factory(_env("2026-12-06T10:30:00Z"))
 
     digest = _one_digest(slack, back)
@@ -196,7 +234,7 @@ def test_two_processes_sharing_postgresql_post_one_digest(
     """Two web processes on one PostgreSQL database, both ticking at 09:00: one digest."""
     on_postgres = {"DATABASE_URL": postgres_url}
     run_migrate(bot_environment(on_postgres, slack, nlpearl, tmp_path), tmp_path)
-    _set_up_digest(server_factory(_env(SET_UP_AT, **on_postgres)), slack)
+    _digest_set_up_earlier(postgres_url)
     first = server_factory(_env(JUST_BEFORE_NINE, **on_postgres))
     second = server_factory(_env(JUST_BEFORE_NINE, **on_postgres))
 
@@ -207,11 +245,11 @@ def test_two_processes_sharing_postgresql_post_one_digest(
 
 
 def test_a_crash_between_uploading_the_chart_and_posting_still_posts_one_digest(
-    server_factory: ServerFactory, slack: SlackStandIn, campaign: str
+    server_factory: ServerFactory, slack: SlackStandIn, campaign: str, tmp_path: Path
 ) -> None:
     """Killed while the post is on its way (not yet made): the next process posts it once,
     with the chart already uploaded rather than a second upload."""
-    _set_up_digest(server_factory(_env(SET_UP_AT)), slack)
+    _digest_set_up_earlier(_sqlite_url(tmp_path))
     slack.hold("chat.postMessage")
     doomed = server_factory(_env(JUST_BEFORE_NINE))
     _eventually("the digest's post on its way", lambda: slack.held("chat.postMessage") >= 1)
@@ -228,11 +266,11 @@ def test_a_crash_between_uploading_the_chart_and_posting_still_posts_one_digest(
 
 
 def test_a_crash_after_slack_took_the_post_does_not_post_it_again(
-    server_factory: ServerFactory, slack: SlackStandIn, campaign: str
+    server_factory: ServerFactory, slack: SlackStandIn, campaign: str, tmp_path: Path
 ) -> None:
     """Killed after Slack posted the digest but before the app heard back: the next process
     finds the post by its marker and posts nothing more."""
-    _set_up_digest(server_factory(_env(SET_UP_AT)), slack)
+    _digest_set_up_earlier(_sqlite_url(tmp_path))
     slack.answer_late("chat.postMessage", 60)
     doomed = server_factory(_env(JUST_BEFORE_NINE))
     _eventually("the digest posted", lambda: len(_digests(slack)) == 1)
