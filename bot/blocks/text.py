@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.parsing.look_alikes import MARKERS
+
 # Slack's limits (docs.slack.dev/reference/block-kit), kept here so builders share one source.
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -32,12 +34,6 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(0, limit - 1)].rstrip() + ELLIPSIS
 
 
-# Slack has no escape for its formatting markers, so outside text swaps them for look-alikes
-# that no Slack client reads as markers: * _ ~ ` become ∗ ˍ ∼ ˋ (U+2217, U+02CD, U+223C,
-# U+02CB). They look the same, can never pair with each other or with the markers we write, and
-# a cut can never split a pair. Invisible characters between markers were the alternative, but
-# Slack treats zero-width spaces as word breaks, which can start formatting rather than stop it.
-_MARKERS = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
 # Inside a code span nothing formats, but a backtick would end the span early.
 _BACKTICK = str.maketrans({"`": "\u02cb"})
 # Bidi embeddings, overrides and isolates would reverse the text that follows the outside text.
@@ -51,7 +47,7 @@ def safe(text: str, limit: int) -> str:
 
 def prose(text: str, limit: int) -> str:
     """Outside text for mrkdwn: shown as typed, it cannot mention, link or format; cut to fit."""
-    return _cut(escape(text.translate(_BIDI_CONTROLS)), limit).translate(_MARKERS)
+    return _cut(escape(text.translate(_BIDI_CONTROLS)), limit).translate(MARKERS)
 
 
 def _cut(escaped: str, limit: int) -> str:

@@ -12,6 +12,7 @@ from typing import Literal
 
 import phonenumbers
 
+from bot.parsing.look_alikes import MARKERS
 from bot.parsing.schedule import DEFAULT_AT, parse_time_of_day
 
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -35,7 +36,6 @@ MAX_CAMPAIGN_ID = 100
 _ADD_USAGE = f"`/lead {ADD_FORM}`"
 
 # The look-alikes blocks/text.py uses, for the same reason: mrkdwn markers that format nothing.
-_LOOK_ALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c"})
 
 LeadKeyKind = Literal["id", "phone", "external"]
 PairProblem = Literal["not_a_pair", "no_name", "bad_name", "no_value"]
@@ -347,7 +347,7 @@ def _shown(text: str, limit: int = 40) -> str:
 
 def _quoted(text: str) -> str:
     """Outside text between quotes (not a code span), so its `*`, `_` and `~` can't format."""
-    return _shown(text, 16).translate(_LOOK_ALIKES)
+    return _shown(text, 16).translate(MARKERS)
 
 
 def _unlink(text: str) -> str:
