@@ -69,9 +69,9 @@ _EFFECT_SENTENCES: dict[Verb, str] = {
     Verb.EDIT: "The form opens with the lead as NLPearl has it now.",
 }
 DENIED_TEXT = (
-    "Only workspace admins and owners, and the people they choose, can change leads in NLPearl "
-    "from Slack. Looking stays open to everyone. To get the right, ask a workspace admin or "
-    "owner: they can grant it from Lead Bot's Home tab, under Who may act."
+    "Only workspace admins and owners, and the people they choose, can change leads and "
+    "campaigns in NLPearl from Slack. Looking stays open to everyone. To get the right, ask a "
+    "workspace admin or owner: they can grant it from Lead Bot's Home tab, under Who may act."
 )
 _RESULTS = {
     "applied": "applied ✅",
@@ -213,14 +213,14 @@ def _metadata(pending: Pending) -> str:
 # Refusals and outcomes
 
 
-def denied_message() -> dict[str, Any]:
-    """Why someone may not change leads, and whom to ask."""
-    return notice("🔒", "You can't change leads from Slack", DENIED_TEXT)
+def denied_message(things: str = "leads") -> dict[str, Any]:
+    """Why someone may not change leads (or campaigns), and whom to ask."""
+    return notice("🔒", f"You can't change {things} from Slack", DENIED_TEXT)
 
 
-def denied_view() -> dict[str, Any]:
+def denied_view(things: str = "leads") -> dict[str, Any]:
     """The refusal, as a modal."""
-    return notice_modal("Lead Bot", denied_message())
+    return notice_modal("Lead Bot", denied_message(things))
 
 
 def outcome_notice(verb: Verb, lead_label: str, *, ok: bool, why: str | None) -> dict[str, Any]:

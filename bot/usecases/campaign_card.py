@@ -173,7 +173,7 @@ async def _refuse(
     )
     if actor.unknown:
         return views.notice_modal(TITLE, cant_check("changed"))
-    return denied_view()
+    return denied_view("campaigns")
 
 
 async def confirm(

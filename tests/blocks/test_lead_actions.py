@@ -427,12 +427,14 @@ def test_the_refusal_says_who_may_and_whom_to_ask() -> None:
 
     sound_message(message)
     assert DENIED_TEXT == (
-        "Only workspace admins and owners, and the people they choose, can change leads in "
-        "NLPearl from Slack. Looking stays open to everyone. To get the right, ask a workspace "
-        "admin or owner: they can grant it from Lead Bot's Home tab, under Who may act."
+        "Only workspace admins and owners, and the people they choose, can change leads and "
+        "campaigns in NLPearl from Slack. Looking stays open to everyone. To get the right, ask a "
+        "workspace admin or owner: they can grant it from Lead Bot's Home tab, under Who may act."
     )
     assert sentences(message) == [f"🔒 *You can't change leads from Slack*\n{DENIED_TEXT}"]
     assert DENIED_TEXT in message["text"]
+    campaigns = denied_message("campaigns")
+    assert sentences(campaigns) == [f"🔒 *You can't change campaigns from Slack*\n{DENIED_TEXT}"]
 
 
 def test_the_refusal_as_a_modal_is_the_same_words() -> None:

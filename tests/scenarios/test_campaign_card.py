@@ -235,7 +235,7 @@ def test_a_member_without_the_right_cannot_pause(
 
     refused = click(server, slack, card, PAUSE, user_id=MEMBER)
 
-    assert "You can't change leads from Slack" in view_text(refused)
+    assert "You can't change campaigns from Slack" in view_text(refused)
     assert writes_of(nlpearl) == []
 
 
