@@ -8,6 +8,7 @@ Usage: .venv/bin/python scripts/render_pictures.py [FOLDER]   (FOLDER defaults t
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -44,12 +45,10 @@ from bot.storage.rows import (
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 # A fixed moment, so pictures only change when the card does (18:42 UTC is 10:42 for the lead).
 NOW = datetime(2026, 11, 27, 18, 42, tzinfo=UTC)
-# The digest's chart is a Slack file in Slack; for the picture it is a PNG beside the JSON.
-CHART = "digest-chart.png"
 
 
-def pictures(folder: Path = IMAGES) -> dict[str, dict[str, Any]]:
-    """Every picture's name and message; the digest's chart is read from `folder`."""
+def pictures() -> dict[str, dict[str, Any]]:
+    """Every picture's name and message."""
     ref = CardRef(campaign_id=SAMPLE_CAMPAIGN_ID, kind="id", key=SAMPLE_LEAD_ID)
     shared = ref.model_copy(update={"shared_by": "U0SAMPLE"})
     report = sample_report()
@@ -126,7 +125,7 @@ def pictures(folder: Path = IMAGES) -> dict[str, dict[str, Any]]:
             thread_note(Verb.WON, "sam", NOW),
             denied_message(),
         ),
-        "digest": digest_picture(folder / CHART),
+        "digest": digest_picture(),
         "alert": stacked(
             alert_message(sample_alert(started=True)), alert_message(sample_alert(started=False))
         ),
@@ -195,23 +194,24 @@ def sample_digest() -> Digest:
         budget_total=1500,
         attention=7,
         days=days,
-        differences=("The feed posted 110 calls; NLPearl counts 112.",),
+        differences=(
+            "NLPearl counted 112 calls; the feed received 110 call results "
+            "(2 webhook(s) may not have arrived).",
+        ),
         chart_file_id="F0SAMPLECHART",
         late_by=timedelta(minutes=42),
     )
 
 
-def digest_picture(chart: Path) -> dict[str, Any]:
-    """The digest with its chart drawn into `chart` and shown from there."""
+def digest_picture() -> dict[str, Any]:
+    """The digest with its chart; in Slack a file, here the PNG itself in a data URL."""
     digest = sample_digest()
-    chart.write_bytes(
-        daily_chart_png(digest.days, title="Solar – Spring Re-engagement · last 14 days")
-    )
+    png = daily_chart_png(digest.days, title="Solar – Spring Re-engagement · last 14 days")
     message = digest_message(digest)
     for block in message["blocks"]:
         if block["type"] == "image":
             del block["slack_file"]
-            block["image_url"] = chart.resolve().as_uri()
+            block["image_url"] = "data:image/png;base64," + base64.b64encode(png).decode()
     return message
 
 
@@ -295,11 +295,11 @@ def write_pictures(folder: Path) -> list[Path]:
     """Write every picture's Block Kit JSON into `folder`; the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, message in pictures(folder).items():
+    for name, message in pictures().items():
         target = folder / f"{name}.json"
         target.write_text(json.dumps(message, indent=2, ensure_ascii=False) + "\n")
         written.append(target)
-    return [*written, folder / CHART]
+    return written
 
 
 def main() -> None:
