@@ -54,7 +54,9 @@ def alert_message(alert: Alert) -> dict[str, Any]:
 
 
 def campaign_words(name: str | None, campaign_id: str) -> str:
-    """*Name* in bold, or campaign `ID` when it has none."""
+    """*Name* in bold, or campaign `ID` when it has none; the account's campaigns for ""."""
+    if not campaign_id and not name:
+        return "this workspace's campaigns"
     if shown := prose(one_line(name or ""), NAME_CHARS):
         return f"*{shown}*"
     return f"campaign `{safe(one_line(campaign_id), ID_CHARS) or '?'}`"
@@ -76,7 +78,11 @@ def duration_words(span: timedelta) -> str:
 
 def _when(alert: Alert) -> str:
     """Where and when: the campaign's ID, and the moment (for an end, since when)."""
-    where = f"Campaign `{safe(one_line(alert.campaign_id), ID_CHARS) or '?'}`"
+    where = (
+        f"Campaign `{safe(one_line(alert.campaign_id), ID_CHARS) or '?'}`"
+        if alert.campaign_id
+        else "NLPearl account"
+    )
     if alert.started:
         return f"{where} · {date_token(alert.at)}"
     return f"{where} · from {date_token(alert.since)} to {date_token(alert.at)}"

@@ -37,8 +37,11 @@ def fortnight_lines(days: Sequence[DayPoint]) -> str | None:
         return None
     calls = [float(d.calls) if d.calls is not None else None for d in days]
     rates = [d.success_rate for d in days]
-    last_calls = next((d.calls for d in reversed(days) if d.calls is not None), None)
-    last_rate = next((r for r in reversed(rates) if r is not None and math.isfinite(r)), None)
-    calls_said = f"{last_calls:,} yesterday" if last_calls is not None else "—"
-    rate_said = f"{last_rate:.0f}% yesterday" if last_rate is not None else "—"
+    last = days[-1]
+    # The figures of the last day only: an older day's would read as yesterday's.
+    calls_said = f"{last.calls:,} yesterday" if last.calls is not None else "— yesterday"
+    rate = last.success_rate
+    rate_said = (
+        f"{rate:.0f}% yesterday" if rate is not None and math.isfinite(rate) else "— yesterday"
+    )
     return f"`{sparkline(calls)}` calls · {calls_said}\n`{sparkline(rates)}` success · {rate_said}"

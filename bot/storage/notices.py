@@ -67,9 +67,9 @@ def notice_key(*parts: object) -> str:
 
 async def queue(conn: AsyncConnection, notice: NewNotice, now: datetime) -> bool:
     """Queue a notice in the caller's transaction, unless its key is queued already."""
+    statement = upsert(conn, notices)
     inserted = await conn.execute(
-        upsert(conn, notices)
-        .values(
+        statement.values(
             team_id=notice.workspace.team_id,
             enterprise_id=notice.workspace.enterprise_id,
             channel_id=notice.channel_id,
@@ -86,7 +86,26 @@ async def queue(conn: AsyncConnection, notice: NewNotice, now: datetime) -> bool
             posting=0,
             created_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["key"])
+        # A notice that failed for good (the channel was gone) is queued afresh when the same
+        # key comes again: the digest was set up again in a channel that now works.
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "state": "pending",
+                "digest_id": statement.excluded.digest_id,
+                "due_at": statement.excluded.due_at,
+                "body": statement.excluded.body,
+                "file_id": None,
+                "marker": statement.excluded.marker,
+                "attempts": 0,
+                "posting": 0,
+                "next_attempt_at": now,
+                "ts": None,
+                "created_at": now,
+                "finished_at": None,
+            },
+            where=notices.c.state == "failed",
+        )
         .returning(notices.c.id)
     )
     return inserted.scalar_one_or_none() is not None

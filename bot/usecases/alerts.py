@@ -17,6 +17,7 @@ from bot.nlpearl.statuses import ACCOUNT_LOCKED, ACCOUNT_NO_CREDITS, CAMPAIGN_RU
 from bot.reports import Alert, AlertKind
 from bot.storage import notices
 from bot.storage.notices import NewNotice
+from bot.storage.rows import Workspace
 from bot.storage.watch import (
     AlertState,
     Watched,
@@ -29,7 +30,11 @@ from bot.storage.watch import (
 
 logger = logging.getLogger(__name__)
 
-ACCOUNT_ALERTS = frozenset({AlertKind.NO_CREDIT, AlertKind.SUSPENDED})
+# The campaign ID under which a workspace's account alerts are kept.
+ACCOUNT = ""
+# An errors alert ends only below this share of its threshold, so a share hovering around the
+# threshold does not start and end it on every check.
+ERRORS_END_BELOW = 0.75
 ERROR_STATUSES = (500, 30)  # Error and WrongCountryCode: the lead's number or call failed
 ERROR_WINDOW = timedelta(hours=1)
 
@@ -75,13 +80,28 @@ class AlertWatch:
         if not watched:
             return 0
         account = await self._account()
-        # One moment for the whole round, so an account alert raised for several campaigns at
-        # once gets one key per channel and is posted there once.
         now = self._now()
         changed = 0
+        for followed in _accounts(watched):
+            changed += await self._check_account(followed, account, now)
         for campaign in watched:
             changed += await self.check(campaign, account, now)
         return changed
+
+    async def _check_account(
+        self, followed: Watched, account: Account | None, now: datetime
+    ) -> int:
+        """The account's conditions, kept once per workspace: news for every channel at once."""
+        states = {
+            s.kind: s for s in await alert_states_of(self._engine, followed.workspace, ACCOUNT)
+        }
+        queued = 0
+        for kind, condition in (
+            (AlertKind.NO_CREDIT, _no_credit(account)),
+            (AlertKind.SUSPENDED, _locked(account)),
+        ):
+            queued += await self._settle(followed, None, kind, condition, states.get(kind), now)
+        return queued
 
     async def _account(self) -> Account | None:
         try:
@@ -103,11 +123,11 @@ class AlertWatch:
             for s in await alert_states_of(self._engine, watched.workspace, watched.campaign_id)
         }
         no_credit, locked = _no_credit(account), _locked(account)
-        # An account that can't call explains a stopped campaign: one alert, not two.
-        explained = bool(no_credit.holds or locked.holds)
+        # An account that can't call explains a stopped campaign: one alert, not two. Unread,
+        # it may explain it: the stop is then left for a check that can tell.
+        unknown = no_credit.holds is None or locked.holds is None
+        explained = None if unknown else bool(no_credit.holds or locked.holds)
         conditions = {
-            AlertKind.NO_CREDIT: no_credit,
-            AlertKind.SUSPENDED: locked,
             AlertKind.STOPPED: await self._stopped(
                 watched, campaign, states.get(AlertKind.STOPPED.value), explained, now
             ),
@@ -119,13 +139,15 @@ class AlertWatch:
         }
         queued = 0
         for kind, condition in conditions.items():
-            queued += await self._settle(watched, campaign, kind, condition, states.get(kind), now)
+            queued += await self._settle(
+                watched, campaign.name, kind, condition, states.get(kind), now
+            )
         return queued
 
     async def _settle(
         self,
         watched: Watched,
-        campaign: Pearl,
+        campaign_name: str | None,
         kind: AlertKind,
         condition: Condition,
         before: AlertState | None,
@@ -146,7 +168,7 @@ class AlertWatch:
                 kind=kind,
                 started=started,
                 campaign_id=watched.campaign_id,
-                campaign_name=campaign.name,
+                campaign_name=campaign_name,
                 since=now if started else (before.since if before else now),
                 at=now,
                 figures=condition.figures,
@@ -178,8 +200,7 @@ class AlertWatch:
                     ws.enterprise_id,
                     ws.team_id,
                     channel,
-                    # The account's alerts are the same news for every campaign it runs.
-                    "" if alert.kind in ACCOUNT_ALERTS else watched.campaign_id,
+                    watched.campaign_id,
                     alert.kind.value,
                     alert.since.isoformat(),
                     phase,
@@ -195,7 +216,7 @@ class AlertWatch:
         watched: Watched,
         campaign: Pearl,
         before: AlertState | None,
-        explained: bool,
+        explained: bool | None,
         now: datetime,
     ) -> Condition:
         """The campaign stopped running, nobody paused it from Slack, and it stayed stopped.
@@ -212,6 +233,8 @@ class AlertWatch:
         running_at = _moment(before.detail.get("running_at")) if before else None
         if running_at is None or explained:
             return Condition(False, {}, {})
+        if explained is None:
+            return Condition(None, {})
         # Paused since it was last seen running (with a margin for clocks): someone meant it.
         paused_here = await paused_from_slack_since(
             self._engine, watched.workspace, watched.campaign_id, running_at - timedelta(minutes=1)
@@ -230,7 +253,8 @@ class AlertWatch:
     ) -> Condition:
         """No webhook for too long while NLPearl is placing calls: is the webhook connected?"""
         if watched.endpoint_id is None:
-            return Condition(False, {})
+            # No feed (any more): nothing to say about webhooks, and nothing to end in words.
+            return Condition(None, {})
         last = watched.last_webhook_at
         detail: dict[str, object] = {"calls_today": campaign.total_today_calls}
         if before is not None and before.active:
@@ -253,7 +277,7 @@ class AlertWatch:
     ) -> Condition:
         """Errors and wrong numbers as a share of the last hour's calls, from the feed."""
         if watched.endpoint_id is None:
-            return Condition(False, {})
+            return Condition(None, {})
         counts = await feed_counts(self._engine, watched.endpoint_id, now - ERROR_WINDOW, now)
         calls = counts.calls_ended
         errors = sum(counts.leads_by_status.get(status, 0) for status in ERROR_STATUSES)
@@ -268,7 +292,20 @@ class AlertWatch:
             "calls": float(calls),
             "threshold_share": 100 * self._policy.error_share,
         }
-        return Condition(share > self._policy.error_share, figures)
+        active = before is not None and before.active
+        threshold = self._policy.error_share * (ERRORS_END_BELOW if active else 1.0)
+        return Condition(share > threshold, figures)
+
+
+def _accounts(watched: list[Watched]) -> list[Watched]:
+    """One entry per workspace: its account, and every channel following any of its campaigns."""
+    channels: dict[Workspace, set[str]] = {}
+    for followed in watched:
+        channels.setdefault(followed.workspace, set()).update(followed.channels)
+    return [
+        Watched(ws, ACCOUNT, tuple(sorted(found)), None, None, None)
+        for ws, found in channels.items()
+    ]
 
 
 def _moment(value: object) -> datetime | None:

@@ -181,12 +181,8 @@ class DigestBuilder:
         if zone_or_utc(digest.time_zone).utcoffset(datetime.now(UTC)):
             # NLPearl's timelines are by UTC day; the subscriber's day may straddle two.
             title += " (UTC days)"
-        # Imported here: matplotlib takes over a second to load, which only a digest should pay,
-        # not every process's start-up.
-        from bot.blocks.chart import daily_chart_png
-
         try:
-            png = await asyncio.to_thread(daily_chart_png, digest.days, title=title)
+            png = await asyncio.to_thread(_draw_chart, digest.days, title)
         except Exception:
             # A chart that can't be drawn must not hold the numbers back.
             logger.exception("Digest chart for %s could not be drawn", digest.campaign_id)
@@ -208,6 +204,15 @@ class DigestBuilder:
         if file_id:
             await keep_file(file_id)
         return file_id
+
+
+def _draw_chart(days: tuple[DayPoint, ...], title: str) -> bytes:
+    """The chart's PNG, drawn off the event loop."""
+    # Imported here, in the drawing thread: matplotlib takes over a second to load, which only
+    # a digest should pay, never a process's start-up or the loop that answers Slack.
+    from bot.blocks.chart import daily_chart_png
+
+    return daily_chart_png(days, title=title)
 
 
 def _file_id(uploaded: Any) -> str | None:

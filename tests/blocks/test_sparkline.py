@@ -37,11 +37,13 @@ def test_all_zero_days_are_flat_and_no_days_are_empty() -> None:
     assert sparkline([]) == ""
 
 
-def test_the_fortnight_names_yesterdays_figures() -> None:
+def test_the_fortnight_names_yesterdays_figures_and_only_those() -> None:
     lines = fortnight_lines(_days([80, None, 112], [10.0, 12.0, None]))
     assert lines is not None
     assert "112 yesterday" in lines
-    assert "12% yesterday" in lines
+    # An older day's rate would read as yesterday's.
+    assert "— yesterday" in lines
+    assert "12%" not in lines
 
 
 def test_no_figures_at_all_means_no_fortnight() -> None:

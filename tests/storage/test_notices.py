@@ -525,3 +525,28 @@ async def test_settling_one_notice_leaves_the_others_alone(engine: AsyncEngine) 
         ("claimed", None),
     ]
     assert second.key == "alert:1"
+
+
+async def test_a_notice_that_failed_for_good_is_queued_afresh_under_the_same_key(
+    engine: AsyncEngine,
+) -> None:
+    """The channel was gone, then the digest was set up again there: the day is not lost."""
+    await _queue(engine, _notice(digest_id=1))
+    failed = await _claimed_one(engine)
+    await notices.give_up(engine, failed, error="channel_not_found", now=NOW)
+
+    later = NOW + timedelta(hours=8)
+    assert await _queue(engine, _notice(digest_id=2), later)
+
+    again = await _claimed_one(engine, later)
+    assert (again.digest_id, again.attempts, again.posting) == (2, 1, False)
+    assert again.marker != failed.marker
+
+
+async def test_a_notice_still_on_its_way_is_not_queued_twice(engine: AsyncEngine) -> None:
+    await _queue(engine, _notice(digest_id=1))
+    claimed = await _claimed_one(engine)
+
+    assert not await _queue(engine, _notice(digest_id=2))
+    await notices.posted(engine, claimed, "1710408413.000100", NOW)
+    assert not await _queue(engine, _notice(digest_id=2))
