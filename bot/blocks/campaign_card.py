@@ -23,7 +23,7 @@ from bot.blocks.text import (
     prose,
     safe,
 )
-from bot.blocks.values import format_phone
+from bot.blocks.values import format_amount, format_phone
 from bot.nlpearl.models import Account, Pearl
 from bot.nlpearl.statuses import (
     ACCOUNT_CAN_CALL,
@@ -117,13 +117,6 @@ def _count(value: int | None) -> str | None:
     return None if value is None else f"{value:,}"
 
 
-def _amount(value: float) -> str:
-    """A money-like number: whole numbers without decimals, others with two."""
-    if value.is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
-
-
 def _percent(part: float, whole: float) -> str | None:
     """`part` as a whole percentage of `whole`, or None when that means nothing."""
     if whole <= 0:
@@ -147,9 +140,9 @@ def _budget(consumed: float | None, total: float | None) -> str | None:
     if consumed is None:
         return None
     if total is None:
-        return f"{_amount(consumed)} used · no limit"
+        return f"{format_amount(consumed)} used · no limit"
     share = _percent(consumed, total)
-    used = f"{_amount(consumed)} of {_amount(total)} used"
+    used = f"{format_amount(consumed)} of {format_amount(total)} used"
     return f"{used} ({share})" if share else used
 
 

@@ -22,6 +22,7 @@ from bot.blocks.text import (
     safe,
     truncate,
 )
+from bot.blocks.values import format_amount
 from bot.reports import Digest, Rate
 
 NAME_CHARS = 150
@@ -162,25 +163,22 @@ def _finite(value: float | None) -> float | None:
     return float(value)
 
 
-def _amount(value: float) -> str:
-    """Money as the campaign card shows it: whole numbers bare, others with two decimals."""
-    if value.is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
-
-
 def _budget(used: float | None, total: float | None) -> str:
     """`312 of 1,500 used (21%) · 1,188 left`, `312 used · no limit`, or `—`."""
     used, total = _finite(used), _finite(total)
     if used is None:
-        return f"{UNKNOWN} of {_amount(total)}" if total is not None else UNKNOWN
+        return f"{UNKNOWN} of {format_amount(total)}" if total is not None else UNKNOWN
     if total is None:
-        return f"{_amount(used)} used · no limit"
-    spent = f"{_amount(used)} of {_amount(total)} used"
+        return f"{format_amount(used)} used · no limit"
+    spent = f"{format_amount(used)} of {format_amount(total)} used"
     if total > 0:
         spent += f" ({used / total * 100:,.0f}%)"
     left = total - used
-    return f"{spent} · {_amount(left)} left" if left >= 0 else f"{spent} · {_amount(-left)} over"
+    return (
+        f"{spent} · {format_amount(left)} left"
+        if left >= 0
+        else f"{spent} · {format_amount(-left)} over"
+    )
 
 
 def _attention(count: int | None) -> str:

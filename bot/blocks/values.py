@@ -102,6 +102,13 @@ def local_time(time_zone: str | None, now: datetime) -> str | None:
     return f"{emoji} {clock} ({utc_offset_label(here)}){hint}"
 
 
+def format_amount(value: float) -> str:
+    """Money as cards show it: whole numbers bare, others with two decimals."""
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
 def format_duration(seconds: float | None) -> str | None:
     """`2m 22s`, `45s` or `1h 03m`."""
     if seconds is None or seconds <= 0:

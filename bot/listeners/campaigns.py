@@ -52,7 +52,7 @@ async def handle_refresh(
         # A modal has no response_url: the card is redrawn with views.update instead.
         view_id = body["view"]["id"]
         if ref is None:
-            await client.views_update(view_id=view_id, view=views.notice_modal(TITLE, BAD_BUTTON))
+            await _bad_button(client, view_id)
             return
         await fill_view(client, view_id, TITLE, _campaign_view(services, request, ref))
         return
@@ -108,10 +108,10 @@ async def handle_pause_or_resume(
 ) -> None:
     """Open a view at once, then fill it: the confirmation, or why not."""
     await ack()
-    view_id = await open_loading(body, request, client, "Campaign", "Checking…")
+    view_id = await open_loading(body, request, client, TITLE, "Checking…")
     ref = read_ref(CampaignRef, action.get("value"))
     if ref is None:
-        await client.views_update(view_id=view_id, view=views.notice_modal("Campaign", BAD_BUTTON))
+        await _bad_button(client, view_id)
         return
     pending = CampaignPending(
         campaign_id=ref.campaign_id,
@@ -122,7 +122,7 @@ async def handle_pause_or_resume(
     )
     where = where_of(request)
     actor = await actor_of(client, services.engine, where.workspace, where.user_id)
-    await fill_view(client, view_id, "Campaign", view_for_click(services, where, actor, pending))
+    await fill_view(client, view_id, TITLE, view_for_click(services, where, actor, pending))
 
 
 async def handle_confirm_submission(
@@ -135,14 +135,14 @@ async def handle_confirm_submission(
     """Pause or resume, once, and show how it went in the same modal."""
     pending = read_ref(CampaignPending, view.get("private_metadata"))
     if pending is None:
-        await ack(response_action="update", view=views.notice_modal("Campaign", BAD_BUTTON))
+        await ack(response_action="update", view=views.notice_modal(TITLE, BAD_BUTTON))
         return
 
     def work(where: Where, actor: Actor, key: str) -> Awaitable[dict[str, Any]]:
         return confirm(services, client, where, actor, pending, key)
 
     await run_submission(
-        ack, view, request, client, services, title="Campaign", doing="Working…", work=work
+        ack, view, request, client, services, title=TITLE, doing="Working…", work=work
     )
 
 
@@ -182,7 +182,7 @@ async def _show_attention(
 ) -> None:
     ref = read_ref(AttentionRef, action.get("value"))
     if ref is None:
-        await client.views_update(view_id=view_id, view=views.notice_modal("Campaign", BAD_BUTTON))
+        await _bad_button(client, view_id)
         return
     work = attention_view(services, client, where_of(request), ref)
     await fill_view(client, view_id, "Needs attention", work)
@@ -219,9 +219,14 @@ async def handle_home_campaign(
     view_id = await open_loading(body, request, client, TITLE, "Loading the campaign…")
     ref = read_ref(CampaignRef, action.get("value"))
     if ref is None:
-        await client.views_update(view_id=view_id, view=views.notice_modal(TITLE, BAD_BUTTON))
+        await _bad_button(client, view_id)
         return
     await fill_view(client, view_id, TITLE, _campaign_view(services, request, ref))
+
+
+async def _bad_button(client: AsyncWebClient, view_id: str) -> None:
+    """A button whose value can't be read: say so in the modal it opened."""
+    await client.views_update(view_id=view_id, view=views.notice_modal(TITLE, BAD_BUTTON))
 
 
 def _picked_campaign(view: dict[str, Any]) -> str:

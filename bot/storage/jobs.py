@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.engine import upsert
+from bot.storage.engine import read_only, upsert
 from bot.storage.tables import jobs
 
 
@@ -32,6 +32,17 @@ async def claim_job(
     first_run_at: datetime,
 ) -> Claimed | None:
     """The job if it is due and nobody holds it, else None; a new job first runs at first_run_at."""
+    # Every process asks every tick: a look without the write lock answers most of them.
+    async with read_only(engine) as conn:
+        row = (
+            await conn.execute(
+                select(jobs.c.next_run_at, jobs.c.claimed_until).where(jobs.c.name == name)
+            )
+        ).one_or_none()
+    if row is not None and (
+        row.next_run_at > now or (row.claimed_until is not None and row.claimed_until >= now)
+    ):
+        return None
     async with engine.begin() as conn:
         await conn.execute(
             upsert(conn, jobs)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.engine import read_only, upsert
 from bot.storage.rows import Workspace
+from bot.storage.subscriptions import in_workspace
 from bot.storage.tables import digests, notices
 
 KEY_LENGTH = 200
@@ -281,11 +282,7 @@ class NoticeRow:
 
 async def notices_of(engine: AsyncEngine, ws: Workspace) -> list[NoticeRow]:
     """The workspace's notices, oldest first."""
-    query = (
-        select(notices)
-        .where(notices.c.team_id == ws.team_id, notices.c.enterprise_id == ws.enterprise_id)
-        .order_by(notices.c.id)
-    )
+    query = select(notices).where(*in_workspace(notices, ws)).order_by(notices.c.id)
     async with read_only(engine) as conn:
         rows = (await conn.execute(query)).all()
     return [

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.engine import read_only, upsert
 from bot.storage.notices import NewNotice, queue
 from bot.storage.rows import Workspace
+from bot.storage.subscriptions import in_workspace
 from bot.storage.tables import (
     alert_states,
     digests,
@@ -115,8 +116,7 @@ async def watched_campaigns(engine: AsyncEngine) -> list[Watched]:
 async def alert_states_of(engine: AsyncEngine, ws: Workspace, campaign_id: str) -> list[AlertState]:
     """The campaign's alert conditions as last checked."""
     query = select(alert_states).where(
-        alert_states.c.team_id == ws.team_id,
-        alert_states.c.enterprise_id == ws.enterprise_id,
+        *in_workspace(alert_states, ws),
         alert_states.c.campaign_id == campaign_id,
     )
     async with read_only(engine) as conn:
@@ -208,8 +208,7 @@ async def paused_from_slack_since(
 ) -> bool:
     """Whether someone paused the campaign from Slack since `since`."""
     query = select(lead_actions.c.id).where(
-        lead_actions.c.team_id == ws.team_id,
-        lead_actions.c.enterprise_id == ws.enterprise_id,
+        *in_workspace(lead_actions, ws),
         lead_actions.c.campaign_id == campaign_id,
         lead_actions.c.action == "pause",
         lead_actions.c.result.in_(("applied", "pending", "unconfirmed")),
@@ -222,8 +221,7 @@ async def paused_from_slack_since(
 async def feed_endpoint(engine: AsyncEngine, ws: Workspace, campaign_id: str) -> int | None:
     """The campaign's webhook endpoint in the workspace, if a channel ever subscribed to it."""
     query = select(webhook_endpoints.c.id).where(
-        webhook_endpoints.c.team_id == ws.team_id,
-        webhook_endpoints.c.enterprise_id == ws.enterprise_id,
+        *in_workspace(webhook_endpoints, ws),
         webhook_endpoints.c.campaign_id == campaign_id,
     )
     async with read_only(engine) as conn:
