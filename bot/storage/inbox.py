@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import Insert, Select, and_, bindparam, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.engine import read_only, upsert
 from bot.storage.subscriptions import hash_token
 from bot.storage.tables import deliveries, events, subscriptions, webhook_endpoints
 
 # "Last webhook" is shown to people; to the minute is plenty.
 LAST_RECEIVED_PRECISION = timedelta(seconds=10)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Outcome(Enum):
@@ -62,60 +64,237 @@ async def token_exists(engine: AsyncEngine, token: str) -> bool:
         return (await conn.execute(query)).first() is not None
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A webhook to store: the token of the URL it came to, the event, and when it came."""
+
+    token: str
+    event: IncomingEvent
+    received_at: datetime
+
+
+@dataclass
+class _Endpoint:
+    id: int
+    last_received_at: datetime | None
+    legacy_dedupe: bool
+    subscriptions: list[Any] = field(default_factory=list)
+
+
 async def store_webhook(
     engine: AsyncEngine, token: str, event: IncomingEvent, now: datetime
 ) -> Stored:
     """Commit the event and a delivery per matching subscription, unless it was seen before."""
-    # An event is seen before when its dedupe key was ever stored: a late redelivery of something
-    # the lead already had is not posted again. The reads come first, outside the write transaction,
-    # so that the transaction (which on SQLite holds the one write lock) is two inserts long; a
-    # redelivery racing its twin still collides on the unique dedupe key.
-    async with read_only(engine) as conn:
-        endpoint = (
-            await conn.execute(
-                select(webhook_endpoints.c.id, webhook_endpoints.c.last_received_at).where(
-                    webhook_endpoints.c.token_hash == hash_token(token)
-                )
-            )
-        ).one_or_none()
-        if endpoint is None:
-            return Stored(Outcome.UNKNOWN_TOKEN)
-        endpoint_id = int(endpoint.id)
-        if await _seen(conn, endpoint_id, event):
-            return Stored(Outcome.DUPLICATE)
-        rows = await _deliveries_for(conn, endpoint_id, event, now)
-    async with engine.begin() as conn:
-        await _one_at_a_time(conn, endpoint_id, event.serial)
-        if event.stale_after and await _stored(conn, endpoint_id, event.stale_after):
-            return Stored(Outcome.STALE)
-        if event.from_nlpearl and _outdated(endpoint.last_received_at, now):
-            # Updating it for every webhook would serialise them all on this one row.
+    (stored,) = await store_webhooks(engine, [Arrival(token, event, now)])
+    return stored
+
+
+async def store_webhooks(engine: AsyncEngine, arrivals: Sequence[Arrival]) -> list[Stored]:
+    """Store many webhooks in one transaction, each answered as if it had come alone.
+
+    They are taken in order: a redelivery of an event earlier in the same group is a duplicate,
+    and a call's start after its end in the group is stale. All or nothing: if the transaction
+    fails, none is stored.
+    """
+    async with engine.connect() as conn:
+        return await store_webhooks_on(conn, arrivals)
+
+
+async def store_webhooks_on(conn: AsyncConnection, arrivals: Sequence[Arrival]) -> list[Stored]:
+    """`store_webhooks` on a connection the caller holds (and may use again)."""
+    # One transaction for many webhooks is what makes a burst cheap: each statement below runs
+    # once for the group, not once per webhook, and on SQLite the write lock is taken once.
+    async with conn.begin():
+        hashes = [hash_token(a.token) for a in arrivals]
+        endpoints = await _endpoints(conn, set(hashes))
+        known = [(a, endpoints.get(h)) for a, h in zip(arrivals, hashes, strict=True)]
+        await _one_at_a_time(conn, [(ep.id, a.event.serial) for a, ep in known if ep])
+        seen = await _seen(conn, [(ep, a.event) for a, ep in known if ep])
+        outcomes: list[Stored | None] = []
+        accepted: list[tuple[Arrival, _Endpoint]] = []
+        for arrival, endpoint in known:
+            outcome = _screen(arrival.event, endpoint, seen)
+            outcomes.append(outcome)
+            if outcome is None and endpoint is not None:
+                seen.add((endpoint.id, arrival.event.dedupe_key))
+                accepted.append((arrival, endpoint))
+        await _note_received(conn, known)
+        event_ids = await _insert_events(conn, accepted)
+        queued = await _insert_deliveries(conn, accepted, event_ids)
+    answers = iter(queued)
+    return [outcome or next(answers) for outcome in outcomes]
+
+
+def _endpoints_query() -> Select[Any]:
+    e, s = webhook_endpoints, subscriptions
+    return (
+        select(
+            e.c.id,
+            e.c.token_hash,
+            e.c.last_received_at,
+            e.c.legacy_dedupe,
+            s.c.id.label("subscription_id"),
+            s.c.team_id,
+            s.c.enterprise_id,
+            s.c.channel_id,
+            s.c.statuses,
+        )
+        .select_from(e.outerjoin(s, and_(s.c.endpoint_id == e.c.id, s.c.problem.is_(None))))
+        .where(e.c.token_hash.in_(bindparam("token_hashes", expanding=True)))
+        .order_by(s.c.id)
+    )
+
+
+def _insert_events_statement(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(events)
+        .on_conflict_do_nothing(index_elements=["endpoint_id", "dedupe_key"])
+        .returning(events.c.id, events.c.endpoint_id, events.c.dedupe_key)
+    )
+
+
+# Built once: building a statement and its cache key costs about as much as running it.
+ENDPOINTS = _endpoints_query()
+INSERT_EVENTS = {dialect: _insert_events_statement(dialect) for dialect in ("postgresql", "sqlite")}
+INSERT_DELIVERIES = deliveries.insert()
+
+
+async def _endpoints(conn: AsyncConnection, token_hashes: set[str]) -> dict[str, _Endpoint]:
+    """The endpoints of these token hashes, each with its working subscriptions."""
+    found: dict[str, _Endpoint] = {}
+    rows = await conn.execute(ENDPOINTS, {"token_hashes": sorted(token_hashes)})
+    for row in rows.all():
+        endpoint = found.setdefault(
+            row.token_hash,
+            _Endpoint(int(row.id), row.last_received_at, bool(row.legacy_dedupe)),
+        )
+        if row.subscription_id is not None:
+            endpoint.subscriptions.append(row)
+    return found
+
+
+def _screen(
+    event: IncomingEvent, endpoint: _Endpoint | None, seen: set[tuple[int, str]]
+) -> Stored | None:
+    """Why the event is not stored, or None to store it."""
+    if endpoint is None:
+        return Stored(Outcome.UNKNOWN_TOKEN)
+    if (endpoint.id, event.dedupe_key) in seen:
+        return Stored(Outcome.DUPLICATE)
+    if any((endpoint.id, key) in seen for key in event.stale_after):
+        return Stored(Outcome.STALE)
+    return None
+
+
+async def _seen(
+    conn: AsyncConnection, arrivals: list[tuple[_Endpoint, IncomingEvent]]
+) -> set[tuple[int, str]]:
+    """Which dedupe keys the screening needs to know about are stored already.
+
+    Plain redeliveries need no look: the unique key turns them away at the INSERT. A look is
+    needed where the answer depends on more than the key (a call's start is stale once its end
+    is stored) and for endpoints with old `#n` keys.
+    """
+    keys = {
+        (endpoint.id, key)
+        for endpoint, event in arrivals
+        if event.stale_after
+        for key in (event.dedupe_key, *event.stale_after)
+    }
+    seen: set[tuple[int, str]] = set()
+    if keys:
+        query = select(events.c.endpoint_id, events.c.dedupe_key).where(
+            tuple_(events.c.endpoint_id, events.c.dedupe_key).in_(sorted(keys))
+        )
+        seen.update((int(r.endpoint_id), r.dedupe_key) for r in await conn.execute(query))
+    legacy = [(ep.id, ev) for ep, ev in arrivals if ep.legacy_dedupe and ev.kind == "lead"]
+    if legacy:
+        seen.update(await _legacy_seen(conn, legacy))
+    return seen
+
+
+async def _legacy_seen(
+    conn: AsyncConnection, arrivals: list[tuple[int, IncomingEvent]]
+) -> set[tuple[int, str]]:
+    """The events whose key an old `#n` key stored for the same lead carries."""
+    # Lead events stored by early versions carry a `#n` suffix (their place in the lead's
+    # history); they are the same event.
+    leads = sorted({(endpoint_id, event.lead_key) for endpoint_id, event in arrivals})
+    query = select(events.c.endpoint_id, events.c.dedupe_key).where(
+        tuple_(events.c.endpoint_id, events.c.lead_key).in_(leads),
+        events.c.dedupe_key.contains("#", autoescape=True),
+    )
+    stored = [(int(r.endpoint_id), str(r.dedupe_key)) for r in await conn.execute(query)]
+    return {
+        (endpoint_id, event.dedupe_key)
+        for endpoint_id, event in arrivals
+        if any(e == endpoint_id and k.startswith(event.dedupe_key + "#") for e, k in stored)
+    }
+
+
+async def _note_received(
+    conn: AsyncConnection, known: list[tuple[Arrival, _Endpoint | None]]
+) -> None:
+    """Move "last webhook" on for endpoints NLPearl just called, at most every few seconds."""
+    latest: dict[int, datetime] = {}
+    for arrival, endpoint in known:
+        if endpoint is not None and arrival.event.from_nlpearl:
+            latest[endpoint.id] = max(arrival.received_at, latest.get(endpoint.id, EPOCH))
+    by_id = {endpoint.id: endpoint for _, endpoint in known if endpoint is not None}
+    for endpoint_id, received_at in sorted(latest.items()):
+        # Updating it for every webhook would serialise them all on this one row.
+        if _outdated(by_id[endpoint_id].last_received_at, received_at):
             await conn.execute(
                 update(webhook_endpoints)
                 .where(webhook_endpoints.c.id == endpoint_id)
-                .values(last_received_at=now)
+                .values(last_received_at=received_at)
             )
-        inserted = await conn.execute(
-            upsert(conn, events)
-            .values(
-                endpoint_id=endpoint_id,
-                kind=event.kind,
-                dedupe_key=event.dedupe_key,
-                lead_key=event.lead_key,
-                payload=event.payload,
-                received_at=now,
-                lead_status=_column_int(event.lead_status),
-                swept=int(not event.from_nlpearl),
-            )
-            .on_conflict_do_nothing(index_elements=["endpoint_id", "dedupe_key"])
-            .returning(events.c.id)
-        )
-        event_id = inserted.scalar_one_or_none()
+
+
+async def _insert_events(
+    conn: AsyncConnection, accepted: list[tuple[Arrival, _Endpoint]]
+) -> dict[tuple[int, str], int]:
+    """Insert the events; the ids of those stored, by endpoint and key (a race loses quietly)."""
+    if not accepted:
+        return {}
+    rows = [
+        {
+            "endpoint_id": endpoint.id,
+            "kind": arrival.event.kind,
+            "dedupe_key": arrival.event.dedupe_key,
+            "lead_key": arrival.event.lead_key,
+            "payload": arrival.event.payload,
+            "received_at": arrival.received_at,
+            "lead_status": _column_int(arrival.event.lead_status),
+            "swept": int(not arrival.event.from_nlpearl),
+        }
+        for arrival, endpoint in accepted
+    ]
+    inserted = await conn.execute(INSERT_EVENTS[conn.dialect.name], rows)
+    return {(int(r.endpoint_id), r.dedupe_key): int(r.id) for r in inserted}
+
+
+async def _insert_deliveries(
+    conn: AsyncConnection,
+    accepted: list[tuple[Arrival, _Endpoint]],
+    event_ids: dict[tuple[int, str], int],
+) -> list[Stored]:
+    """Queue a delivery per event stored and wanting subscription, in the order they came."""
+    answers: list[Stored] = []
+    rows: list[dict[str, Any]] = []
+    for arrival, endpoint in accepted:
+        event_id = event_ids.get((endpoint.id, arrival.event.dedupe_key))
         if event_id is None:
-            return Stored(Outcome.DUPLICATE)
-        if rows:
-            await conn.execute(deliveries.insert(), [{**row, "event_id": event_id} for row in rows])
-    return Stored(Outcome.STORED, len(rows))
+            # Its twin, sent to another process at the same moment, was committed first.
+            answers.append(Stored(Outcome.DUPLICATE))
+            continue
+        wanted_here = _deliveries_for(endpoint, arrival, event_id)
+        rows += wanted_here
+        answers.append(Stored(Outcome.STORED, len(wanted_here)))
+    if rows:
+        await conn.execute(INSERT_DELIVERIES, rows)
+    return answers
 
 
 def _column_int(value: int | None) -> int | None:
@@ -127,52 +306,33 @@ def _outdated(last_received_at: datetime | None, now: datetime) -> bool:
     return last_received_at is None or now - last_received_at >= LAST_RECEIVED_PRECISION
 
 
-async def _seen(conn: AsyncConnection, endpoint_id: int, event: IncomingEvent) -> bool:
-    """Whether the event's dedupe key was ever stored for this endpoint."""
-    # Lead events stored by earlier versions carry a `#n` suffix (their place in the lead's
-    # history); they are the same event.
-    of_endpoint = events.c.endpoint_id == endpoint_id
-    # Each test its own EXISTS, so each uses its index (a plain OR makes SQLite scan every
-    # event of the endpoint, and the scan grows with the table).
-    seen: ColumnElement[bool] = exists().where(of_endpoint, events.c.dedupe_key == event.dedupe_key)
-    if event.kind == "lead":
-        legacy = exists().where(
-            of_endpoint,
-            events.c.lead_key == event.lead_key,
-            events.c.dedupe_key.startswith(event.dedupe_key + "#", autoescape=True),
-        )
-        seen = or_(seen, legacy)
-    return bool((await conn.execute(select(seen))).scalar())
-
-
-async def _stored(conn: AsyncConnection, endpoint_id: int, keys: tuple[str, ...]) -> bool:
-    query = select(events.c.id).where(
-        events.c.endpoint_id == endpoint_id, events.c.dedupe_key.in_(keys)
-    )
-    return (await conn.execute(query.limit(1))).first() is not None
-
-
-async def _one_at_a_time(conn: AsyncConnection, endpoint_id: int, serial: str | None) -> None:
-    """Hold a lock on `serial` until the transaction ends (SQLite's write lock already does)."""
-    if serial is None or conn.dialect.name != "postgresql":
+async def _one_at_a_time(conn: AsyncConnection, serials: list[tuple[int, str | None]]) -> None:
+    """Hold a lock on each serial until the transaction ends (SQLite's write lock already does)."""
+    # A call's start and end sent to two processes at once must not both pass the stale check.
+    keys = sorted({_lock_key(endpoint_id, serial) for endpoint_id, serial in serials if serial})
+    if not keys or conn.dialect.name != "postgresql":
         return
+    # In one order, so two groups sharing serials cannot deadlock.
+    await conn.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(key)) FROM "
+            "(SELECT unnest(CAST(:keys AS bigint[])) AS key ORDER BY 1) AS serials"
+        ),
+        {"keys": keys},
+    )
+
+
+def _lock_key(endpoint_id: int, serial: str) -> int:
     digest = hashlib.sha256(f"{endpoint_id}:{serial}".encode()).digest()
-    await conn.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], signed=True))))
+    return int.from_bytes(digest[:8], signed=True)
 
 
-async def _deliveries_for(
-    conn: AsyncConnection, endpoint_id: int, event: IncomingEvent, now: datetime
-) -> list[dict[str, Any]]:
-    subs = (
-        await conn.execute(
-            select(subscriptions).where(
-                subscriptions.c.endpoint_id == endpoint_id, subscriptions.c.problem.is_(None)
-            )
-        )
-    ).all()
+def _deliveries_for(endpoint: _Endpoint, arrival: Arrival, event_id: int) -> list[dict[str, Any]]:
+    event, now = arrival.event, arrival.received_at
     return [
         {
-            "subscription_id": sub.id,
+            "event_id": event_id,
+            "subscription_id": sub.subscription_id,
             "team_id": sub.team_id,
             "enterprise_id": sub.enterprise_id,
             "channel_id": sub.channel_id,
@@ -182,7 +342,7 @@ async def _deliveries_for(
             "next_attempt_at": now,
             "created_at": now,
         }
-        for sub in subs
+        for sub in endpoint.subscriptions
         if wanted(sub.statuses, event)
     ]
 

@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.engine import read_only, upsert
-from bot.storage.tables import channel_pacing, deliveries, events, lead_threads, subscriptions
+from bot.storage.tables import (
+    OPEN_DELIVERY,
+    Moment,
+    channel_pacing,
+    deliveries,
+    events,
+    lead_threads,
+    subscriptions,
+)
 
 OPEN_STATES = ("pending", "claimed")
 MAX_BATCH_ITEMS = 50
@@ -83,8 +91,8 @@ async def claim_batches(
 ) -> list[Batch]:
     """Claim up to `limit` batches, at most one per channel, and pace those channels."""
     if engine.dialect.name == "sqlite":
-        # Look without the write lock (the scan grows with the backlog and would stall every
-        # webhook behind it); only a round that found work takes the lock, and re-checks.
+        # Look without the write lock, which every webhook needs too; only a round that found
+        # work takes it, and looks again.
         async with read_only(engine) as conn:
             if not await _ready_heads(conn, now, limit):
                 return []
@@ -98,36 +106,77 @@ async def claim_batches(
     return batches
 
 
-async def _ready_heads(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
+def _heads_query(dialect: str) -> Select[Any]:
+    """The oldest claimable row of every subscribed channel that may be posted to now."""
+    # The work grows with the number of channels, not with the backlog: each channel's open rows
+    # are walked in order (ix_deliveries_open) only until the first one that may go. Every
+    # delivery belongs to a subscription, so the subscribed channels are all there is to look at.
     d = deliveries.alias("d")
     e = deliveries.alias("e")
+    channels = (
+        select(subscriptions.c.enterprise_id, subscriptions.c.team_id, subscriptions.c.channel_id)
+        .distinct()
+        .subquery("channels")
+    )
+    paced = exists().where(
+        channel_pacing.c.enterprise_id == channels.c.enterprise_id,
+        channel_pacing.c.team_id == channels.c.team_id,
+        channel_pacing.c.channel_id == channels.c.channel_id,
+        channel_pacing.c.next_post_at > NOW,
+    )
     earlier_open = exists().where(
         e.c.subscription_id == d.c.subscription_id,
         e.c.lead_key == d.c.lead_key,
         e.c.id < d.c.id,
         e.c.state.in_(OPEN_STATES),
     )
-    paced = exists().where(
-        channel_pacing.c.team_id == d.c.team_id,
-        channel_pacing.c.enterprise_id == d.c.enterprise_id,
-        channel_pacing.c.channel_id == d.c.channel_id,
-        channel_pacing.c.next_post_at > now,
+    head = (
+        select(d.c.id)
+        .where(
+            d.c.enterprise_id == channels.c.enterprise_id,
+            d.c.team_id == channels.c.team_id,
+            d.c.channel_id == channels.c.channel_id,
+            OPEN_DELIVERY,
+            _ready(d),
+            ~earlier_open,
+        )
+        .order_by(d.c.id)
+        .limit(1)
+        .correlate(channels)
     )
-    ready = or_(
-        and_(d.c.state == "pending", d.c.next_attempt_at <= now),
+    if dialect == "postgresql":
+        # A head another worker is claiming right now is passed over for the next lane's.
+        head = head.with_for_update(skip_locked=True, of=d)
+    return (
+        select(head.scalar_subquery().label("id"))
+        .select_from(channels)
+        .where(~paced.correlate(channels))
+    )
+
+
+def _ready(d: Any) -> ColumnElement[bool]:
+    return or_(
+        and_(d.c.state == "pending", d.c.next_attempt_at <= NOW),
         # A claim whose lease ran out belongs to a worker that died.
-        and_(d.c.state == "claimed", d.c.claimed_until < now),
+        and_(d.c.state == "claimed", d.c.claimed_until < NOW),
     )
-    query = select(d).where(ready, ~earlier_open, ~paced).order_by(d.c.id).limit(limit * 4)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=d)
-    rows = (await conn.execute(query)).all()
-    one_per_channel: dict[tuple[str, str, str], Any] = {}
-    for row in rows:
-        one_per_channel.setdefault((row.enterprise_id, row.team_id, row.channel_id), row)
+
+
+NOW = bindparam("now", type_=Moment())
+# Built once: a claim round runs them many times a second under load.
+HEADS = {dialect: _heads_query(dialect) for dialect in ("postgresql", "sqlite")}
+ROWS_BY_ID = select(deliveries).where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+
+
+async def _ready_heads(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
+    """The oldest claimable row of up to `limit` channels that may be posted to now."""
+    found = await conn.execute(HEADS[conn.dialect.name], {"now": now})
+    head_ids = sorted(row.id for row in found.all() if row.id is not None)
+    if not head_ids:
+        return []
+    rows = (await conn.execute(ROWS_BY_ID, {"ids": head_ids[:limit]})).all()
     # Claims lock pacing rows in channel order, so overlapping claims cannot deadlock.
-    chosen = sorted(list(one_per_channel.items())[:limit])
-    return [row for _, row in chosen]
+    return sorted(rows, key=lambda row: (row.enterprise_id, row.team_id, row.channel_id))
 
 
 async def _claim_lane(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -30,6 +31,9 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+# A delivery still to be posted (pending, or claimed by a worker that may have died).
+OPEN_DELIVERY = text("state IN ('pending', 'claimed')")
 
 # SQLite numbers BIGINT keys only when they are INTEGER PRIMARY KEY.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -73,6 +77,9 @@ webhook_endpoints = Table(
     Column("token", String(64)),
     Column("created_at", Moment(), nullable=False),
     Column("last_received_at", Moment()),
+    # 1 when some of its lead events carry an old `#n` dedupe key (set once, by revision 0006):
+    # only those endpoints pay for the extra look that spots their redeliveries.
+    Column("legacy_dedupe", Integer, nullable=False, server_default="0"),
     UniqueConstraint("enterprise_id", "team_id", "campaign_id", name="uq_endpoint_campaign"),
 )
 
@@ -140,6 +147,16 @@ deliveries = Table(
     Column("finished_at", Moment()),
     Index("ix_deliveries_ready", "state", "next_attempt_at"),
     Index("ix_deliveries_lane", "subscription_id", "lead_key", "id"),
+    # A channel's open rows in order, however long the finished history: a claim walks these.
+    Index(
+        "ix_deliveries_open",
+        "enterprise_id",
+        "team_id",
+        "channel_id",
+        "id",
+        sqlite_where=OPEN_DELIVERY,
+        postgresql_where=OPEN_DELIVERY,
+    ),
     Index("ix_deliveries_batch", "batch"),
 )
 

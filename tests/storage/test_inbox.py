@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.feed.receive import incoming
@@ -126,12 +127,25 @@ async def test_a_lead_event_stored_with_an_old_numbered_key_is_still_a_duplicate
     other_lead = IncomingEvent("lead", "lead:42:20:1#4", LEAD_B, 20, {"status": 20})
     assert (await store_webhook(engine, token, old, NOW)).outcome is Outcome.STORED
     assert (await store_webhook(engine, token, other_lead, NOW)).outcome is Outcome.STORED
+    # Revision 0006 marks the endpoints that have such keys; only those look for them.
+    await mark_legacy_endpoints(engine)
 
     again = IncomingEvent("lead", "lead:42:20:1", LEAD_A, 20, {"status": 20})
     assert (await store_webhook(engine, token, again, NOW)).outcome is Outcome.DUPLICATE
     # A key that only begins the same way is another event.
     shorter = IncomingEvent("lead", "lead:42:20:", LEAD_A, 20, {"status": 20})
     assert (await store_webhook(engine, token, shorter, NOW)).outcome is Outcome.STORED
+
+
+async def mark_legacy_endpoints(engine: AsyncEngine) -> None:
+    """What revision 0006 does to a database holding old `#n` keys."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE webhook_endpoints SET legacy_dedupe = 1 WHERE id IN (SELECT DISTINCT "
+                "endpoint_id FROM events WHERE kind = 'lead' AND dedupe_key LIKE '%#%')"
+            )
+        )
 
 
 def call_phase(call_id: str, phase: str) -> IncomingEvent:
@@ -319,8 +333,8 @@ async def test_the_event_and_its_deliveries_commit_together(
 ) -> None:
     token = await subscribe_channels(engine, "C1", "C2")
 
-    async def broken(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        rows = await real(*args, **kwargs)
+    def broken(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        rows = real(*args, **kwargs)
         assert len(rows) == 2
         raise RuntimeError("the database went away mid-way")
 
