@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import re
+import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,18 +24,18 @@ from starlette.routing import Route
 
 from bot.app.bodies import read_limited
 from bot.app.scheduling import build_scheduler, scheduling
-from bot.app.settings import Settings
+from bot.app.settings import Settings, configure_logging, load_settings
 from bot.app.slack_app import build_slack_app, build_slack_client
 from bot.app.slack_gate import admit, signing_secret_for
 from bot.app.socket_mode import socket_mode
 from bot.blocks import messages
 from bot.feed.deliver import BatchDelivery
+from bot.feed.ingest import Ingest
 from bot.feed.loop import Deliverer, DeliveryTiming
-from bot.feed.receive import receive_webhook
 from bot.listeners.inflight import InFlight
 from bot.nlpearl.client import DEFAULT_TIMEOUT, NLPearlClient
 from bot.nlpearl.names import campaign_name
-from bot.records import utc_now
+from bot.records import start_clock_at, utc_now
 from bot.storage.engine import create_engine, ping
 from bot.usecases.campaigns import CampaignDirectory
 from bot.usecases.home import SetupCheck
@@ -60,6 +62,7 @@ class Runtime:
     signing_secret: str | None
     engine: AsyncEngine
     deliverer: Deliverer
+    ingest: Ingest
 
 
 def build_nlpearl_client(settings: Settings, http: httpx.AsyncClient) -> NLPearlClient:
@@ -92,6 +95,18 @@ def new_http_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=limits)
 
 
+def app_from_environment() -> Starlette:
+    """The web app of one of several web processes (WEB_CONCURRENCY), each set up on its own."""
+    # uvicorn starts each process afresh and imports this: nothing of the parent's set-up
+    # (logging, the clock) carried over.
+    settings = load_settings()
+    configure_logging(settings)
+    if settings.clock_start is not None:
+        start_clock_at(settings.clock_start)
+    # A process that stops is started again by uvicorn's supervisor.
+    return create_app(settings, partial(os.kill, os.getpid(), signal.SIGTERM))
+
+
 def create_app(settings: Settings, give_up: Callable[[], None] = lambda: None) -> Starlette:
     """The web app for these settings; `give_up` asks the server to stop (a refused token)."""
 
@@ -112,7 +127,10 @@ def create_app(settings: Settings, give_up: Callable[[], None] = lambda: None) -
             slack_app = build_slack_app(settings, services, in_flight.track)
             deliverer = build_deliverer(settings, engine, nlpearl)
             scheduler = build_scheduler(settings, engine, nlpearl)
-            app.state.runtime = Runtime(slack_app, signing_secret_for(settings), engine, deliverer)
+            ingest = Ingest(engine, stored=deliverer.wake)
+            app.state.runtime = Runtime(
+                slack_app, signing_secret_for(settings), engine, deliverer, ingest
+            )
             # Everything built so far lives as long as the process: keep the garbage
             # collector from scanning it again and again (long pauses under load).
             gc.freeze()
@@ -189,9 +207,7 @@ async def nlpearl_webhook(request: Request) -> Response:
         return JSONResponse({"error": "the body is over 1 MB"}, status_code=413)
     runtime = _runtime(request)
     # Every other answer, including a database that is down, is the receiver's.
-    receipt = await receive_webhook(runtime.engine, token, body, utc_now())
-    if receipt.queued:
-        runtime.deliverer.wake()
+    receipt = await runtime.ingest.receive(token, body, utc_now())
     return JSONResponse(receipt.body, status_code=receipt.status_code)
 
 

@@ -72,25 +72,33 @@ async def _known_or_unknown(engine: AsyncEngine, token: str, answer: Receipt) ->
 async def _store(
     engine: AsyncEngine, token: str, event: WebhookEvent, now: datetime, swept: bool
 ) -> Receipt:
-    return _answer(await store_webhook(engine, token, incoming(event, swept=swept), now))
+    return answer(await store_webhook(engine, token, incoming(event, swept=swept), now))
 
 
 async def _database(work: Coroutine[Any, Any, Receipt]) -> Receipt:
     """The answer of `work`, or what to tell NLPearl when the database failed it."""
     try:
         return await work
-    except (sa_exc.SQLAlchemyError, OSError) as exc:
-        if not refused_data(exc):
-            logger.warning(
-                "Could not store a webhook, the database is unavailable: %s",
-                in_few_words(getattr(exc, "orig", None) or exc),
-            )
-            return UNAVAILABLE
-        logger.error(
-            "The database refused a webhook's data (answered 422): %s",
+    except DATABASE_ERRORS as exc:
+        return failed(exc)
+
+
+DATABASE_ERRORS = (sa_exc.SQLAlchemyError, OSError)
+
+
+def failed(exc: BaseException) -> Receipt:
+    """What to tell NLPearl when the database failed to store its webhook."""
+    if not refused_data(exc):
+        logger.warning(
+            "Could not store a webhook, the database is unavailable: %s",
             in_few_words(getattr(exc, "orig", None) or exc),
         )
-        return UNSTORABLE
+        return UNAVAILABLE
+    logger.error(
+        "The database refused a webhook's data (answered 422): %s",
+        in_few_words(getattr(exc, "orig", None) or exc),
+    )
+    return UNSTORABLE
 
 
 def incoming(event: WebhookEvent, *, swept: bool = False) -> IncomingEvent:
@@ -107,7 +115,8 @@ def incoming(event: WebhookEvent, *, swept: bool = False) -> IncomingEvent:
     )
 
 
-def _answer(stored: Stored) -> Receipt:
+def answer(stored: Stored) -> Receipt:
+    """The HTTP answer for what became of a webhook."""
     if stored.outcome is Outcome.UNKNOWN_TOKEN:
         return UNKNOWN
     if stored.outcome is Outcome.DUPLICATE:
