@@ -10,6 +10,7 @@ import logging
 import socket
 import sys
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bot.app.settings import ConfigError, Settings, configure_logging, load_settings, problem
@@ -61,6 +62,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _serve_processes(listener: socket.socket, count: int, options: dict[str, Any]) -> int:
+    """Serve from `count` processes sharing the socket, each restarted by uvicorn if it dies."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "bot.app.web:app_from_environment", factory=True, workers=count, **options
+    )
+    Multiprocess(config, sockets=[listener]).run()
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -116,19 +129,22 @@ def _serve(settings: Settings) -> int:
         gave_up = True
         server.should_exit = True
 
-    config = uvicorn.Config(
-        create_app(settings, give_up),
-        host="0.0.0.0",
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        proxy_headers=True,
-        forwarded_allow_ips="*",
+    options: dict[str, Any] = {
+        "host": "0.0.0.0",
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "*",
         # uvicorn's own handlers would bypass the root handler and its redacting filter.
-        log_config=None,
-    )
-    server = uvicorn.Server(config)
+        "log_config": None,
+    }
     logging.getLogger("uvicorn.error").info("Listening on http://0.0.0.0:%d", settings.port)
+    # Socket Mode takes Slack's traffic over one WebSocket, so it has no use for more processes.
+    if settings.web_concurrency > 1 and settings.slack_app_token is None:
+        return _serve_processes(listener, settings.web_concurrency, options)
+    config = uvicorn.Config(create_app(settings, give_up), **options)
+    server = uvicorn.Server(config)
     # uvicorn serves on our socket and closes it when it stops.
     server.run(sockets=[listener])
     return 2 if gave_up else 0

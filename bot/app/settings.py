@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     public_url: str | None = None
     port: int = Field(default=3000, ge=1, le=65535)
+    # Web processes sharing the port (the Heroku convention; its Python buildpack sets it).
+    web_concurrency: int = Field(default=1, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     mask_shared_phone_numbers: bool = True
     # How long a claimed delivery is held before another worker may take it over.
