@@ -36,10 +36,22 @@ def secrets_of(settings: BaseModel) -> dict[str, str]:
 
 def redact(text: str, secrets: Mapping[str, str]) -> str:
     """The text with webhook tokens, Slack tokens and the given secrets replaced."""
-    # Longest first, so a whole key goes before the half it contains.
-    for name, value in sorted(secrets.items(), key=lambda item: -len(item[1])):
-        if len(value) >= MIN_SECRET_LENGTH and value in text:
-            text = text.replace(value, f"[redacted {name.split(' ')[0]}]")
+    return _redact(text, _replacements(secrets))
+
+
+def _replacements(secrets: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Each secret and what stands in its place, longest first (a whole key before its half)."""
+    return [
+        (value, f"[redacted {name.split(' ')[0]}]")
+        for name, value in sorted(secrets.items(), key=lambda item: -len(item[1]))
+        if len(value) >= MIN_SECRET_LENGTH
+    ]
+
+
+def _redact(text: str, replacements: list[tuple[str, str]]) -> str:
+    for value, replacement in replacements:
+        if value in text:
+            text = text.replace(value, replacement)
     text = _WEBHOOK_TOKEN.sub(rf"\g<1>{REDACTED}", text)
     return _TOKENS.sub(REDACTED, text)
 
@@ -50,6 +62,8 @@ class RedactingFilter(logging.Filter):
     def __init__(self, secrets: Mapping[str, str]) -> None:
         super().__init__()
         self.secrets = dict(secrets)
+        # Worked out once: every log line passes here (an access log line per request).
+        self._replacements = _replacements(self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact the message, its arguments, the traceback and the stack; always keep it."""
@@ -76,7 +90,7 @@ class RedactingFilter(logging.Filter):
         return True
 
     def _redact(self, text: str) -> str:
-        return redact(text, self.secrets)
+        return _redact(text, self._replacements)
 
     def _redact_arg(self, arg: object) -> object:
         return self._redact(arg) if isinstance(arg, str) else arg

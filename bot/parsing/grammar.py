@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -395,6 +396,17 @@ def looks_like_phone(text: str) -> bool:
 
 def normalize_phone(text: str) -> str | None:
     """The number in E.164 form; 10 bare digits are read as a North American number."""
+    # A lead's webhooks carry its number again and again; only short texts are remembered, so
+    # hostile ones cannot fill the memory.
+    return _normalize_remembered(text) if len(text) <= 40 else _normalize(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize_remembered(text: str) -> str | None:
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str | None:
     # Any script's decimal digits, as ASCII; superscripts and the like are not digits here.
     digits = "".join(str(unicodedata.decimal(ch)) for ch in text if ch.isdecimal())
     international = text.strip().startswith("+")
