@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -203,13 +203,19 @@ class BenchEnvironment:
     workdir: Path
     servers: list[ServerProcess] = field(default_factory=list)
 
-    def start_app(self, overrides: dict[str, str | None] | None = None) -> ServerProcess:
+    def start_app(
+        self, overrides: dict[str, str | None] | None = None, command_prefix: Sequence[str] = ()
+    ) -> ServerProcess:
         """The real app (`python -m bot serve`), healthy; stopped when the environment closes.
 
         `overrides` changes its environment (e.g. DATABASE_URL); None removes a variable.
         """
         server = start_server(
-            overrides or {}, slack=self.slack, nlpearl=self.nlpearl, workdir=self.workdir
+            overrides or {},
+            slack=self.slack,
+            nlpearl=self.nlpearl,
+            workdir=self.workdir,
+            command_prefix=command_prefix,
         )
         self.servers.append(server)
         return server

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,14 +118,18 @@ def start_server(
     workdir: Path,
     wait_healthy: bool = True,
     timeout: float = STARTUP_TIMEOUT,
+    command_prefix: Sequence[str] = (),
 ) -> ServerProcess:
-    """Starts `python -m bot serve` in `workdir` and, unless told not to, waits for /healthz."""
+    """Starts `python -m bot serve` in `workdir` and, unless told not to, waits for /healthz.
+
+    `command_prefix` runs it under another program (the profiler: `py-spy record … --`).
+    """
     port = free_port()
     log_path = workdir / f"server-{port}.log"
     env = server_environment(port, workdir, slack, nlpearl, env_overrides)
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
+            [*command_prefix, sys.executable, "-m", "bot", "serve"],
             env=env,
             cwd=workdir,
             stdin=subprocess.DEVNULL,
