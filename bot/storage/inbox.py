@@ -1,4 +1,4 @@
-"""Store a received webhook and its outbox rows in one transaction, once per event."""
+"""Store received webhooks and their outbox rows: a group to a transaction, each event once."""
 
 from __future__ import annotations
 

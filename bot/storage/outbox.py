@@ -14,12 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.engine import read_only, upsert
 from bot.storage.tables import (
-    OPEN_DELIVERY,
     Moment,
     channel_pacing,
     deliveries,
@@ -124,11 +135,17 @@ def _heads_query(dialect: str) -> Select[Any]:
         channel_pacing.c.channel_id == channels.c.channel_id,
         channel_pacing.c.next_post_at > NOW,
     )
-    earlier_open = exists().where(
-        e.c.subscription_id == d.c.subscription_id,
-        e.c.lead_key == d.c.lead_key,
-        e.c.id < d.c.id,
-        e.c.state.in_(OPEN_STATES),
+    # The head of its lane: the lowest open id of its lead in its channel. A scalar subquery,
+    # run per candidate on the lane index; as NOT EXISTS, PostgreSQL without statistics made it
+    # a join that read every open row.
+    lane_head = (
+        select(func.min(e.c.id))
+        .where(
+            e.c.subscription_id == d.c.subscription_id,
+            e.c.lead_key == d.c.lead_key,
+            _open(e),
+        )
+        .scalar_subquery()
     )
     head = (
         select(d.c.id)
@@ -136,9 +153,9 @@ def _heads_query(dialect: str) -> Select[Any]:
             d.c.enterprise_id == channels.c.enterprise_id,
             d.c.team_id == channels.c.team_id,
             d.c.channel_id == channels.c.channel_id,
-            OPEN_DELIVERY,
+            _open(d),
             _ready(d),
-            ~earlier_open,
+            d.c.id == lane_head,
         )
         .order_by(d.c.id)
         .limit(1)
@@ -152,6 +169,15 @@ def _heads_query(dialect: str) -> Select[Any]:
         .select_from(channels)
         .where(~paced.correlate(channels))
     )
+
+
+def _open(d: Any) -> ColumnElement[bool]:
+    # Spelled with constants, as the partial indexes' own condition is: SQLite uses a partial
+    # index only when a query's terms match it as written.
+    is_open: ColumnElement[bool] = d.c.state.in_(
+        [literal_column("'pending'"), literal_column("'claimed'")]
+    )
+    return is_open
 
 
 def _ready(d: Any) -> ColumnElement[bool]:

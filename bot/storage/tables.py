@@ -157,6 +157,16 @@ deliveries = Table(
         sqlite_where=OPEN_DELIVERY,
         postgresql_where=OPEN_DELIVERY,
     ),
+    # A lane's open rows: whether a row is its lane's head is one look here, whatever the
+    # planner knows of the table (without statistics PostgreSQL walked the channel index).
+    Index(
+        "ix_deliveries_open_lane",
+        "subscription_id",
+        "lead_key",
+        "id",
+        sqlite_where=OPEN_DELIVERY,
+        postgresql_where=OPEN_DELIVERY,
+    ),
     Index("ix_deliveries_batch", "batch"),
 )
 

@@ -1,4 +1,4 @@
-"""ingest at the ceiling: endpoints marked for old dedupe keys; open deliveries by channel
+"""ingest at the ceiling: endpoints marked for old dedupe keys; open deliveries indexed
 
 Revision ID: 0006
 Revises: 0005
@@ -36,9 +36,18 @@ def upgrade() -> None:
         sqlite_where=OPEN_DELIVERY,
         postgresql_where=OPEN_DELIVERY,
     )
+    op.create_index(
+        "ix_deliveries_open_lane",
+        "deliveries",
+        ["subscription_id", "lead_key", "id"],
+        unique=False,
+        sqlite_where=OPEN_DELIVERY,
+        postgresql_where=OPEN_DELIVERY,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_open_lane", table_name="deliveries")
     op.drop_index("ix_deliveries_open", table_name="deliveries")
     with op.batch_alter_table("webhook_endpoints") as batch:
         batch.drop_column("legacy_dedupe")
