@@ -37,6 +37,8 @@ MAX_GROUP = 256
 
 # A webhook waiting for its group's commit, and where its answer goes.
 Waiting = tuple[Arrival, "asyncio.Future[Receipt]"]
+# What a webhook's sender gets: the answer for NLPearl, or the error its request fails with.
+Answer = Receipt | Exception
 
 
 def writers_for(engine: AsyncEngine) -> int:
@@ -96,17 +98,21 @@ class Ingest:
                 ]
                 try:
                     stored = await store_webhooks_on(conn, [arrival for arrival, _ in group])
-                except DATABASE_ERRORS:
+                except Exception:
                     # The connection may have gone with the failure: the rest use fresh ones.
                     self._settle(group, await self._store_alone_each(group))
                     return
                 self._settle(group, [answer(one) for one in stored])
 
-    def _settle(self, group: list[Waiting], receipts: list[Receipt]) -> None:
-        for (_, future), receipt in zip(group, receipts, strict=True):
-            if not future.done():
-                future.set_result(receipt)
-        if any(receipt.queued for receipt in receipts):
+    def _settle(self, group: list[Waiting], answers: list[Answer]) -> None:
+        for (_, future), one in zip(group, answers, strict=True):
+            if future.done():
+                continue
+            if isinstance(one, Receipt):
+                future.set_result(one)
+            else:
+                future.set_exception(one)
+        if any(isinstance(one, Receipt) and one.queued for one in answers):
             self._stored()
 
     def _answer_all(self, receipt: Receipt) -> None:
@@ -115,16 +121,20 @@ class Ingest:
             if not future.done():
                 future.set_result(receipt)
 
-    async def _store_alone_each(self, group: list[Waiting]) -> list[Receipt]:
+    async def _store_alone_each(self, group: list[Waiting]) -> list[Answer]:
         """Each webhook of a failed group stored on its own, so each gets its own answer."""
         # One body the database refuses, a deadlock with another process or a connection that
         # died must not cost the rest of the group; alone, each is tried once more.
         logger.info("A group of %d webhooks failed; storing each alone", len(group))
         return [await self._store_alone(arrival) for arrival, _ in group]
 
-    async def _store_alone(self, arrival: Arrival) -> Receipt:
+    async def _store_alone(self, arrival: Arrival) -> Answer:
         try:
             (stored,) = await store_webhooks(self._engine, [arrival])
         except DATABASE_ERRORS as exc:
             return failed(exc)
+        except Exception as exc:
+            # A fault of ours: its sender's request fails as it would have on its own (a 500,
+            # and the traceback in the log), and no one else's does.
+            return exc
         return answer(stored)
