@@ -4,6 +4,8 @@ A burst from NLPearl is many small writes. One transaction each costs a handful 
 (and on SQLite the one write lock) per webhook; here whoever arrives while a write is under way
 waits for the next one, which takes everyone waiting at once. Nothing is answered before its
 transaction commits, and a webhook alone is written at once, so this adds no delay when idle.
+One writer per process keeps a lead's webhooks in the order they came: a second writer's small
+group could commit before the first's large one and put a later status ahead.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.feed.receive import (
 )
 from bot.parsing.storable import read_json
 from bot.parsing.webhooks import BadPayload, parse_webhook
+from bot.storage.faults import in_few_words
 from bot.storage.inbox import Arrival, store_webhooks, store_webhooks_on
 
 logger = logging.getLogger(__name__)
@@ -34,16 +37,10 @@ logger = logging.getLogger(__name__)
 # transaction stays short (the statements grow with it).
 MAX_GROUP = 256
 
-
 # A webhook waiting for its group's commit, and where its answer goes.
 Waiting = tuple[Arrival, "asyncio.Future[Receipt]"]
 # What a webhook's sender gets: the answer for NLPearl, or the error its request fails with.
 Answer = Receipt | Exception
-
-
-def writers_for(engine: AsyncEngine) -> int:
-    """How many groups may be written at once: SQLite has one writer; PostgreSQL overlaps them."""
-    return 1 if engine.dialect.name == "sqlite" else 2
 
 
 class Ingest:
@@ -53,16 +50,14 @@ class Ingest:
         self,
         engine: AsyncEngine,
         *,
-        writers: int | None = None,
         max_group: int = MAX_GROUP,
         stored: Callable[[], None] = lambda: None,
     ) -> None:
         self._engine = engine
-        self._writers = writers or writers_for(engine)
         self._max_group = max_group
         self._stored = stored  # told when deliveries were queued (wakes the delivery loop)
         self._waiting: deque[Waiting] = deque()
-        self._running: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.Task[None] | None = None
 
     async def receive(self, token: str, body: bytes, now: datetime) -> Receipt:
         """Read and store one webhook body; the answer for NLPearl once it is committed."""
@@ -73,20 +68,26 @@ class Ingest:
             return await receive_webhook(self._engine, token, body, now)
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
         self._waiting.append((Arrival(token, incoming(event), now), future))
-        if len(self._running) < self._writers:
-            task = asyncio.create_task(self._write_while_waiting())
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_while_waiting())
         # Shielded: a sender that hangs up must not cancel the others' shared write.
         return await asyncio.shield(future)
 
     async def _write_while_waiting(self) -> None:
-        while self._waiting:
-            try:
-                await self._write_groups()
-            except DATABASE_ERRORS as exc:
-                # No connection to be had: whoever waits now would wait on the same failure.
-                self._answer_all(failed(exc))
+        try:
+            while self._waiting:
+                try:
+                    await self._write_groups()
+                except DATABASE_ERRORS as exc:
+                    # No connection to be had: whoever waits now would wait on the same failure.
+                    self._answer_all(failed(exc))
+                except Exception as exc:
+                    self._answer_all(exc)
+        finally:
+            # In the same step as the last look at the queue: were it left to the task's
+            # done-callback, a step later, a webhook arriving in between would find a writer
+            # that is gone and wait for the next webhook to start one.
+            self._writer = None
 
     async def _write_groups(self) -> None:
         # One connection for the whole run of groups: taking one from the pool costs a round
@@ -98,16 +99,14 @@ class Ingest:
                 ]
                 try:
                     stored = await store_webhooks_on(conn, [arrival for arrival, _ in group])
-                except Exception:
+                except Exception as exc:
                     # The connection may have gone with the failure: the rest use fresh ones.
-                    self._settle(group, await self._store_alone_each(group))
+                    self._settle(group, await self._store_alone_each(group, exc))
                     return
                 self._settle(group, [answer(one) for one in stored])
 
     def _settle(self, group: list[Waiting], answers: list[Answer]) -> None:
         for (_, future), one in zip(group, answers, strict=True):
-            if future.done():
-                continue
             if isinstance(one, Receipt):
                 future.set_result(one)
             else:
@@ -115,17 +114,20 @@ class Ingest:
         if any(isinstance(one, Receipt) and one.queued for one in answers):
             self._stored()
 
-    def _answer_all(self, receipt: Receipt) -> None:
-        while self._waiting:
-            _, future = self._waiting.popleft()
-            if not future.done():
-                future.set_result(receipt)
+    def _answer_all(self, one: Answer) -> None:
+        group = list(self._waiting)
+        self._waiting.clear()
+        self._settle(group, [one] * len(group))
 
-    async def _store_alone_each(self, group: list[Waiting]) -> list[Answer]:
+    async def _store_alone_each(self, group: list[Waiting], exc: Exception) -> list[Answer]:
         """Each webhook of a failed group stored on its own, so each gets its own answer."""
         # One body the database refuses, a deadlock with another process or a connection that
         # died must not cost the rest of the group; alone, each is tried once more.
-        logger.info("A group of %d webhooks failed; storing each alone", len(group))
+        logger.warning(
+            "A group of %d webhooks failed (%s); storing each alone",
+            len(group),
+            in_few_words(getattr(exc, "orig", None) or exc),
+        )
         return [await self._store_alone(arrival) for arrival, _ in group]
 
     async def _store_alone(self, arrival: Arrival) -> Answer:
