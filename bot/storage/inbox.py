@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Insert, Select, and_, bindparam, select, text, tuple_, update
+from sqlalchemy import Insert, Select, and_, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -156,6 +156,15 @@ def _insert_events_statement(dialect: str) -> Insert:
 
 # Built once: building a statement and its cache key costs about as much as running it.
 ENDPOINTS = _endpoints_query()
+STORED_KEYS = select(events.c.dedupe_key).where(
+    events.c.endpoint_id == bindparam("endpoint_id"),
+    events.c.dedupe_key.in_(bindparam("keys", expanding=True)),
+)
+OLD_KEYS = select(events.c.dedupe_key).where(
+    events.c.endpoint_id == bindparam("endpoint_id"),
+    events.c.lead_key.in_(bindparam("leads", expanding=True)),
+    events.c.dedupe_key.contains("#", autoescape=True),
+)
 INSERT_EVENTS = {dialect: _insert_events_statement(dialect) for dialect in ("postgresql", "sqlite")}
 INSERT_DELIVERIES = deliveries.insert()
 
@@ -190,46 +199,42 @@ def _screen(
 async def _seen(
     conn: AsyncConnection, arrivals: list[tuple[_Endpoint, IncomingEvent]]
 ) -> set[tuple[int, str]]:
-    """Which dedupe keys the screening needs to know about are stored already.
-
-    Plain redeliveries need no look: the unique key turns them away at the INSERT. A look is
-    needed where the answer depends on more than the key (a call's start is stale once its end
-    is stored) and for endpoints with old `#n` keys.
-    """
-    keys = {
-        (endpoint.id, key)
-        for endpoint, event in arrivals
-        if event.stale_after
-        for key in (event.dedupe_key, *event.stale_after)
-    }
+    """Which dedupe keys that the screening needs to know about are stored already."""
+    # Plain redeliveries need no look: the unique key turns them away at the INSERT. A look is
+    # needed where the answer depends on more than the key (a call's start is stale once its
+    # end is stored) and for endpoints with old `#n` keys. One look per endpoint, so each is a
+    # search of an index (a look across endpoints made SQLite scan every event).
+    keys: dict[int, set[str]] = {}
+    old_style: dict[int, list[IncomingEvent]] = {}
+    for endpoint, event in arrivals:
+        if event.stale_after:
+            keys.setdefault(endpoint.id, set()).update((event.dedupe_key, *event.stale_after))
+        if endpoint.legacy_dedupe and event.kind == "lead":
+            old_style.setdefault(endpoint.id, []).append(event)
     seen: set[tuple[int, str]] = set()
-    if keys:
-        query = select(events.c.endpoint_id, events.c.dedupe_key).where(
-            tuple_(events.c.endpoint_id, events.c.dedupe_key).in_(sorted(keys))
+    for endpoint_id, wanted in sorted(keys.items()):
+        found = await conn.execute(
+            STORED_KEYS, {"endpoint_id": endpoint_id, "keys": sorted(wanted)}
         )
-        seen.update((int(r.endpoint_id), r.dedupe_key) for r in await conn.execute(query))
-    legacy = [(ep.id, ev) for ep, ev in arrivals if ep.legacy_dedupe and ev.kind == "lead"]
-    if legacy:
-        seen.update(await _legacy_seen(conn, legacy))
+        seen.update((endpoint_id, key) for (key,) in found)
+    for endpoint_id, lead_events in sorted(old_style.items()):
+        seen.update(await _legacy_seen(conn, endpoint_id, lead_events))
     return seen
 
 
 async def _legacy_seen(
-    conn: AsyncConnection, arrivals: list[tuple[int, IncomingEvent]]
+    conn: AsyncConnection, endpoint_id: int, lead_events: list[IncomingEvent]
 ) -> set[tuple[int, str]]:
     """The events whose key an old `#n` key stored for the same lead carries."""
     # Lead events stored by early versions carry a `#n` suffix (their place in the lead's
     # history); they are the same event.
-    leads = sorted({(endpoint_id, event.lead_key) for endpoint_id, event in arrivals})
-    query = select(events.c.endpoint_id, events.c.dedupe_key).where(
-        tuple_(events.c.endpoint_id, events.c.lead_key).in_(leads),
-        events.c.dedupe_key.contains("#", autoescape=True),
-    )
-    stored = [(int(r.endpoint_id), str(r.dedupe_key)) for r in await conn.execute(query)]
+    leads = sorted({event.lead_key for event in lead_events})
+    found = await conn.execute(OLD_KEYS, {"endpoint_id": endpoint_id, "leads": leads})
+    stored = [str(key) for (key,) in found]
     return {
         (endpoint_id, event.dedupe_key)
-        for endpoint_id, event in arrivals
-        if any(e == endpoint_id and k.startswith(event.dedupe_key + "#") for e, k in stored)
+        for event in lead_events
+        if any(key.startswith(event.dedupe_key + "#") for key in stored)
     }
 
 
