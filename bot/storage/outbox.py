@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.engine import read_only, upsert
 from bot.storage.tables import (
+    OPEN_STATES,
     Moment,
     channel_pacing,
     deliveries,
@@ -39,7 +40,6 @@ from bot.storage.tables import (
     subscriptions,
 )
 
-OPEN_STATES = ("pending", "claimed")
 MAX_BATCH_ITEMS = 50
 
 
@@ -117,7 +117,7 @@ async def claim_batches(
     return batches
 
 
-def _heads_query(dialect: str) -> Select[Any]:
+def _heads_query() -> Select[Any]:
     """The oldest claimable row of every subscribed channel that may be posted to now."""
     # The work grows with the number of channels, not with the backlog: each channel's open rows
     # are walked in order (ix_deliveries_open) only until the first one that may go. Every
@@ -161,9 +161,6 @@ def _heads_query(dialect: str) -> Select[Any]:
         .limit(1)
         .correlate(channels)
     )
-    if dialect == "postgresql":
-        # A head another worker is claiming right now is passed over for the next lane's.
-        head = head.with_for_update(skip_locked=True, of=d)
     return (
         select(head.scalar_subquery().label("id"))
         .select_from(channels)
@@ -172,10 +169,10 @@ def _heads_query(dialect: str) -> Select[Any]:
 
 
 def _open(d: Any) -> ColumnElement[bool]:
-    # Spelled with constants, as the partial indexes' own condition is: SQLite uses a partial
-    # index only when a query's terms match it as written.
+    # Spelled with constants, as the partial indexes' own condition is (tables.OPEN_DELIVERY):
+    # SQLite uses a partial index only when a query's terms match it as written.
     is_open: ColumnElement[bool] = d.c.state.in_(
-        [literal_column("'pending'"), literal_column("'claimed'")]
+        [literal_column(repr(state)) for state in OPEN_STATES]
     )
     return is_open
 
@@ -190,17 +187,28 @@ def _ready(d: Any) -> ColumnElement[bool]:
 
 NOW = bindparam("now", type_=Moment())
 # Built once: a claim round runs them many times a second under load.
-HEADS = {dialect: _heads_query(dialect) for dialect in ("postgresql", "sqlite")}
-ROWS_BY_ID = select(deliveries).where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+HEADS = _heads_query()
+# Looked at again under a lock: another worker may have claimed one since (it is then passed
+# over, and its channel waits for the next round rather than get two batches at once).
+CLAIMABLE = (
+    select(deliveries)
+    .where(
+        deliveries.c.id.in_(bindparam("ids", expanding=True)),
+        _open(deliveries),
+        _ready(deliveries),
+    )
+    .with_for_update(skip_locked=True)
+)
 
 
 async def _ready_heads(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
     """The oldest claimable row of up to `limit` channels that may be posted to now."""
-    found = await conn.execute(HEADS[conn.dialect.name], {"now": now})
+    found = await conn.execute(HEADS, {"now": now})
     head_ids = sorted(row.id for row in found.all() if row.id is not None)
     if not head_ids:
         return []
-    rows = (await conn.execute(ROWS_BY_ID, {"ids": head_ids[:limit]})).all()
+    # Only the heads claimed are locked, however many channels there are.
+    rows = (await conn.execute(CLAIMABLE, {"ids": head_ids[:limit], "now": now})).all()
     # Claims lock pacing rows in channel order, so overlapping claims cannot deadlock.
     return sorted(rows, key=lambda row: (row.enterprise_id, row.team_id, row.channel_id))
 

@@ -33,7 +33,10 @@ metadata = MetaData(
 )
 
 # A delivery still to be posted (pending, or claimed by a worker that may have died).
-OPEN_DELIVERY = text("state IN ('pending', 'claimed')")
+OPEN_STATES = ("pending", "claimed")
+# The partial indexes' condition, spelled with constants; queries that use those indexes spell
+# it the same way (outbox._open), since SQLite matches the text.
+OPEN_DELIVERY = text(f"state IN ({', '.join(repr(state) for state in OPEN_STATES)})")
 
 # SQLite numbers BIGINT keys only when they are INTEGER PRIMARY KEY.
 Id = BigInteger().with_variant(Integer(), "sqlite")
