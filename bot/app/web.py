@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import re
-import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -103,8 +101,8 @@ def app_from_environment() -> Starlette:
     configure_logging(settings)
     if settings.clock_start is not None:
         start_clock_at(settings.clock_start)
-    # A process that stops is started again by uvicorn's supervisor.
-    return create_app(settings, partial(os.kill, os.getpid(), signal.SIGTERM))
+    # Never in Socket Mode (one process serves it), so nothing here gives up on a token.
+    return create_app(settings)
 
 
 def create_app(settings: Settings, give_up: Callable[[], None] = lambda: None) -> Starlette:

@@ -46,7 +46,11 @@ def create_engine(raw_url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
-    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
+    # At most ten connections a process: hosts' small plans allow twenty in all, and a web
+    # process needs few (webhooks share one; see feed/ingest.py).
+    return create_async_engine(
+        url, connect_args=connect_args, pool_pre_ping=True, pool_size=5, max_overflow=5
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
