@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from bench import (
     ack_throughput,
     action_latency,
+    burst,
     chart,
     digest,
     feed_latency,
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, Callable[[], Outcome]] = {
     "latency": lookup_latency.run,
     "memory": memory.run,
     "ingest": ingest.run,
+    "burst": burst.run,
     "feed_latency": feed_latency.run,
     "feed_memory": feed_memory.run,
     "actions": action_latency.run,

@@ -60,10 +60,10 @@ make bench                                   # all of them; rewrites this file
 ```
 
 Names: `ack`, `latency`, `memory` (the lookup path), `actions` (acting on a lead), `ingest`,
-`feed_latency`, `feed_memory` (channel notifications), `chart` (the digest's chart, drawn in
-process). A full run takes about six minutes on
-2 cores, most of it the feed benchmarks, whose length is set by how fast the app stores and
-delivers webhooks. The command exits 1 when a goal is missed (and 2 for an unknown benchmark
+`burst` (a burst delivered at Slack's pace), `feed_latency`, `feed_memory` (channel
+notifications), `chart` (the digest's chart, drawn in process). A full run takes about half
+an hour on 2 cores, most of it the burst, whose length is set by Slack's pace (about one post
+per channel per second). The command exits 1 when a goal is missed (and 2 for an unknown benchmark
 name), so a missed goal fails `make bench`.
 
 ## Reading the figures
