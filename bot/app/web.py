@@ -59,7 +59,6 @@ class Runtime:
     # None in Socket Mode: Slack's traffic then comes over the WebSocket, not HTTP.
     signing_secret: str | None
     engine: AsyncEngine
-    deliverer: Deliverer
     ingest: Ingest
 
 
@@ -126,9 +125,7 @@ def create_app(settings: Settings, give_up: Callable[[], None] = lambda: None) -
             deliverer = build_deliverer(settings, engine, nlpearl)
             scheduler = build_scheduler(settings, engine, nlpearl)
             ingest = Ingest(engine, stored=deliverer.wake)
-            app.state.runtime = Runtime(
-                slack_app, signing_secret_for(settings), engine, deliverer, ingest
-            )
+            app.state.runtime = Runtime(slack_app, signing_secret_for(settings), engine, ingest)
             # Everything built so far lives as long as the process: keep the garbage
             # collector from scanning it again and again (long pauses under load).
             gc.freeze()

@@ -89,6 +89,11 @@ async def ping(engine: AsyncEngine) -> None:
 
 def upsert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT into `table` that takes ON CONFLICT clauses, in the connection's dialect."""
-    if conn.dialect.name == "postgresql":
+    return upsert_in(conn.dialect.name, table)
+
+
+def upsert_in(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """`upsert` for a dialect named ahead of any connection (a statement built once)."""
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

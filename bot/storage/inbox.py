@@ -5,20 +5,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import Insert, Select, and_, bindparam, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.engine import upsert_in
 from bot.storage.subscriptions import hash_token
 from bot.storage.tables import deliveries, events, subscriptions, webhook_endpoints
 
 # "Last webhook" is shown to people; to the minute is plenty.
 LAST_RECEIVED_PRECISION = timedelta(seconds=10)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Outcome(Enum):
@@ -146,9 +145,8 @@ def _endpoints_query() -> Select[Any]:
 
 
 def _insert_events_statement(dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(events)
+        upsert_in(dialect, events)
         .on_conflict_do_nothing(index_elements=["endpoint_id", "dedupe_key"])
         .returning(events.c.id, events.c.endpoint_id, events.c.dedupe_key)
     )
@@ -242,17 +240,17 @@ async def _note_received(
     conn: AsyncConnection, known: list[tuple[Arrival, _Endpoint | None]]
 ) -> None:
     """Move "last webhook" on for endpoints NLPearl just called, at most every few seconds."""
-    latest: dict[int, datetime] = {}
+    latest: dict[int, tuple[_Endpoint, datetime]] = {}
     for arrival, endpoint in known:
         if endpoint is not None and arrival.event.from_nlpearl:
-            latest[endpoint.id] = max(arrival.received_at, latest.get(endpoint.id, EPOCH))
-    by_id = {endpoint.id: endpoint for _, endpoint in known if endpoint is not None}
-    for endpoint_id, received_at in sorted(latest.items()):
+            _, before = latest.get(endpoint.id, (endpoint, arrival.received_at))
+            latest[endpoint.id] = (endpoint, max(before, arrival.received_at))
+    for endpoint, received_at in sorted(latest.values(), key=lambda item: item[0].id):
         # Updating it for every webhook would serialise them all on this one row.
-        if _outdated(by_id[endpoint_id].last_received_at, received_at):
+        if _outdated(endpoint.last_received_at, received_at):
             await conn.execute(
                 update(webhook_endpoints)
-                .where(webhook_endpoints.c.id == endpoint_id)
+                .where(webhook_endpoints.c.id == endpoint.id)
                 .values(last_received_at=received_at)
             )
 
