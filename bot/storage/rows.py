@@ -100,3 +100,28 @@ class DigestInfo:
     next_due_at: datetime
     created_by: str | None
     problem: str | None
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    """A workspace's NLPearl account, its secret opened."""
+
+    workspace: Workspace
+    account_id: str
+    # Kept out of repr, so that logging the value never logs the secret.
+    secret: str = field(repr=False)
+    account_name: str | None
+    connected_by: str | None
+    connected_at: datetime
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A workspace the app is installed in; team_id is "" for an org-wide install."""
+
+    workspace: Workspace
+    team_name: str | None
+    enterprise_name: str | None
+    is_enterprise_install: bool
+    # When its current bot token was installed, in UTC.
+    installed_at: datetime

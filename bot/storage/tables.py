@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -359,3 +361,33 @@ swept_leads = Table(
     Column("status", Integer),
     Column("seen_at", Moment(), nullable=False),
 )
+
+# Each workspace's NLPearl account. The secret is sealed (see sealing.py), never kept plain.
+nlpearl_accounts = Table(
+    "nlpearl_accounts",
+    metadata,
+    Column("enterprise_id", String(32), primary_key=True, server_default=""),
+    Column("team_id", String(32), primary_key=True),
+    Column("account_id", String(200), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("account_name", String(200)),
+    Column("connected_by", String(32)),
+    Column("connected_at", Moment(), nullable=False),
+)
+
+# slack_sdk's OAuth tables, as its stores define them (naive UTC times; NULL, not "", for no
+# enterprise or team). Built by slack_sdk itself, so that the migrated schema is compared with
+# the version installed: one that changes them fails the schema test until a migration follows.
+slack_installations = AsyncSQLAlchemyInstallationStore.build_installations_table(
+    metadata, AsyncSQLAlchemyInstallationStore.default_installations_table_name
+)
+slack_bots = AsyncSQLAlchemyInstallationStore.build_bots_table(
+    metadata, AsyncSQLAlchemyInstallationStore.default_bots_table_name
+)
+slack_oauth_states = AsyncSQLAlchemyOAuthStateStore.build_oauth_states_table(
+    metadata, AsyncSQLAlchemyOAuthStateStore.default_table_name
+)
+
+# An event's deliveries, which pruning old events deletes first (PostgreSQL indexes no foreign
+# key by itself; without this each batch would read every delivery).
+Index("ix_deliveries_event", deliveries.c.event_id)

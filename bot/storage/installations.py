@@ -1,0 +1,76 @@
+"""Slack's OAuth installs: slack_sdk's stores on the app's database, and who has installed."""
+
+# slack_sdk keys an install by (enterprise_id, team_id) with NULL for what is missing: a plain
+# workspace has no enterprise, and an org-wide install (Enterprise Grid) has no team. Installed
+# spells both as "", as Workspace does everywhere else.
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from sqlalchemy import desc, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.engine import read_only
+from bot.storage.rows import Installed, Workspace
+from bot.storage.tables import slack_bots
+
+STATE_SECONDS = 600
+
+
+def installation_store(engine: AsyncEngine, client_id: str) -> AsyncSQLAlchemyInstallationStore:
+    """slack_sdk's installation store, on the app's database (tables made by migration 0007)."""
+    return AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+
+
+def state_store(
+    engine: AsyncEngine, expiration_seconds: int = STATE_SECONDS
+) -> AsyncSQLAlchemyOAuthStateStore:
+    """slack_sdk's store of OAuth states, each valid for `expiration_seconds`."""
+    return AsyncSQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=engine)
+
+
+async def installed_workspaces(engine: AsyncEngine, client_id: str) -> list[Installed]:
+    """Every workspace (or org) with a bot token, as its latest install left it, oldest first."""
+    # The latest bot with a token is the one slack_sdk's find_bot answers with.
+    latest = (
+        select(
+            slack_bots,
+            func.row_number()
+            .over(
+                partition_by=(slack_bots.c.enterprise_id, slack_bots.c.team_id),
+                order_by=(desc(slack_bots.c.installed_at), desc(slack_bots.c.id)),
+            )
+            .label("newness"),
+        )
+        .where(slack_bots.c.client_id == client_id, slack_bots.c.bot_token.is_not(None))
+        .subquery()
+    )
+    query = (
+        select(latest)
+        .where(latest.c.newness == 1)
+        .order_by(
+            latest.c.installed_at,
+            func.coalesce(latest.c.enterprise_id, ""),
+            func.coalesce(latest.c.team_id, ""),
+        )
+    )
+    async with read_only(engine) as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        Installed(
+            workspace=Workspace(row.team_id or "", enterprise_id=row.enterprise_id or ""),
+            team_name=row.team_name,
+            enterprise_name=row.enterprise_name,
+            is_enterprise_install=bool(row.is_enterprise_install),
+            installed_at=_utc(row.installed_at),
+        )
+        for row in rows
+    ]
+
+
+def _utc(naive: datetime) -> datetime:
+    # slack_sdk stores naive UTC.
+    return naive.replace(tzinfo=UTC) if naive.tzinfo is None else naive.astimezone(UTC)
