@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 from urllib.parse import unquote
 
 from tests.standins import server
@@ -99,6 +99,11 @@ class RecordedRequest:
     # is replaced by a stamped copy then, so one read earlier keeps None.
     answered_at: float | None = field(default=None, compare=False)
 
+    @property
+    def api_key(self) -> str | None:
+        """The `AccountId:SecretKey` the request carried as its bearer token, if any."""
+        return _bearer_key(self.headers)
+
     def json(self) -> Any:
         """The body parsed as JSON, or None if it is empty or not JSON."""
         try:
@@ -113,7 +118,11 @@ _Handler = server.Handler
 
 
 class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
-    """Serves pearls, leads, calls and the account from memory, like `https://api.nlpearl.ai`."""
+    """Serves pearls, leads, calls and the account from memory, like `https://api.nlpearl.ai`.
+
+    More accounts (`add_account`) share its URL: each request is served by the account whose
+    API key it carries, with that account's data, records, faults and delays.
+    """
 
     thread_name = "nlpearl-standin"
     # GETs read; PUT and POST add, update and search leads, run or pause pearls and read
@@ -134,6 +143,10 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         self._in_flight: list[str] = []
         self._in_flight_snapshots: list[tuple[str, ...]] = []
         self._new_lead_ids = itertools.count(FIRST_NEW_LEAD_ID)
+        # Other accounts served from this one's URL, by API key; and, for one of those, the
+        # stand-in whose server serves it (None for one that serves itself).
+        self._accounts: dict[str, NLPearlStandIn] = {}
+        self._host: NLPearlStandIn | None = None
         self._routes: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
             (re.compile(LEAD_PATH + "/External/([^/]+)"), self._lead_by_external),
             (re.compile("/(v1)/Outbound/([^/]+)/Lead/Extrenal/([^/]+)"), self._lead_by_external),
@@ -161,7 +174,36 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             ("POST", re.compile("/v1/Outbound/([^/]+)/Analytics"), self._get_analytics),
         ]
 
+    def start(self) -> Self:
+        """Binds a free loopback port and serves in a daemon thread (not an added account)."""
+        if self._host is not None:
+            raise RuntimeError("an added account is served by the stand-in it was added to")
+        return super().start()
+
+    @property
+    def url(self) -> str:
+        """Base URL without a trailing slash; an added account's is its host's."""
+        if self._host is not None:
+            return self._host.url
+        return super().url
+
     # Data
+
+    def add_account(self, api_key: str) -> NLPearlStandIn:
+        """Another account, served from this URL to requests carrying `api_key`.
+
+        It starts with no pearls, leads or calls and the default account fields; program and
+        inspect it as a stand-in of its own (add_pearl, set_account, fail_next, requests…).
+        """
+        account = NLPearlStandIn(api_key)
+        account._host = self
+        # So that stop() cuts short its delays too.
+        account._stopping = self._stopping
+        with self._condition:
+            if api_key == self.api_key or api_key in self._accounts:
+                raise ValueError(f"an account with API key {api_key!r} is already served")
+            self._accounts[api_key] = account
+        return account
 
     def add_pearl(self, pearl: Json) -> None:
         """Stores a pearl (Get Pearl shape) by its `id`."""
@@ -218,12 +260,18 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             self._hangs[path] = seconds
 
     def reset(self) -> None:
-        """Forgets records, programmed failures and analytics, hangs and latency; keeps the data."""
+        """Forgets records, programmed failures and analytics, hangs and latency; keeps the data.
+
+        Resets the added accounts too, which stay, like data.
+        """
         with self._condition:
             super().reset()
             self._hangs.clear()
             self._analytics.clear()
             self._in_flight_snapshots.clear()
+            accounts = list(self._accounts.values())
+        for account in accounts:
+            account.reset()
 
     # Inspection
 
@@ -266,7 +314,15 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
     # Serving
 
     def _answer(self, request: Request) -> Answer:
-        """Serves one request, counting it as in flight until its answer is computed."""
+        """Serves one request, counting it as in flight until its answer is computed.
+
+        A request with an added account's key is that account's to record and serve; any
+        other (this account's key, a wrong one or none) is this one's, as before accounts.
+        """
+        with self._condition:
+            account = self._accounts.get(_bearer_key(request.headers) or "")
+        if account is not None:
+            return account._answer(request)
         path = request.path
         with self._condition:
             self._in_flight.append(path)
@@ -482,6 +538,12 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
     def _account(self, _version: str) -> Json:
         with self._condition:
             return dict(self._account_fields)
+
+
+def _bearer_key(headers: dict[str, str]) -> str | None:
+    """The API key of an `Authorization: Bearer AccountId:SecretKey` header, if any."""
+    scheme, _, key = headers.get("authorization", "").partition(" ")
+    return key if scheme == "Bearer" and key else None
 
 
 def _fault_key(method: str, path: str) -> str:

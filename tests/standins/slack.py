@@ -49,6 +49,23 @@ UPLOAD_FAULT_KEY = "upload"
 # Methods whose blocks may show files by `slack_file`, which must be completed uploads.
 BLOCK_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
 WORKSPACE_URL = AUTH_TEST_REPLY["url"]
+# Answered without a bearer token: the app authenticates with its client ID and secret.
+OAUTH_METHOD = "oauth.v2.access"
+# What oauth.v2.access grants by default: the bot scopes manifest.yml asks for.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+    "users:read",
+    "usergroups:read",
+    "files:write",
+)
+APP_ID = "A0LEADBOT"
+TOKEN_LIFETIME = 43_200  # seconds: Slack's rotating tokens expire after 12 hours
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,11 @@ class Recorded:
     reply: dict[str, Any] | None = None
     # When it was answered (time.monotonic()), to see how a client paces itself.
     at: float = field(default_factory=time.monotonic, compare=False)
+    # The bearer token the call carried, and the team_id auth.test answers for it: None for
+    # a token bound to no workspace (and for response URLs and uploads). For oauth.v2.access,
+    # which carries no bearer token, the team installed or refreshed.
+    token: str | None = None
+    team_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -150,6 +172,73 @@ class Upload:
         }
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """Whom a bot token speaks for: one workspace or, installed org-wide, a whole enterprise."""
+
+    team_id: str | None  # None for an org-wide install
+    team_name: str | None = None
+    enterprise_id: str | None = None
+    enterprise_name: str | None = None
+    bot_user_id: str = "U0BOT"
+    bot_id: str = "B0BOT"
+
+    @property
+    def is_enterprise_install(self) -> bool:
+        """Whether the token serves every workspace of its enterprise."""
+        return self.team_id is None
+
+    @property
+    def key(self) -> str:
+        """The team_id auth.test answers: the enterprise's ID for an org-wide install."""
+        return self.team_id or str(self.enterprise_id)
+
+    def auth_test(self) -> dict[str, Any]:
+        """What auth.test answers for a token bound here."""
+        host = f"{self.key.lower()}.enterprise" if self.is_enterprise_install else self.key.lower()
+        reply: dict[str, Any] = {"ok": True, "url": f"https://{host}.slack.com/"}
+        reply |= {"team": self.team_name or self.enterprise_name or self.key, "user": "leadbot"}
+        reply |= {"team_id": self.key, "user_id": self.bot_user_id, "bot_id": self.bot_id}
+        if self.enterprise_id is not None:
+            reply["enterprise_id"] = self.enterprise_id
+        return reply | {"is_enterprise_install": self.is_enterprise_install}
+
+    def reaches(self, team_id: str, enterprise_id: str | None) -> bool:
+        """Whether a token bound here may use the channels of workspace `team_id`."""
+        if self.is_enterprise_install:
+            return enterprise_id == self.enterprise_id
+        return team_id == self.team_id
+
+
+@dataclass(frozen=True)
+class _Install:
+    """An install oauth.v2.access hands out: the token, whom it is for and how it was granted."""
+
+    workspace: Workspace
+    token: str
+    scopes: tuple[str, ...]
+    authed_user_id: str
+    expires_in: int
+    refresh_token: str | None  # None unless the token rotates
+
+    def reply(self, app_id: str) -> dict[str, Any]:
+        """Slack's v2 OAuth answer: the bot token, its workspace, a refresh token if it rotates."""
+        workspace = self.workspace
+        team, enterprise = None, None
+        if workspace.team_id is not None:
+            team = {"id": workspace.team_id, "name": workspace.team_name}
+        if workspace.enterprise_id is not None:
+            enterprise = {"id": workspace.enterprise_id, "name": workspace.enterprise_name}
+        reply: dict[str, Any] = {"ok": True, "access_token": self.token, "token_type": "bot"}
+        reply |= {"scope": ",".join(self.scopes), "bot_user_id": workspace.bot_user_id}
+        reply |= {"app_id": app_id, "team": team, "enterprise": enterprise}
+        reply["is_enterprise_install"] = workspace.is_enterprise_install
+        reply["authed_user"] = {"id": self.authed_user_id}
+        if self.refresh_token is not None:
+            reply |= {"refresh_token": self.refresh_token, "expires_in": self.expires_in}
+        return reply
+
+
 # The server and handler classes, by the names bench/common.py tunes them through.
 _Server = server.LoopbackServer
 _Handler = server.Handler
@@ -157,7 +246,12 @@ _Handler = server.Handler
 
 class SlackStandIn(StandIn[Recorded, _Failure]):
     """Emulates the Slack Web API under `/api/{method}`, `response_url`s under `/response/` and
-    the upload URLs files.getUploadURLExternal hands out under `/upload/v1/`."""
+    the upload URLs files.getUploadURLExternal hands out under `/upload/v1/`.
+
+    `valid_token` speaks for AUTH_TEST_REPLY's workspace. More workspaces come with their own
+    tokens (`add_workspace`), or by OAuth (`program_install`, then oauth.v2.access); a channel
+    registered to one workspace is unknown to the others' tokens.
+    """
 
     thread_name = "slack-standin"
 
@@ -184,6 +278,23 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         self._slow: dict[str, float] = {}
         self._held: dict[str, int] = {}
         self._file_sequence = 0
+        # Bot tokens other than `valid_token` (which speaks for AUTH_TEST_REPLY's workspace),
+        # and the workspaces they speak for: added, or handed out by oauth.v2.access.
+        self._workspaces: dict[str, Workspace] = {}
+        # Tokens that answer an error however valid they were: token_expired, token_revoked.
+        self._dead: dict[str, str] = {}
+        # Channels registered to a workspace, which no other workspace's token can see, and
+        # the enterprise of each workspace that has one (its org-wide tokens see its channels).
+        self._channel_teams: dict[str, str] = {}
+        self._enterprises: dict[str, str] = {}
+        # The app's OAuth client (ID, secret), installs waiting for their code and refresh
+        # tokens not yet used (Slack revokes a refresh token once it is exchanged).
+        self._oauth_client: tuple[str, str] | None = None
+        self._app_id = APP_ID
+        self._codes: dict[str, _Install] = {}
+        self._refresh_tokens: dict[str, _Install] = {}
+        # Numbers the tokens the stand-in makes up; outlives reset(), so they never repeat.
+        self._token_sequence = 0
 
     @property
     def api_url(self) -> str:
@@ -326,15 +437,144 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         with self._condition:
             self._usergroups[usergroup_id] = group
 
+    # Workspaces and OAuth
+
+    def add_workspace(
+        self,
+        team_id: str,
+        token: str,
+        *,
+        enterprise_id: str | None = None,
+        bot_user_id: str | None = None,
+        bot_id: str | None = None,
+        team_name: str | None = None,
+        channels: Iterable[str] = (),
+    ) -> Workspace:
+        """Makes `token` a valid bot token of workspace `team_id`, which owns `channels`.
+
+        auth.test answers the workspace's team_id, enterprise_id and bot user (by default
+        `U0BOT<team_id>`, bot `B0BOT<team_id>`); its channels are unknown to other workspaces.
+        """
+        if token == self.valid_token:
+            raise ValueError(f"{token!r} already speaks for {AUTH_TEST_REPLY['team_id']}")
+        workspace = Workspace(
+            team_id,
+            team_name or team_id,
+            enterprise_id,
+            bot_user_id=bot_user_id or f"U0BOT{team_id}",
+            bot_id=bot_id or f"B0BOT{team_id}",
+        )
+        with self._condition:
+            self._workspaces[token] = workspace
+            if enterprise_id is not None:
+                self._enterprises[team_id] = enterprise_id
+            for channel in channels:
+                self._channel_teams[channel] = team_id
+        return workspace
+
+    def add_channel(self, channel_id: str, team_id: str | None = None) -> None:
+        """Registers a channel to workspace `team_id` (by default `valid_token`'s).
+
+        Only tokens of that workspace (or org-wide ones of its enterprise) may name it; the
+        others get `channel_not_found`. A channel registered nowhere is open to every token.
+        """
+        with self._condition:
+            self._channel_teams[channel_id] = team_id or AUTH_TEST_REPLY["team_id"]
+
+    def set_oauth_client(self, client_id: str, client_secret: str, *, app_id: str = APP_ID) -> None:
+        """The client credentials oauth.v2.access accepts, and the app ID it answers."""
+        with self._condition:
+            self._oauth_client = (client_id, client_secret)
+            self._app_id = app_id
+
+    def program_install(
+        self,
+        code: str,
+        *,
+        token: str,
+        bot_user_id: str,
+        team_id: str | None = None,
+        team_name: str | None = None,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        is_enterprise_install: bool = False,
+        bot_id: str | None = None,
+        scopes: Iterable[str] = BOT_SCOPES,
+        rotating: bool = False,
+        expires_in: int = TOKEN_LIFETIME,
+        refresh_token: str | None = None,
+        authed_user_id: str = "U0INSTALLER",
+    ) -> None:
+        """Answers oauth.v2.access with `code` (once) by installing the app: `token` becomes a
+        bot token of workspace `team_id`, or of every workspace of `enterprise_id` when
+        `is_enterprise_install`. A `rotating` token comes with a refresh token (made up unless
+        given) and `expires_in`."""
+        if is_enterprise_install != (team_id is None) or (
+            is_enterprise_install and enterprise_id is None
+        ):
+            raise ValueError("a team install needs team_id; an org-wide one, enterprise_id only")
+        key = team_id or str(enterprise_id)
+        workspace = Workspace(
+            team_id,
+            team_name,
+            enterprise_id,
+            enterprise_name,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id or f"B0BOT{key}",
+        )
+        with self._condition:
+            if rotating and refresh_token is None:
+                refresh_token = f"xoxe-1-{self._next_token_number()}-install"
+            install = _Install(
+                workspace,
+                token,
+                tuple(scopes),
+                authed_user_id,
+                expires_in,
+                refresh_token if rotating else None,
+            )
+            self._codes[code] = install
+            if team_id is not None and enterprise_id is not None:
+                self._enterprises[team_id] = enterprise_id
+
+    def expire_token(self, token: str) -> None:
+        """Makes `token` answer `token_expired`, as a rotating token does after `expires_in`."""
+        with self._condition:
+            self._dead[token] = "token_expired"
+
+    def revoke(self, token: str) -> None:
+        """Makes `token` answer `token_revoked`, as after auth.revoke."""
+        with self._condition:
+            self._dead[token] = "token_revoked"
+
+    def uninstall(self, team_id: str) -> None:
+        """Uninstalls the app from `team_id` (an enterprise's ID: an org-wide install): its bot
+        tokens answer `token_revoked` and its refresh tokens `invalid_refresh_token`."""
+        with self._condition:
+            tokens = [t for t, w in self._workspaces.items() if w.key == team_id]
+            if team_id == AUTH_TEST_REPLY["team_id"]:
+                tokens.append(self.valid_token)
+            for token in tokens:
+                self._dead[token] = "token_revoked"
+            for refresh_token, install in list(self._refresh_tokens.items()):
+                if install.workspace.key == team_id:
+                    del self._refresh_tokens[refresh_token]
+
     def reset(self) -> None:
         """Forgets requests, failures, overrides, the rate limit, latency, kept messages and
-        uploads (what the app did, like its messages; new file IDs never repeat old ones).
+        uploads (what the app did, like its messages; new file IDs never repeat old ones), and
+        which tokens were expired or revoked (programmed trouble, like failures: the next test
+        on a shared stand-in never inherits a dead `valid_token`).
 
         People and user groups are data, like NLPearl's stand-in's leads, and stay: a test that
-        adds them to a shared stand-in uses IDs no other test relies on.
+        adds them to a shared stand-in uses IDs no other test relies on. So do workspaces,
+        channels, the OAuth client and installs, with the tokens and refresh tokens issued:
+        Slack's side of an install outlives a test, and made-up tokens never repeat. refreshes()
+        counts from the records, so it starts again from 0.
         """
         with self._condition:
             super().reset()
+            self._dead.clear()
             self._deleted.clear()
             self._overrides.clear()
             self._rate_window = None
@@ -350,9 +590,31 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         """Every recorded request, or those for one API method or response path."""
         return self._recorded(lambda r: method_or_path in (None, r.method_or_path))
 
-    def calls(self, method: str, *, ok_only: bool = False) -> list[dict[str, Any]]:
-        """Bodies of the calls of one API method, optionally only those answered successfully."""
-        return [r.body for r in self.records(method) if r.ok or not ok_only]
+    def calls(
+        self, method: str, *, ok_only: bool = False, team_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Bodies of the calls of one API method, optionally only those answered successfully
+        or made with a token of workspace `team_id` (see Recorded.team_id)."""
+        return [
+            r.body
+            for r in self.records(method)
+            if (r.ok or not ok_only) and team_id in (None, r.team_id)
+        ]
+
+    def refreshes(self, team_id: str) -> int:
+        """How many times oauth.v2.access refreshed a token of `team_id` (an enterprise's ID for
+        an org-wide install) since start or reset()."""
+        refreshed = [
+            r
+            for r in self.records(OAUTH_METHOD)
+            if r.ok and r.team_id == team_id and r.body.get("grant_type") == "refresh_token"
+        ]
+        return len(refreshed)
+
+    def workspace_of(self, token: str) -> Workspace | None:
+        """The workspace a bot token speaks for (expired or revoked or not), None if none."""
+        with self._condition:
+            return self._workspace_of(token)
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Copies of the messages kept in `channel` (parents and replies), oldest first.
@@ -378,10 +640,17 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         return [r.body for r in self._recorded(lambda r: _is_response_to(r, name))]
 
     def wait_for_calls(
-        self, method: str, count: int, timeout: float = 10, *, ok_only: bool = False
+        self,
+        method: str,
+        count: int,
+        timeout: float = 10,
+        *,
+        ok_only: bool = False,
+        team_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Waits until at least `count` calls of `method` arrived and returns all of them."""
-        select = functools.partial(self.calls, method, ok_only=ok_only)
+        """Waits until at least `count` calls of `method` (with a token of `team_id`, if given)
+        arrived and returns all of them."""
+        select = functools.partial(self.calls, method, ok_only=ok_only, team_id=team_id)
         return self._wait_for(select, count, timeout, method, _as_json)
 
     def wait_for_responses(
@@ -444,7 +713,14 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             status, reply = 200, {"ok": False, "error": "invalid_json"}
         else:
             status, reply, extra_headers, failure = self._reply(method, headers, body)
-        self._record(Recorded(method, headers, body, status, reply))
+        token = _bearer(headers)
+        if method == OAUTH_METHOD:
+            team_id = _installed_team(reply)
+        else:
+            with self._condition:
+                workspace = self._workspace_of(token)
+            team_id = workspace.key if workspace is not None else None
+        self._record(Recorded(method, headers, body, status, reply, token=token, team_id=team_id))
         with self._condition:
             latency = self.latency + self._slow.get(method, 0.0)
         # Answered even if stop() cuts the delay short: the call has taken effect.
@@ -505,8 +781,15 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
     ) -> tuple[int, dict[str, Any], dict[str, str], _Failure | None]:
         """Status, JSON body, extra headers and the programmed failure, for one Web API call."""
         with self._condition:
-            if headers.get("authorization") != f"Bearer {self.valid_token}":
-                return 200, {"ok": False, "error": "invalid_auth"}, {}, None
+            token = _bearer(headers)
+            # oauth.v2.access checks the app's client credentials instead, in its answer.
+            workspace = None if method == OAUTH_METHOD else self._workspace_of(token)
+            if method != OAUTH_METHOD:
+                refused = self._dead.get(token or "")
+                if refused is None and workspace is None:
+                    refused = "invalid_auth"
+                if refused is not None:
+                    return 200, {"ok": False, "error": refused}, {}, None
             failure = self._faults.take(method)
             if failure is not None:
                 reply = {"ok": False, "error": failure.error}
@@ -515,7 +798,7 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             if retry_after is not None:
                 reply = {"ok": False, "error": "ratelimited"}
                 return 429, reply, {"Retry-After": retry_after}, None
-            gone = self._gone(method, body)
+            gone = self._foreign_channel(method, body, workspace) or self._gone(method, body)
             if gone is not None:
                 return 200, {"ok": False, "error": gone}, {}, None
             unknown_files = self._unknown_files(method, body)
@@ -524,10 +807,92 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
             if method in self._overrides:
                 reply = self._overrides[method]
             else:
-                reply = self._default_reply(method, body)
+                reply = self._default_reply(method, body, headers)
             if method in RATE_LIMITED_METHODS and reply.get("ok"):
                 self._last_post[str(body.get("channel"))] = time.monotonic()
             return 200, reply, {}, None
+
+    def _workspace_of(self, token: str | None) -> Workspace | None:
+        """The workspace `token` speaks for; `valid_token`'s is AUTH_TEST_REPLY's."""
+        if token is not None and token == self.valid_token:
+            return Workspace(
+                AUTH_TEST_REPLY["team_id"],
+                AUTH_TEST_REPLY["team"],
+                AUTH_TEST_REPLY.get("enterprise_id"),
+                bot_user_id=AUTH_TEST_REPLY["user_id"],
+                bot_id=AUTH_TEST_REPLY["bot_id"],
+            )
+        return self._workspaces.get(token or "")
+
+    def _foreign_channel(
+        self, method: str, body: dict[str, Any], workspace: Workspace | None
+    ) -> str | None:
+        """`channel_not_found` if the call names a channel registered to a workspace the
+        token does not speak for (as Slack cannot see another workspace's channels)."""
+        if workspace is None:
+            return None
+        named = [str(body["channel"])] if body.get("channel") else []
+        if method == "files.completeUploadExternal":
+            named += _share_channels(body)
+        for channel in named:
+            owner = self._channel_teams.get(channel)
+            if owner is not None and not workspace.reaches(owner, self._enterprise_of(owner)):
+                return "channel_not_found"
+        return None
+
+    def _enterprise_of(self, team_id: str) -> str | None:
+        """The enterprise workspace `team_id` belongs to, if any."""
+        if team_id == AUTH_TEST_REPLY["team_id"]:
+            return AUTH_TEST_REPLY.get("enterprise_id")
+        return self._enterprises.get(team_id)
+
+    def _oauth_access(self, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: installs the app for a programmed code, or refreshes a token."""
+        client_id, client_secret = _client_credentials(headers, body)
+        if self._oauth_client is None or client_id != self._oauth_client[0]:
+            return {"ok": False, "error": "invalid_client_id"}
+        if client_secret != self._oauth_client[1]:
+            return {"ok": False, "error": "bad_client_secret"}
+        grant_type = body.get("grant_type") or "authorization_code"
+        if grant_type == "refresh_token":
+            return self._refresh(str(body.get("refresh_token") or ""))
+        if grant_type != "authorization_code":
+            return {"ok": False, "error": "invalid_grant_type"}
+        # A code is good for one exchange: used, it is as unknown as one never handed out.
+        install = self._codes.pop(str(body.get("code") or ""), None)
+        if install is None:
+            return {"ok": False, "error": "invalid_code"}
+        self._issue(install)
+        return install.reply(self._app_id)
+
+    def _refresh(self, refresh_token: str) -> dict[str, Any]:
+        """A new access token and refresh token for the install `refresh_token` came with.
+
+        The refresh token is used up, as Slack revokes it; the old access token stays valid
+        (until it expires on Slack's side: `expire_token`).
+        """
+        install = self._refresh_tokens.pop(refresh_token, None)
+        if install is None:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        number = self._next_token_number()
+        renewed = dataclasses.replace(
+            install,
+            token=f"xoxe.xoxb-1-{number}-refreshed",
+            refresh_token=f"xoxe-1-{number}-refresh",
+        )
+        self._issue(renewed)
+        return renewed.reply(self._app_id)
+
+    def _issue(self, install: _Install) -> None:
+        """Makes an install's token a valid bot token, and its refresh token exchangeable."""
+        self._workspaces[install.token] = install.workspace
+        if install.refresh_token is not None:
+            self._refresh_tokens[install.refresh_token] = install
+
+    def _next_token_number(self) -> str:
+        """A number no token the stand-in made up has had."""
+        self._token_sequence += 1
+        return f"{self._token_sequence:06d}"
 
     def _gone(self, method: str, body: dict[str, Any]) -> str | None:
         """The error for editing a deleted message, or replying to one that left no thread."""
@@ -684,11 +1049,18 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
         remaining = self._rate_window - (time.monotonic() - last)
         return str(max(1, math.ceil(remaining))) if remaining > 0 else None
 
-    def _default_reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _default_reply(
+        self, method: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> dict[str, Any]:
         """What Slack answers to a successful call of `method`."""
         channel = body.get("channel")
         if method == "auth.test":
-            return dict(AUTH_TEST_REPLY)
+            token = _bearer(headers)
+            if token == self.valid_token:
+                return dict(AUTH_TEST_REPLY)
+            return self._workspaces[str(token)].auth_test()
+        if method == OAUTH_METHOD:
+            return self._oauth_access(headers, body)
         if method == "chat.postMessage":
             ts = self._next_ts()
             message = _echo(body, ts)
@@ -729,6 +1101,39 @@ class SlackStandIn(StandIn[Recorded, _Failure]):
 def _as_json(bodies: list[dict[str, Any]]) -> str:
     """Bodies as a failed wait shows them."""
     return json.dumps(bodies, indent=2)
+
+
+def _bearer(headers: dict[str, str]) -> str | None:
+    """The bearer token of the Authorization header, if it has one."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token if scheme == "Bearer" and token else None
+
+
+def _client_credentials(
+    headers: dict[str, str], body: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    """The client ID and secret of an OAuth call: HTTP Basic auth (as slack_sdk sends them),
+    else the `client_id` and `client_secret` fields."""
+    scheme, _, encoded = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode()
+        except ValueError:
+            return None, None
+        client_id, _, client_secret = decoded.partition(":")
+        return client_id, client_secret
+    return body.get("client_id"), body.get("client_secret")
+
+
+def _installed_team(reply: dict[str, Any]) -> str | None:
+    """The team (or, org-wide, the enterprise) an oauth.v2.access answer installed."""
+    if reply.get("ok") is not True:
+        return None
+    for key in ("team", "enterprise"):
+        place = reply.get(key)
+        if isinstance(place, dict) and place.get("id"):
+            return str(place["id"])
+    return None
 
 
 def _default_error(status: int) -> str:
