@@ -32,6 +32,7 @@ from bot.storage.subscriptions import subscribe
 from bot.storage.tables import events
 from bot.storage.watch import feed_endpoint
 from bot.usecases.digests import DigestBuilder
+from tests.harness.tenancy import always
 from tests.standins import NLPearlStandIn, SlackStandIn
 
 EVENTS = 100_000
@@ -149,7 +150,7 @@ async def _measure(
                 http, api_key=nlpearl.api_key, base_url=nlpearl.url, version="v2"
             )
             web = AsyncWebClient(token=slack.valid_token, base_url=slack.api_url)
-            builder = DigestBuilder(engine, client, web, lambda: DUE)
+            builder = DigestBuilder(engine, always(client), always(web), lambda: DUE)
             figures: dict[str, list[float]] = {"busy": [], "quiet": [], "peak_mb": []}
             await builder.build(busy, _no_keeping)  # warm-up: imports, connections, fonts
             for _ in range(BUILDS):

@@ -195,11 +195,9 @@ def test_socket_mode_needs_no_signing_secret(monkeypatch: pytest.MonkeyPatch) ->
     require_slack_credentials(load_settings())
 
 
-def test_oauth_settings_are_refused_rather_than_silently_half_working(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_both_modes_at_once_are_refused_with_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_CLIENT_ID", "123.456")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
-    with pytest.raises(ConfigError, match=r"^SLACK_CLIENT_ID is set, but multi-workspace"):
+    with pytest.raises(ConfigError, match=r"^SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set"):
         require_slack_credentials(load_settings())

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.app.manifest import build_manifest, manifest_yaml
+from bot.app.manifest import BOT_EVENTS, build_manifest, manifest_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "tests" / "fixtures" / "slack-manifest-schema" / "manifest.schema.1.0.0.json"
@@ -63,7 +63,7 @@ def test_socket_mode_manifest_passes_slacks_schema_and_has_no_request_urls() -> 
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
     assert "request_url" not in settings["event_subscriptions"]
-    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert settings["event_subscriptions"]["bot_events"] == BOT_EVENTS
     assert settings["interactivity"] == {"is_enabled": True}
     assert "url" not in manifest["features"]["slash_commands"][0]
     assert "YOUR-APP-HOST" not in manifest_yaml(socket_mode=True)

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app.checks import CheckFailed, check_slack
 from bot.app.settings import Settings
-from bot.app.slack_app import build_slack_client
+from bot.app.slack_client import build_slack_client
 from bot.feed.deliver import STOPS_SUBSCRIPTION
 from bot.parsing.slack_codes import KIND_OF_ERROR, why_stopped
 from bot.parsing.slack_errors import (

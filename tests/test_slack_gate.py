@@ -27,6 +27,7 @@ from starlette.routing import Route
 from bot.app.bodies import declared_too_large
 from bot.app.settings import Settings
 from bot.app.slack_app import build_slack_app, handle_error, is_slack_url
+from bot.app.slack_client import build_slack_client
 from bot.app.slack_gate import (
     MAX_BODY_BYTES,
     admit,
@@ -34,7 +35,7 @@ from bot.app.slack_gate import (
     signature_matches,
     signing_secret_for,
 )
-from bot.app.web import build_nlpearl_client
+from bot.app.tenancy import OneWorkspace, build_nlpearl_client
 from bot.blocks import messages
 from bot.listeners.inflight import InFlight
 from bot.storage.engine import create_engine
@@ -95,7 +96,8 @@ def build_bolt(slack: SlackStandIn, **overrides: Any) -> AsyncApp:
         mask_shared_phone_numbers=config.mask_shared_phone_numbers,
         public_url=config.public_url,
     )
-    return build_slack_app(config, services, InFlight(messages.restarting()).track)
+    tenancy = OneWorkspace(services, build_slack_client(config, retries=False))
+    return build_slack_app(config, tenancy, InFlight(messages.restarting()).track)
 
 
 class Gated:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app.settings import Settings
 from bot.app.socket_mode import refused_sentence, socket_mode_web_client
-from bot.app.web import build_nlpearl_client, new_http_client
-from bot.nlpearl.errors import BadCredentials, NLPearlError
+from bot.app.tenancy import build_nlpearl_client, build_tenancy, new_http_client
+from bot.nlpearl.errors import BadCredentials, NLPearlError, NotConnected
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
 from bot.storage.engine import create_engine, ping
+from bot.storage.installations import installed_workspaces
+from bot.storage.rows import Installed
 
 CHECK_TIMEOUT_SECONDS = 15.0
+
+Out = Callable[[str], None]
 
 
 async def check_slack(settings: Settings) -> str:
@@ -113,16 +119,30 @@ class CheckFailed(Exception):
 
 async def run_checks(settings: Settings, out: Callable[[str], None] = print) -> int:
     """Run every check, print one line each, and return 0 only if all pass."""
-    checks: list[tuple[str, Callable[[Settings], Awaitable[str]]]] = [
-        ("Slack", check_slack),
-        *([("Socket Mode", check_app_token)] if settings.socket_mode else []),
-        ("NLPearl", check_nlpearl),
-        ("Database", check_database),
-    ]
+    if settings.oauth_enabled:
+        failures = await _run([("Database", partial(check_database, settings))], out)
+        failures += await check_workspaces(settings, out)
+    else:
+        socket = (
+            [("Socket Mode", partial(check_app_token, settings))] if settings.socket_mode else []
+        )
+        checks = [
+            ("Slack", partial(check_slack, settings)),
+            *socket,
+            ("NLPearl", partial(check_nlpearl, settings)),
+            ("Database", partial(check_database, settings)),
+        ]
+        failures = await _run(checks, out)
+    out("All good." if not failures else f"{failures} problem(s) to fix.")
+    return 0 if not failures else 1
+
+
+async def _run(checks: Sequence[tuple[str, Callable[[], Awaitable[str]]]], out: Out) -> int:
+    """Run the checks in turn, a line each; how many failed."""
     failures = 0
     for name, check in checks:
         try:
-            detail = await asyncio.wait_for(check(settings), CHECK_TIMEOUT_SECONDS)
+            detail = await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
         except CheckFailed as exc:
             failures += 1
             out(f"✗ {name}: {exc}")
@@ -131,5 +151,67 @@ async def run_checks(settings: Settings, out: Callable[[str], None] = print) -> 
             out(f"✗ {name}: no answer within {CHECK_TIMEOUT_SECONDS:.0f} seconds.")
         else:
             out(f"✓ {name}: {detail}")
-    out("All good." if not failures else f"{failures} problem(s) to fix.")
-    return 0 if not failures else 1
+    return failures
+
+
+async def check_workspaces(settings: Settings, out: Out) -> int:
+    """Multi-workspace mode: a line per installed workspace, on its bot token and NLPearl key."""
+    engine = create_engine(settings.database_url)
+    try:
+        try:
+            installed = await installed_workspaces(engine, settings.slack_client_id or "")
+        except Exception as exc:
+            out(
+                f"✗ Installs: could not read them ({type(exc).__name__}): run `lead-bot migrate` "
+                "and check DATABASE_URL."
+            )
+            return 1
+        if not installed:
+            where = f"{settings.public_url or 'https://YOUR-APP-HOST'}/slack/install"
+            out(f"✓ Installs: no workspace has installed Lead Bot yet; add it from {where}.")
+            return 0
+        checks = [
+            (_named(one), partial(check_workspace, settings, engine, one)) for one in installed
+        ]
+        return await _run(checks, out)
+    finally:
+        await engine.dispose()
+
+
+def _named(installed: Installed) -> str:
+    name = installed.enterprise_name if installed.is_enterprise_install else installed.team_name
+    ident = installed.workspace.team_id or installed.workspace.enterprise_id
+    return f"{name or 'Workspace'} ({ident})"
+
+
+async def check_workspace(settings: Settings, engine: AsyncEngine, installed: Installed) -> str:
+    """Whether the workspace's bot token works (refreshed if due) and NLPearl takes its key."""
+    async with new_http_client() as http:
+        tenancy = build_tenancy(settings, engine, http)
+        slack = await tenancy.slack_for(installed.workspace)
+        try:
+            auth = await slack.auth_test()
+        except SLACK_FAILURES as exc:
+            failure = classify(exc)
+            raise CheckFailed(
+                f"its bot token does not work ({failure.describe()}): the workspace should "
+                "reinstall Lead Bot."
+            ) from None
+        nlpearl = await tenancy.nlpearl_for(installed.workspace)
+        try:
+            await nlpearl.check_credentials()
+        except NotConnected:
+            raise CheckFailed(
+                f"bot token works as @{auth.get('user')}, but no NLPearl account is connected "
+                "yet: an admin connects it from Lead Bot's Home tab."
+            ) from None
+        except BadCredentials:
+            raise CheckFailed(
+                f"bot token works as @{auth.get('user')}, but NLPearl rejected the connected "
+                "key: an admin connects it again from Lead Bot's Home tab."
+            ) from None
+        except NLPearlError as exc:
+            raise CheckFailed(
+                f"bot token works as @{auth.get('user')}, but NLPearl did not answer: {exc}."
+            ) from None
+    return f"bot token works as @{auth.get('user')}; NLPearl key accepted"

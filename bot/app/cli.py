@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bot.app.settings import ConfigError, Settings, configure_logging, load_settings, problem
+from bot.app.settings import (
+    ConfigError,
+    Settings,
+    configure_logging,
+    load_settings,
+    problem,
+    require_multi_workspace,
+)
 from bot.app.settings import require_slack_credentials as require_slack
 
 BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder/#"
@@ -49,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--socket-mode", action="store_true", help="for Socket Mode (local development): no URL"
     )
+    manifest.add_argument(
+        "--distribution",
+        action="store_true",
+        help="for installing in any workspace (OAuth): adds the redirect URL; needs --url",
+    )
+    rotate = commands.add_parser(
+        "rotate-key", help="re-encrypt stored NLPearl keys under ENCRYPTION_KEY's first key"
+    )
+    rotate.add_argument(
+        "--generate", action="store_true", help="print a new key to put first in ENCRYPTION_KEY"
+    )
     return parser
 
 
@@ -79,7 +97,9 @@ def _serve_processes(listener: socket.socket, count: int, options: dict[str, Any
 def _run(args: argparse.Namespace) -> int:
     command = args.command or "serve"
     if command == "manifest":
-        return _manifest(args.url, socket_mode=args.socket_mode)
+        return _manifest(args.url, socket_mode=args.socket_mode, distribution=args.distribution)
+    if command == "rotate-key" and args.generate:
+        return _generate_key()
     if command == "preview" and args.sample:
         return _preview_sample(shared=args.shared, surface=args.surface)
     settings = load_settings()
@@ -94,6 +114,8 @@ def _run(args: argparse.Namespace) -> int:
         return _worker(settings)
     if command == "migrate":
         return _migrate(settings)
+    if command == "rotate-key":
+        return _rotate_key(settings)
     if command == "preview":
         return asyncio.run(
             _preview(settings, args.campaign, args.key, shared=args.shared, surface=args.surface)
@@ -115,7 +137,8 @@ def _serve(settings: Settings) -> int:
     from bot.app.web import create_app
 
     require_slack(settings)
-    require_nlpearl_key(settings)
+    if not settings.oauth_enabled:
+        require_nlpearl_key(settings)
     listener = _listen(settings.port)
     try:
         _migrate_sqlite(settings)
@@ -200,7 +223,9 @@ def _upgrade(settings: Settings) -> None:
 def _worker(settings: Settings) -> int:
     from bot.app.worker import run_worker
 
-    if settings.slack_bot_token is None:
+    if settings.oauth_enabled:
+        require_multi_workspace(settings)
+    elif settings.slack_bot_token is None:
         raise problem("SLACK_BOT_TOKEN", "is missing")
     _migrate_sqlite(settings)
     asyncio.run(run_worker(settings))
@@ -214,9 +239,41 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _manifest(url: str | None, *, socket_mode: bool = False) -> int:
+def _generate_key() -> int:
+    from bot.storage.sealing import generate_key
+
+    print(generate_key())
+    print(
+        "Put this key first in ENCRYPTION_KEY, followed by a comma and the key in use now, "
+        "restart the app, then run `lead-bot rotate-key`.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _rotate_key(settings: Settings) -> int:
+    from bot.app.rotation import rotate_stored_keys
+
+    if settings.encryption_key is None:
+        raise problem("ENCRYPTION_KEY", "is missing")
+    count = asyncio.run(rotate_stored_keys(settings.database_url, settings.encryption_key))
+    print(
+        f"Re-encrypted {count} NLPearl key(s) under the first key of ENCRYPTION_KEY; "
+        "the keys after it may now be removed."
+    )
+    return 0
+
+
+def _manifest(url: str | None, *, socket_mode: bool = False, distribution: bool = False) -> int:
     from bot.app.manifest import manifest_yaml
 
+    if socket_mode and distribution:
+        print(
+            "lead-bot: --distribution needs HTTP mode: give --url https://HOST instead of "
+            "--socket-mode.",
+            file=sys.stderr,
+        )
+        return 2
     if socket_mode:
         print(manifest_yaml(socket_mode=True), end="")
         return 0
@@ -234,7 +291,7 @@ def _manifest(url: str | None, *, socket_mode: bool = False) -> int:
             file=sys.stderr,
         )
         return 2
-    print(manifest_yaml(url), end="")
+    print(manifest_yaml(url, distribution=distribution), end="")
     return 0
 
 
@@ -271,7 +328,7 @@ async def _preview(
     settings: Settings, campaign: str | None, key: str | None, *, shared: bool, surface: str
 ) -> int:
     from bot.app.previews import surface_preview
-    from bot.app.web import build_nlpearl_client, new_http_client
+    from bot.app.tenancy import build_nlpearl_client, new_http_client
     from bot.blocks.ids import CardRef
     from bot.parsing.grammar import parse_lead_key
     from bot.records import utc_now

@@ -10,9 +10,16 @@ from bot.blocks.ids import ViewId
 
 PLACEHOLDER_URL = "https://YOUR-APP-HOST"
 EVENTS_PATH = "/slack/events"
+REDIRECT_PATH = "/slack/oauth_redirect"
+INSTALL_PATH = "/slack/install"
 HTTP_HEADER = (
     "# Slack app manifest for Lead Bot.\n"
     "# Print it with your host's URLs filled in: lead-bot manifest --url https://HOST\n"
+)
+DISTRIBUTION_HEADER = (
+    "# Slack app manifest for Lead Bot, installed in any workspace (multi-workspace mode).\n"
+    "# Set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET from Basic Information,\n"
+    "# then turn on Manage Distribution; the install page is /slack/install.\n"
 )
 SOCKET_MODE_HEADER = (
     "# Slack app manifest for Lead Bot over Socket Mode, for local development.\n"
@@ -36,15 +43,32 @@ BOT_SCOPES = [
 ]
 
 
+# The Home tab, and the app leaving a workspace (its data is deleted then).
+BOT_EVENTS = ["app_home_opened", "app_uninstalled", "tokens_revoked"]
+
+
+def redirect_url(base_url: str) -> str:
+    """Where Slack sends the installer back, from the app's base URL."""
+    return events_url(base_url).removesuffix(EVENTS_PATH) + REDIRECT_PATH
+
+
 def events_url(base_url: str) -> str:
     """Where Slack sends requests, from the app's base URL or from that events URL itself."""
     base = base_url.rstrip("/").removesuffix(EVENTS_PATH).rstrip("/")
     return base + EVENTS_PATH
 
 
-def build_manifest(base_url: str = PLACEHOLDER_URL, *, socket_mode: bool = False) -> dict[str, Any]:
-    """The manifest as a dict: Slack requests go to `/slack/events`, or over Socket Mode."""
+def build_manifest(
+    base_url: str = PLACEHOLDER_URL, *, socket_mode: bool = False, distribution: bool = False
+) -> dict[str, Any]:
+    """The manifest as a dict: Slack requests go to `/slack/events`, or over Socket Mode.
+
+    `distribution`: installed in any workspace through OAuth, org-wide in Enterprise Grid too.
+    """
     url = events_url(base_url)
+    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if distribution:
+        oauth = {"redirect_urls": [redirect_url(base_url)], **oauth}
     # Over Socket Mode Slack needs no request URLs, and a stale one would only mislead.
     command_url = {} if socket_mode else {"url": url}
     request_url = {} if socket_mode else {"request_url": url}
@@ -109,19 +133,23 @@ def build_manifest(base_url: str = PLACEHOLDER_URL, *, socket_mode: bool = False
                 }
             ],
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": oauth,
         "settings": {
-            "event_subscriptions": {**request_url, "bot_events": ["app_home_opened"]},
+            "event_subscriptions": {**request_url, "bot_events": list(BOT_EVENTS)},
             "interactivity": {"is_enabled": True, **request_url, **menu_url},
-            "org_deploy_enabled": False,
+            "org_deploy_enabled": distribution,
             "socket_mode_enabled": socket_mode,
             "token_rotation_enabled": False,
         },
     }
 
 
-def manifest_yaml(base_url: str = PLACEHOLDER_URL, *, socket_mode: bool = False) -> str:
+def manifest_yaml(
+    base_url: str = PLACEHOLDER_URL, *, socket_mode: bool = False, distribution: bool = False
+) -> str:
     """The manifest as YAML, ready to paste into api.slack.com/apps."""
     header = SOCKET_MODE_HEADER if socket_mode else HTTP_HEADER
-    manifest = build_manifest(base_url, socket_mode=socket_mode)
+    if distribution:
+        header = DISTRIBUTION_HEADER
+    manifest = build_manifest(base_url, socket_mode=socket_mode, distribution=distribution)
     return header + yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=100)

@@ -1,4 +1,4 @@
-"""The schedule loop: queue due digests, run the alert check and the sweep, post notices."""
+"""The schedule loop: due digests, the alert check, the sweep and pruning, and the notices."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app.settings import Settings
-from bot.app.slack_app import build_slack_client
+from bot.app.tenancy import Tenancy
 from bot.feed.backoff import FailingRounds
 from bot.feed.notices import NoticeSender
 from bot.feed.sweep import Sweep
-from bot.nlpearl.client import NLPearlClient
 from bot.records import utc_now
+from bot.storage.forget import prune_events
 from bot.storage.jobs import claim_job, finish_job
 from bot.usecases.alerts import AlertPolicy, AlertWatch
 from bot.usecases.digests import DigestBuilder, queue_due_digests
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 # Notices posted per tick at most, so a tick ends and the jobs get their turn.
 NOTICES_PER_TICK = 40
 STOP_SECONDS = 10.0
+# Old webhooks go a day after they pass the retention period at most.
+PRUNE_EVERY = timedelta(hours=1)
 
 # A periodic job: given where it left off, runs once and says where it got to.
 JobRun = Callable[[dict[str, Any] | None], Awaitable[dict[str, Any] | None]]
@@ -111,21 +113,23 @@ class Scheduler:
         )
 
 
-def build_scheduler(settings: Settings, engine: AsyncEngine, nlpearl: NLPearlClient) -> Scheduler:
-    """Digests, alert checks and the sweep for these settings, posting through one sender."""
-    slack = build_slack_client(settings, retries=False)
-    builder = DigestBuilder(engine, nlpearl, slack, utc_now)
+def build_scheduler(settings: Settings, engine: AsyncEngine, tenancy: Tenancy) -> Scheduler:
+    """Digests, alerts, the sweep and pruning for these settings, posting through one sender."""
+    builder = DigestBuilder(engine, tenancy.nlpearl_for, tenancy.slack_for, utc_now)
     # A notice is held as long as a delivery batch: a worker that dies lets go of both alike.
     lease = timedelta(seconds=settings.delivery_lease_seconds)
-    sender = NoticeSender(engine, slack, build_digest=builder.build, lease=lease)
+    sender = NoticeSender(engine, tenancy.slack_for, build_digest=builder.build, lease=lease)
     policy = AlertPolicy(
         silent_webhook=timedelta(minutes=settings.alert_silent_webhook_minutes),
         error_share=settings.alert_error_share,
     )
-    alerts = AlertWatch(engine, nlpearl, policy, utc_now)
-    jobs = [Job("alerts", timedelta(minutes=settings.alert_check_minutes), _checking(alerts))]
+    alerts = AlertWatch(engine, tenancy.nlpearl_for, policy, utc_now)
+    jobs = [
+        Job("alerts", timedelta(minutes=settings.alert_check_minutes), _checking(alerts)),
+        Job("prune", PRUNE_EVERY, _pruning(engine, timedelta(days=settings.event_retention_days))),
+    ]
     if settings.sweep_minutes > 0:
-        sweep = Sweep(engine, nlpearl)
+        sweep = Sweep(engine, tenancy.nlpearl_for)
         jobs.append(Job("sweep", timedelta(minutes=settings.sweep_minutes), _sweeping(sweep)))
     tick = timedelta(seconds=settings.schedule_tick_seconds)
     return Scheduler(engine, sender, jobs, tick=tick, now=utc_now)
@@ -136,6 +140,16 @@ def _checking(alerts: AlertWatch) -> JobRun:
         queued = await alerts.check_all()
         if queued:
             logger.info("Alerts: %d queued", queued)
+        return None
+
+    return run
+
+
+def _pruning(engine: AsyncEngine, retention: timedelta) -> JobRun:
+    async def run(progress: dict[str, Any] | None) -> dict[str, Any] | None:
+        pruned = await prune_events(engine, before=utc_now() - retention)
+        if pruned:
+            logger.info("Pruned %d webhooks older than %d days", pruned, retention.days)
         return None
 
     return run

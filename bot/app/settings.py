@@ -33,6 +33,11 @@ HINTS: dict[str, str] = {
     "MASK_SHARED_PHONE_NUMBERS": "true or false",
     "DELIVERY_LEASE_SECONDS": "a number of seconds, such as 60",
     "SLACK_POST_INTERVAL_SECONDS": "a number of seconds between posts to one channel, such as 1",
+    "ENCRYPTION_KEY": (
+        "one or more Fernet keys separated by commas, newest first; "
+        "make one with `lead-bot rotate-key --generate`"
+    ),
+    "EVENT_RETENTION_DAYS": "a whole number of days, such as 90",
 }
 
 
@@ -114,6 +119,10 @@ class Settings(BaseSettings):
     sweep_minutes: float = Field(default=15.0, ge=0, le=1440)
     # For tests and demos: the app's clock starts at this moment and runs on from there.
     clock_start: datetime | None = None
+    # Seals each workspace's NLPearl key at rest (multi-workspace mode); newest key first.
+    encryption_key: SecretStr | None = None
+    # Webhooks older than this are deleted once their posts are done.
+    event_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator(
         "slack_signing_secret",
@@ -125,6 +134,7 @@ class Settings(BaseSettings):
         "nlpearl_api_key",
         "public_url",
         "clock_start",
+        "encryption_key",
         mode="before",
     )
     @classmethod
@@ -200,6 +210,16 @@ class Settings(BaseSettings):
             raise ValueError("not AccountId:SecretKey")
         return SecretStr(f"{account}:{secret}")
 
+    @field_validator("encryption_key")
+    @classmethod
+    def _encryption_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            # Imported here: only multi-workspace mode seals anything.
+            from bot.storage.sealing import Sealer
+
+            Sealer.from_setting(value.get_secret_value())
+        return value
+
     @property
     def socket_mode(self) -> bool:
         """Slack traffic arrives over Socket Mode rather than HTTP."""
@@ -224,15 +244,37 @@ def load_settings(**overrides: object) -> Settings:
 def require_slack_credentials(settings: Settings) -> None:
     """Check the Slack settings that serving traffic needs, for the mode in use."""
     if settings.oauth_enabled:
-        # Bolt would silently switch to OAuth with file-based stores, which hosts wipe.
-        raise ConfigError(
-            "SLACK_CLIENT_ID is set, but multi-workspace install is not supported yet: "
-            "unset it and set SLACK_BOT_TOKEN to the workspace's bot token."
-        )
+        require_multi_workspace(settings)
+        return
     if settings.slack_bot_token is None:
         raise problem("SLACK_BOT_TOKEN", "is missing")
     if not settings.socket_mode and settings.slack_signing_secret is None:
         raise problem("SLACK_SIGNING_SECRET", "is missing")
+
+
+def require_multi_workspace(settings: Settings) -> None:
+    """Check multi-workspace (OAuth) mode's settings, and that no single-workspace one is set."""
+    if settings.slack_bot_token is not None:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: unset SLACK_CLIENT_ID to serve "
+            "one workspace with its bot token, or unset SLACK_BOT_TOKEN to let any workspace "
+            "install the app."
+        )
+    if settings.socket_mode:
+        raise ConfigError(
+            "SLACK_APP_TOKEN is set, but installing in many workspaces needs HTTP mode: "
+            "unset SLACK_APP_TOKEN and set PUBLIC_URL to the app's https address."
+        )
+    if settings.nlpearl_api_key is not None:
+        raise ConfigError(
+            "NLPEARL_API_KEY is set, but in multi-workspace mode each workspace connects its own "
+            "NLPearl account from the App Home: unset NLPEARL_API_KEY."
+        )
+    for variable in ("SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET", "SLACK_SIGNING_SECRET"):
+        if getattr(settings, variable.lower()) is None:
+            raise problem(variable, "is missing")
+    if settings.encryption_key is None:
+        raise problem("ENCRYPTION_KEY", "is missing")
 
 
 def configure_logging(settings: Settings) -> None:

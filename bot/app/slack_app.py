@@ -9,39 +9,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.install_pages import install_callbacks
+from bot.app.manifest import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH
 from bot.app.settings import Settings
+from bot.app.slack_client import build_slack_client
+from bot.app.tenancy import (
+    ROTATE_MINUTES_BEFORE_EXPIRY,
+    InstalledAuthorize,
+    ManyWorkspaces,
+    Tenancy,
+)
 from bot.blocks import messages
 from bot.listeners import register_listeners
 from bot.listeners.inflight import Track
-from bot.usecases.services import Services
+from bot.storage.rows import Workspace
 
 logger = logging.getLogger(__name__)
-
-
-def build_slack_client(settings: Settings, *, retries: bool = True) -> AsyncWebClient:
-    """The Web API client, retrying connection errors, 5xx and 429s unless told not to."""
-    # The delivery loop retries by itself: a post that failed may still have reached the channel, so
-    # it looks for it before posting again, and backs the channel off for every worker on a 429. A
-    # blind retry here could post twice.
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    handlers: list[Any] = []
-    if retries:
-        handlers = [
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-        ]
-    return AsyncWebClient(
-        token=token, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers
-    )
 
 
 class _DropTokenSkippedWarning(logging.Filter):
@@ -55,29 +42,70 @@ _BOLT_LOGGER = logging.getLogger("slack_bolt.AsyncApp")
 _BOLT_LOGGER.addFilter(_DropTokenSkippedWarning())
 
 
-def build_slack_app(settings: Settings, services: Services, track: Track) -> AsyncApp:
-    """An `AsyncApp` wired to the services; HTTP requests are signature-checked."""
+# How long someone may take between "Add to Slack" and approving the install.
+STATE_EXPIRATION_SECONDS = 600
+
+
+def build_slack_app(settings: Settings, tenancy: Tenancy, track: Track) -> AsyncApp:
+    """An `AsyncApp` wired to each workspace's services; HTTP requests are signature-checked."""
     secret = settings.slack_signing_secret
+    client = build_slack_client(settings)
     app = AsyncApp(
         logger=_BOLT_LOGGER,
-        client=build_slack_client(settings),
+        client=client,
         signing_secret=secret.get_secret_value() if secret else None,
         request_verification_enabled=not settings.socket_mode,
         # Heroku-like hosts run one long-lived process: ack first, keep working after.
         process_before_response=False,
         name="lead-bot",
+        **(_oauth(settings, tenancy) if isinstance(tenancy, ManyWorkspaces) else {}),
     )
 
     async def provide_services(
         context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
     ) -> None:
-        context["services"] = services
+        workspace = Workspace(
+            team_id=context.team_id or "", enterprise_id=context.enterprise_id or ""
+        )
+        context["services"] = await tenancy.services_for(workspace)
+        context["services_for"] = tenancy.services_for
         await next()
 
     app.use(provide_services)
     register_listeners(app, track)
     app.error(handle_error)
     return app
+
+
+def _oauth(settings: Settings, tenancy: ManyWorkspaces) -> dict[str, Any]:
+    """Bolt's OAuth flow and authorization for multi-workspace mode, every call to SLACK_API_URL."""
+    client_id = settings.slack_client_id or ""
+    client_secret = (
+        settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else ""
+    )
+    redirect_uri = f"{settings.public_url}{REDIRECT_PATH}" if settings.public_url else None
+    oauth_settings = AsyncOAuthSettings(
+        client_id=client_id,
+        client_secret=client_secret,
+        scopes=BOT_SCOPES,
+        user_scopes=[],
+        redirect_uri=redirect_uri,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        callback_options=install_callbacks(),
+        installation_store=tenancy.installations,
+        installation_store_bot_only=True,
+        token_rotation_expiration_minutes=ROTATE_MINUTES_BEFORE_EXPIRY,
+        state_store=tenancy.states,
+        state_expiration_seconds=STATE_EXPIRATION_SECONDS,
+        logger=_BOLT_LOGGER,
+    )
+    return {
+        "oauth_settings": oauth_settings,
+        # Bolt's default would refresh tokens through a client of its own, on slack.com.
+        "authorize": InstalledAuthorize(tenancy),
+        "installation_store_bot_only": True,
+    }
 
 
 async def handle_error(

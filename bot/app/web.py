@@ -10,9 +10,8 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
-import httpx
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -21,23 +20,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app.bodies import read_limited
+from bot.app.manifest import INSTALL_PATH, REDIRECT_PATH
 from bot.app.scheduling import build_scheduler, scheduling
 from bot.app.settings import Settings, configure_logging, load_settings
-from bot.app.slack_app import build_slack_app, build_slack_client
+from bot.app.slack_app import build_slack_app
 from bot.app.slack_gate import admit, signing_secret_for
 from bot.app.socket_mode import socket_mode
+from bot.app.tenancy import Tenancy, build_tenancy, new_http_client
 from bot.blocks import messages
-from bot.feed.deliver import BatchDelivery
+from bot.feed.deliver import BatchDelivery, CampaignNames
 from bot.feed.ingest import Ingest
 from bot.feed.loop import Deliverer, DeliveryTiming
 from bot.listeners.inflight import InFlight
-from bot.nlpearl.client import DEFAULT_TIMEOUT, NLPearlClient
 from bot.nlpearl.names import campaign_name
 from bot.records import start_clock_at, utc_now
 from bot.storage.engine import create_engine, ping
-from bot.usecases.campaigns import CampaignDirectory
-from bot.usecases.home import SetupCheck
-from bot.usecases.services import Services
+from bot.storage.rows import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -62,15 +60,7 @@ class Runtime:
     ingest: Ingest
 
 
-def build_nlpearl_client(settings: Settings, http: httpx.AsyncClient) -> NLPearlClient:
-    """The NLPearl client for the configured key, URL and API version."""
-    key = settings.nlpearl_api_key.get_secret_value() if settings.nlpearl_api_key else ""
-    return NLPearlClient(
-        http, api_key=key, base_url=settings.nlpearl_api_url, version=settings.nlpearl_api_version
-    )
-
-
-def build_deliverer(settings: Settings, engine: AsyncEngine, nlpearl: NLPearlClient) -> Deliverer:
+def build_deliverer(settings: Settings, engine: AsyncEngine, tenancy: Tenancy) -> Deliverer:
     """The delivery loop for these settings, naming campaigns through NLPearl when it can."""
     timing = DeliveryTiming(
         lease=timedelta(seconds=settings.delivery_lease_seconds),
@@ -78,18 +68,21 @@ def build_deliverer(settings: Settings, engine: AsyncEngine, nlpearl: NLPearlCli
     )
     batches = BatchDelivery(
         engine,
-        build_slack_client(settings, retries=False),
-        campaign_names=partial(campaign_name, nlpearl),
+        tenancy.slack_for,
+        campaign_names=_campaign_names(tenancy),
         mask_shared_phone_numbers=settings.mask_shared_phone_numbers,
         post_interval=timing.post_interval,
     )
     return Deliverer(engine, batches.attempt, timing=timing)
 
 
-def new_http_client() -> httpx.AsyncClient:
-    """One pooled HTTP client for all NLPearl calls of the process."""
-    limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
-    return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=limits)
+def _campaign_names(tenancy: Tenancy) -> CampaignNames:
+    """A campaign's name, quickly, through the NLPearl key of the workspace it belongs to."""
+
+    async def name(ws: Workspace, campaign_id: str) -> str | None:
+        return await campaign_name(await tenancy.nlpearl_for(ws), campaign_id)
+
+    return name
 
 
 def app_from_environment() -> Starlette:
@@ -111,19 +104,11 @@ def create_app(settings: Settings, give_up: Callable[[], None] = lambda: None) -
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         async with new_http_client() as http:
-            nlpearl = build_nlpearl_client(settings, http)
-            services = Services(
-                nlpearl=nlpearl,
-                engine=engine,
-                campaigns=CampaignDirectory(nlpearl),
-                setup=SetupCheck(nlpearl, engine),
-                mask_shared_phone_numbers=settings.mask_shared_phone_numbers,
-                public_url=settings.public_url,
-            )
+            tenancy = build_tenancy(settings, engine, http)
             in_flight = InFlight(messages.restarting())
-            slack_app = build_slack_app(settings, services, in_flight.track)
-            deliverer = build_deliverer(settings, engine, nlpearl)
-            scheduler = build_scheduler(settings, engine, nlpearl)
+            slack_app = build_slack_app(settings, tenancy, in_flight.track)
+            deliverer = build_deliverer(settings, engine, tenancy)
+            scheduler = build_scheduler(settings, engine, tenancy)
             ingest = Ingest(engine, stored=deliverer.wake)
             app.state.runtime = Runtime(slack_app, signing_secret_for(settings), engine, ingest)
             # Everything built so far lives as long as the process: keep the garbage
@@ -144,6 +129,7 @@ def create_app(settings: Settings, give_up: Callable[[], None] = lambda: None) -
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
+            *(_install_routes() if settings.oauth_enabled else []),
             Route("/nlpearl/webhooks/{token}", nlpearl_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
         ],
@@ -177,6 +163,19 @@ async def _socket_mode(
     token = settings.slack_app_token.get_secret_value()
     async with socket_mode(slack_app, token, settings.slack_api_url, give_up):
         yield
+
+
+def _install_routes() -> list[Route]:
+    """The install page and OAuth redirect: Bolt's flow, which checks the state it issued."""
+    return [
+        Route(INSTALL_PATH, slack_install, methods=["GET"]),
+        Route(REDIRECT_PATH, slack_install, methods=["GET"]),
+    ]
+
+
+async def slack_install(request: Request) -> Response:
+    """The "Add to Slack" page, and Slack's redirect back once someone approved or refused."""
+    return await AsyncSlackRequestHandler(_runtime(request).bolt).handle(request)
 
 
 def _runtime(request: Request) -> Runtime:

@@ -8,7 +8,8 @@ import signal
 
 from bot.app.scheduling import build_scheduler, scheduling
 from bot.app.settings import Settings
-from bot.app.web import build_deliverer, build_nlpearl_client, delivering, new_http_client
+from bot.app.tenancy import build_tenancy, new_http_client
+from bot.app.web import build_deliverer, delivering
 from bot.storage.engine import create_engine
 
 logger = logging.getLogger(__name__)
@@ -23,9 +24,9 @@ async def run_worker(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     try:
         async with new_http_client() as http:
-            nlpearl = build_nlpearl_client(settings, http)
-            deliverer = build_deliverer(settings, engine, nlpearl)
-            scheduler = build_scheduler(settings, engine, nlpearl)
+            tenancy = build_tenancy(settings, engine, http)
+            deliverer = build_deliverer(settings, engine, tenancy)
+            scheduler = build_scheduler(settings, engine, tenancy)
             async with delivering(deliverer), scheduling(scheduler):
                 await signalled.wait()
                 logger.info("Stopping: finishing deliveries in flight")

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.blocks.connection import Connection, connection_blocks
 from bot.blocks.ids import ActionId, CampaignRef, CardRef
 from bot.blocks.lead_actions import recent_actions_blocks, who_may_act_blocks
 from bot.blocks.subscriptions import digest_line, filter_text
@@ -57,8 +58,12 @@ def home_view(
     campaigns: Sequence[HomeCampaign] = (),
     digests: Sequence[DigestInfo] = (),
     names: Mapping[str, str] | None = None,
+    connection: Connection | None = None,
 ) -> dict[str, Any]:
-    """The Home tab for one person; `admin` adds the admins' sections after the set-up."""
+    """The Home tab for one person; `admin` adds the admins' sections after the set-up.
+
+    `connection`, in multi-workspace mode, shows the workspace's NLPearl account.
+    """
     # `names` maps campaign IDs to the names NLPearl gave them, for the digests' lines.
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain("📇 Lead Bot")},
@@ -83,6 +88,7 @@ def home_view(
         },
         {"type": "divider"},
         _setup_section(setup),
+        *(connection_blocks(connection) if connection is not None else []),
         *_admin_blocks(admin),
         {"type": "divider"},
         *_recent_blocks(recent),

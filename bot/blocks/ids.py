@@ -48,6 +48,11 @@ class ActionId(StrEnum):
     LOOKUP_SHOW_CAMPAIGN = "lookup.show_campaign"
     HOME_CAMPAIGN = "home.campaign"
     GRANT_USERGROUPS = "grants.usergroups"
+    # Multi-workspace mode: an admin connects, replaces or disconnects the NLPearl account.
+    HOME_CONNECT_NLPEARL = "home.connect_nlpearl"
+    HOME_DISCONNECT_NLPEARL = "home.disconnect_nlpearl"
+    NLPEARL_ACCOUNT_ID = "connect.account_id"
+    NLPEARL_SECRET = "connect.secret"
 
 
 class BlockId(StrEnum):
@@ -66,6 +71,8 @@ class BlockId(StrEnum):
     GRANT_USERS = "grant_users"
     GRANT_USERGROUPS = "grant_usergroups"
     SHOW_CAMPAIGN = "show_campaign"
+    NLPEARL_ACCOUNT_ID = "nlpearl_account_id"
+    NLPEARL_SECRET = "nlpearl_secret"
 
 
 class ViewId(StrEnum):
@@ -78,6 +85,7 @@ class ViewId(StrEnum):
     CALLS = "calls_modal"
     HELP = "help_modal"
     LOADING = "loading_modal"
+    CONNECT_NLPEARL = "connect_nlpearl_modal"
     GLOBAL_SHORTCUT = "lead_lookup"
     MESSAGE_SHORTCUT = "lead_from_message"
     CONFIRM_ACTION = "confirm_action_modal"

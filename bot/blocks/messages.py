@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks.text import MAX_FALLBACK_TEXT, mrkdwn, safe, truncate
+from bot.nlpearl.errors import BadCredentials, NotConnected
 
 EXAMPLE_CAMPAIGN = "664e9a77f0e1d2c3b4a59687"
 EXAMPLE_LEAD = "6650f1c2a9e4b27d3c8e41a7"
@@ -75,13 +76,39 @@ def lead_not_found(campaign_id: str, key_text: str) -> dict[str, Any]:
     return notice("🔍", "Lead not found", detail)
 
 
-def nlpearl_rejected_key() -> dict[str, Any]:
-    """NLPearl refused the API key."""
-    detail = (
-        "NLPearl rejected Lead Bot's API key. An admin should set `NLPEARL_API_KEY` to "
-        "`AccountId:SecretKey` from platform.nlpearl.ai → Settings → API, then restart the app."
-    )
+# Where the key comes from the environment (single-workspace mode).
+ENVIRONMENT_KEY_FIX = (
+    "An admin should set `NLPEARL_API_KEY` to `AccountId:SecretKey` from "
+    "platform.nlpearl.ai → Settings → API, then restart the app."
+)
+# Where each workspace connects its own account (multi-workspace mode).
+CONNECTED_KEY_FIX = (
+    "An admin should connect NLPearl again from Lead Bot's *Home* tab, with the Account ID "
+    "and Secret Key from platform.nlpearl.ai → Settings → API."
+)
+
+
+def nlpearl_rejected_key(fix: str | None = None) -> dict[str, Any]:
+    """NLPearl refused the API key; `fix` says how to mend it where the key came from."""
+    detail = f"NLPearl rejected Lead Bot's API key. {fix or ENVIRONMENT_KEY_FIX}"
     return notice("🔑", "NLPearl didn't accept the API key", detail)
+
+
+def nlpearl_not_connected() -> dict[str, Any]:
+    """The workspace has connected no NLPearl account yet: how to, not an error."""
+    detail = (
+        "Lead Bot isn't connected to an NLPearl account in this workspace yet. An admin can "
+        "connect one in a minute: open *Lead Bot* in Slack's sidebar, go to its *Home* tab and "
+        "press *Connect NLPearl*."
+    )
+    return notice("🔌", "Connect NLPearl to look up leads", detail)
+
+
+def nlpearl_key_problem(exc: BadCredentials) -> dict[str, Any]:
+    """What to tell a person whose request NLPearl's key stopped: not connected, or rejected."""
+    if isinstance(exc, NotConnected):
+        return nlpearl_not_connected()
+    return nlpearl_rejected_key(exc.fix)
 
 
 def nlpearl_unavailable() -> dict[str, Any]:

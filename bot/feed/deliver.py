@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.blocks.notifications import StatusChange, parent_message, thread_reply
 from bot.blocks.privacy import channel_audience
 from bot.feed.backoff import BugsShown
-from bot.feed.posting import Notes, SlackFailed, SlackPoster
+from bot.feed.posting import Notes, SlackFailed, SlackFor, SlackPoster
 from bot.feed.reconcile import EarlierPosts
 from bot.feed.snapshot import apply
 from bot.feed.thread import LeadThreads
@@ -26,6 +25,7 @@ from bot.records import LeadSnapshot, utc_now
 from bot.storage import outbox
 from bot.storage.faults import in_few_words, unreachable
 from bot.storage.outbox import Batch, Thread
+from bot.storage.rows import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,9 @@ MAX_BACKOFF_SECONDS = 300.0
 FOUND_BY_KEY = "leadBotFoundBy"
 FOUND_BY_SWEEP = "sweep"
 
-# The campaign's name, quickly, or None (bot.nlpearl.names in production).
-CampaignNames = Callable[[str], Awaitable[str | None]]
+# The name of a workspace's campaign, quickly, or None (bot.nlpearl.names in production).
+CampaignNames = Callable[[Workspace, str], Awaitable[str | None]]
+
 Events = list[tuple[LeadChange | CallUpdate, datetime]]
 
 
@@ -91,7 +92,7 @@ class BatchDelivery:
     def __init__(
         self,
         engine: AsyncEngine,
-        slack: AsyncWebClient,
+        slack_for: SlackFor,
         *,
         campaign_names: CampaignNames,
         mask_shared_phone_numbers: bool = True,
@@ -103,13 +104,8 @@ class BatchDelivery:
         # The feed is posted to channels, so it is masked as the workspace says.
         self._mask = channel_audience(mask_shared_phone_numbers).masked
         self._now = now
-        self._threads = LeadThreads(
-            engine,
-            SlackPoster(slack),
-            EarlierPosts(slack),
-            spacing=post_interval.total_seconds(),
-            now=now,
-        )
+        self._slack_for = slack_for
+        self._spacing = post_interval.total_seconds()
         self._bugs = BugsShown()
 
     async def attempt(self, batch: Batch) -> None:
@@ -143,7 +139,8 @@ class BatchDelivery:
             else LeadSnapshot(campaign_id=batch.campaign_id)
         )
         folded = fold(before, heard)
-        after = await self._named(folded.snapshot)
+        workspace = Workspace(batch.team_id, enterprise_id=batch.enterprise_id)
+        after = await self._named(workspace, folded.snapshot)
         await self._post(batch, thread, before, after, folded)
 
     async def _post(
@@ -158,7 +155,8 @@ class BatchDelivery:
         parent = parent_message(after, mask=self._mask)
         reply = thread_reply(folded.changes, folded.ended_calls, mask=self._mask)
         notes = Notes()
-        thread_id = await self._threads.post(batch, thread, before, parent, reply, notes)
+        threads = await self._threads(Workspace(batch.team_id, enterprise_id=batch.enterprise_id))
+        thread_id = await threads.post(batch, thread, before, parent, reply, notes)
         note = notes.text()
         if note:
             logger.warning("Batch %s: %s", batch.marker, note)
@@ -173,11 +171,22 @@ class BatchDelivery:
             note=note,
         )
 
-    async def _named(self, snapshot: LeadSnapshot) -> LeadSnapshot:
+    async def _threads(self, ws: Workspace) -> LeadThreads:
+        """The lead threads of the workspace's channels, posted with its bot token."""
+        slack = await self._slack_for(ws)
+        return LeadThreads(
+            self._engine,
+            SlackPoster(slack),
+            EarlierPosts(slack),
+            spacing=self._spacing,
+            now=self._now,
+        )
+
+    async def _named(self, ws: Workspace, snapshot: LeadSnapshot) -> LeadSnapshot:
         """The snapshot with its campaign's name, when it has none yet and one can be had."""
         if snapshot.campaign_name:
             return snapshot
-        name = await self._campaign_names(snapshot.campaign_id)
+        name = await self._campaign_names(ws, snapshot.campaign_id)
         return snapshot.model_copy(update={"campaign_name": name}) if name else snapshot
 
     async def _settle(self, batch: Batch, failure: SlackFailure, keep_marker: bool) -> None:

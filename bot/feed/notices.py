@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.blocks.digest import digest_without_chart
 from bot.feed.backoff import BugsShown
 from bot.feed.deliver import STOPS_SUBSCRIPTION
-from bot.feed.posting import NOTICE_EVENT, SlackFailed, marked
+from bot.feed.posting import NOTICE_EVENT, SlackFailed, SlackFor, marked
 from bot.feed.reconcile import EarlierPosts
 from bot.nlpearl.errors import NLPearlError
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
@@ -42,15 +41,14 @@ class NoticeSender:
     def __init__(
         self,
         engine: AsyncEngine,
-        slack: AsyncWebClient,
+        slack_for: SlackFor,
         *,
         build_digest: BuildDigest,
         lease: timedelta = timedelta(seconds=120),
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self._engine = engine
-        self._slack = slack
-        self._earlier = EarlierPosts(slack)
+        self._slack_for = slack_for
         self._build_digest = build_digest
         self._lease = lease
         self._now = now
@@ -91,7 +89,8 @@ class NoticeSender:
     async def _send(self, notice: Notice) -> None:
         now = self._now()
         if notice.posting:
-            ts = await self._earlier.notice(notice.channel_id, notice.marker)
+            earlier = EarlierPosts(await self._slack_for(notice.workspace))
+            ts = await earlier.notice(notice.channel_id, notice.marker)
             if ts is not None:
                 await notices.posted(self._engine, notice, ts, now)
                 return
@@ -131,7 +130,8 @@ class NoticeSender:
             return await self._post_message(notice, body)
 
     async def _post_message(self, notice: Notice, body: dict[str, Any]) -> str:
-        response = await self._slack.chat_postMessage(
+        slack = await self._slack_for(notice.workspace)
+        response = await slack.chat_postMessage(
             channel=notice.channel_id,
             metadata=marked(NOTICE_EVENT, notice.marker),
             unfurl_links=False,

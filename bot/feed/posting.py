@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.feed.plain import as_plain_text
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
+from bot.storage.rows import Workspace
 
 # The metadata event types that mark our posts, so a retry can find them (reconcile.py).
 PARENT_EVENT = "lead_bot_parent"
@@ -17,6 +18,8 @@ REPLY_EVENT = "lead_bot_reply"
 NOTICE_EVENT = "lead_bot_notice"
 
 Message = dict[str, Any]
+# The Web API client with the bot token of a workspace (one token, or each workspace's own).
+SlackFor = Callable[[Workspace], Awaitable[AsyncWebClient]]
 
 
 class SlackFailed(Exception):

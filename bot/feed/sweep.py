@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from bot.nlpearl.errors import BadCredentials, NLPearlError, NotFound, RateLimit
 from bot.nlpearl.models import Call, Lead
 from bot.parsing.webhooks import lead_keys_of
 from bot.storage.faults import in_few_words, unreachable
+from bot.storage.rows import Workspace
 from bot.storage.sweep import (
     LEAD_ID_LENGTH,
     KnownStatus,
@@ -47,7 +49,7 @@ class DatabaseUnavailable(ConnectionError):
 
 
 class _StopRun(Exception):
-    """NLPearl turned the whole account away (rate limit, API key): the run ends here."""
+    """NLPearl rate-limited the account: the run ends here, and the next goes on from here."""
 
 
 class _CampaignGone(Exception):
@@ -75,6 +77,13 @@ class _Run:
     budget: int
     report: SweepReport = field(default_factory=SweepReport)
     skip: int = 0
+    # Workspaces whose NLPearl key was rejected (or never connected): their other campaigns
+    # would be refused too, so they wait for the next run.
+    refused: set[Workspace] = field(default_factory=set)
+
+
+# The NLPearl client with the key of a workspace (one key, or each workspace's own).
+NLPearlFor = Callable[[Workspace], Awaitable[NLPearlClient]]
 
 
 class Sweep:
@@ -83,7 +92,7 @@ class Sweep:
     def __init__(
         self,
         engine: AsyncEngine,
-        nlpearl: NLPearlClient,
+        nlpearl_for: NLPearlFor,
         *,
         page_budget: int = PAGE_BUDGET,
         page_size: int = PAGE_SIZE,
@@ -92,7 +101,7 @@ class Sweep:
         if page_budget < 1 or page_size < 1:
             raise ValueError("the sweep needs a page budget and a page size of at least 1")
         self._engine = engine
-        self._nlpearl = nlpearl
+        self._nlpearl_for = nlpearl_for
         self._page_budget = page_budget
         self._page_size = page_size
         self._grace = grace
@@ -115,12 +124,25 @@ class Sweep:
                 continue
             if run.budget <= 0:
                 return run.report, _progress(target, run.skip)
+            if target.workspace in run.refused:
+                run.report.campaigns_failed += 1
+                continue
             try:
-                done = await self._campaign(target, target.token, run, now)
+                nlpearl = await self._nlpearl_for(target.workspace)
+                done = await self._campaign(nlpearl, target, target.token, run, now)
             except _StopRun as stop:
                 run.report.stopped_early = str(stop)
                 logger.warning("Sweep stopped early: %s", stop)
                 return run.report, _progress(target, run.skip)
+            except BadCredentials as exc:
+                run.refused.add(target.workspace)
+                run.report.campaigns_failed += 1
+                logger.warning(
+                    "Sweep skipped workspace %s's campaigns this run: %s",
+                    target.workspace.team_id,
+                    in_few_words(exc),
+                )
+                continue
             except (NLPearlError, _CampaignGone) as exc:
                 run.report.campaigns_failed += 1
                 logger.warning(
@@ -138,24 +160,26 @@ class Sweep:
                 return run.report, _progress(target, run.skip)
         return run.report, None
 
-    async def _campaign(self, target: SweepTarget, token: str, run: _Run, now: datetime) -> bool:
+    async def _campaign(
+        self, nlpearl: NLPearlClient, target: SweepTarget, token: str, run: _Run, now: datetime
+    ) -> bool:
         """Sweep the campaign's pages from `run.skip` while the budget lasts; whether it ended."""
         while run.budget > 0:
             try:
                 # Oldest first, so leads added between runs join the end instead of shifting pages.
-                page = await self._nlpearl.search_leads(
+                page = await nlpearl.search_leads(
                     target.campaign_id,
                     statuses=[],
                     skip=run.skip,
                     limit=self._page_size,
                     oldest_first=True,
                 )
-            except (RateLimited, BadCredentials) as exc:
+            except RateLimited as exc:
                 raise _StopRun(in_few_words(exc)) from exc
             run.budget -= 1
             run.report.pages += 1
             run.report.leads += len(page.results)
-            await self._page(target, token, page.results, run.report, now)
+            await self._page(nlpearl, target, token, page.results, run.report, now)
             run.skip += len(page.results)
             ended = len(page.results) < self._page_size or (
                 page.count is not None and run.skip >= page.count
@@ -165,7 +189,13 @@ class Sweep:
         return False
 
     async def _page(
-        self, target: SweepTarget, token: str, leads: list[Lead], report: SweepReport, now: datetime
+        self,
+        nlpearl: NLPearlClient,
+        target: SweepTarget,
+        token: str,
+        leads: list[Lead],
+        report: SweepReport,
+        now: datetime,
     ) -> None:
         """Baseline the leads the app never heard of; store the changes of the others."""
         rows = {
@@ -187,10 +217,11 @@ class Sweep:
             was = known.get(lead_id)
             if was is None or was.status == lead.status or lead.status in PASSING_STATUSES:
                 continue
-            await self._changed(target, token, lead_id, was, report, now)
+            await self._changed(nlpearl, target, token, lead_id, was, report, now)
 
     async def _changed(
         self,
+        nlpearl: NLPearlClient,
         target: SweepTarget,
         token: str,
         lead_id: str,
@@ -201,10 +232,10 @@ class Sweep:
         """Store the lead's new status as NLPearl's Lead webhook would have carried it."""
         try:
             # Search rows lack `callsId`, which the webhook's dedupe key counts.
-            lead = await self._nlpearl.get_lead(target.campaign_id, lead_id)
+            lead = await nlpearl.get_lead(target.campaign_id, lead_id)
         except NotFound:
             return
-        except (RateLimited, BadCredentials) as exc:
+        except RateLimited as exc:
             raise _StopRun(in_few_words(exc)) from exc
         if lead.status is None or lead.status in PASSING_STATUSES:
             return

@@ -9,8 +9,10 @@ from bot.listeners import (
     adding,
     campaigns,
     commands,
+    connect,
     dig_in,
     events,
+    installs,
     lead_actions,
     options,
     shortcuts,
@@ -23,5 +25,5 @@ from bot.listeners.inflight import Track
 def register_listeners(app: AsyncApp, track: Track) -> None:
     """Attach every listener to the app, each tracked so shutdown can let it finish."""
     surfaces = [commands, actions, lead_actions, adding, campaigns, who_may_act, dig_in, shortcuts]
-    for surface in (*surfaces, options, views, events):
+    for surface in (*surfaces, connect, options, views, events, installs):
         surface.register(app, track)

@@ -22,6 +22,7 @@ from bot.nlpearl.errors import (
     BadCredentials,
     BadResponse,
     NLPearlError,
+    NotConnected,
     NotFound,
     RateLimited,
     Rejected,
@@ -99,7 +100,8 @@ class NLPearlClient:
         self,
         http: httpx.AsyncClient,
         *,
-        api_key: str,
+        api_key: str | None,
+        key_fix: str | None = None,
         base_url: str = "https://api.nlpearl.ai",
         version: str = "v2",
         retry: RetryPolicy | None = None,
@@ -109,6 +111,10 @@ class NLPearlClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
+        # None: the workspace has connected no account, and every call says so at once.
+        self._connected = api_key is not None
+        # How a person mends a rejected key: it depends on where the key came from.
+        self._key_fix = key_fix
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         self._base = f"{base_url.rstrip('/')}/{version}"
         self.version = version
@@ -196,6 +202,11 @@ class NLPearlClient:
         """The account: its name, credit and whether it may place calls."""
         return _parse(Account, await self._get("/Account"))
 
+    @property
+    def connected(self) -> bool:
+        """Whether the client has an API key to send (multi-workspace: the workspace connected)."""
+        return self._connected
+
     async def check_credentials(self) -> None:
         """Raise `BadCredentials` unless NLPearl accepts the API key."""
         await self._get("/Account")
@@ -251,6 +262,24 @@ class NLPearlClient:
         *,
         idempotent: bool = True,
         reads: bool = False,
+    ) -> httpx.Response:
+        """Send a request unless no key is connected; a rejected key says how to mend it."""
+        if not self._connected:
+            raise NotConnected()
+        try:
+            return await self._retried(method, path, body, idempotent=idempotent, reads=reads)
+        except BadCredentials as exc:
+            exc.fix = self._key_fix
+            raise
+
+    async def _retried(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        idempotent: bool,
+        reads: bool,
     ) -> httpx.Response:
         """Send a request, retrying passing failures with jittered back-off, within the deadline."""
         # `reads`: whatever its method, the request changes nothing, so a failure leaves no doubt.

@@ -12,7 +12,16 @@ class NotFound(NLPearlError):
 
 
 class BadCredentials(NLPearlError):
-    """NLPearl rejected the API key (401/403)."""
+    """NLPearl rejected the API key (401/403); `fix` tells a person how to mend it, if known."""
+
+    fix: str | None = None
+
+
+class NotConnected(BadCredentials):
+    """This workspace has connected no NLPearl account yet (multi-workspace mode)."""
+
+    def __init__(self, message: str = "no NLPearl account is connected") -> None:
+        super().__init__(message)
 
 
 class RateLimited(NLPearlError):

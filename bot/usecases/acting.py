@@ -30,6 +30,7 @@ from bot.nlpearl.changes import LeadUpdate
 from bot.nlpearl.errors import (
     BadCredentials,
     NLPearlError,
+    NotConnected,
     NotFound,
     RateLimited,
     Rejected,
@@ -95,8 +96,10 @@ def why_failed(exc: NLPearlError) -> str:
         return f"NLPearl refused the change{reason}"
     if isinstance(exc, NotFound):
         return "NLPearl no longer has this lead"
+    if isinstance(exc, NotConnected):
+        return "this workspace hasn't connected NLPearl yet; an admin can, from Lead Bot's Home tab"
     if isinstance(exc, BadCredentials):
-        return "NLPearl rejected Lead Bot's API key; an admin should check NLPEARL_API_KEY"
+        return "NLPearl rejected Lead Bot's API key; an admin should check it"
     if isinstance(exc, RateLimited):
         return "NLPearl is busy right now; try again in a minute"
     if isinstance(exc, Unconfirmed):

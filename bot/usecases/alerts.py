@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.blocks.alerts import alert_message
-from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import NLPearlError
 from bot.nlpearl.models import Account, Pearl
 from bot.nlpearl.statuses import ACCOUNT_LOCKED, ACCOUNT_NO_CREDITS, CAMPAIGN_RUNNING
@@ -27,6 +26,7 @@ from bot.storage.watch import (
     set_alert_state,
     watched_campaigns,
 )
+from bot.usecases.services import NLPearlFor
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +65,12 @@ class AlertWatch:
     def __init__(
         self,
         engine: AsyncEngine,
-        nlpearl: NLPearlClient,
+        nlpearl_for: NLPearlFor,
         policy: AlertPolicy,
         now: Callable[[], datetime],
     ) -> None:
         self._engine = engine
-        self._nlpearl = nlpearl
+        self._nlpearl_for = nlpearl_for
         self._policy = policy
         self._now = now
 
@@ -79,13 +79,15 @@ class AlertWatch:
         watched = await watched_campaigns(self._engine)
         if not watched:
             return 0
-        account = await self._account()
         now = self._now()
         changed = 0
+        # Each workspace's own NLPearl account (one account in single-workspace mode).
+        accounts: dict[Workspace, Account | None] = {}
         for followed in _accounts(watched):
+            account = accounts[followed.workspace] = await self._account(followed.workspace)
             changed += await self._check_account(followed, account, now)
         for campaign in watched:
-            changed += await self.check(campaign, account, now)
+            changed += await self.check(campaign, accounts.get(campaign.workspace), now)
         return changed
 
     async def _check_account(
@@ -103,9 +105,9 @@ class AlertWatch:
             queued += await self._settle(followed, None, kind, condition, states.get(kind), now)
         return queued
 
-    async def _account(self) -> Account | None:
+    async def _account(self, ws: Workspace) -> Account | None:
         try:
-            return await self._nlpearl.get_account()
+            return await (await self._nlpearl_for(ws)).get_account()
         except NLPearlError as exc:
             logger.warning("Alerts: could not read the NLPearl account: %s", exc)
             return None
@@ -113,7 +115,8 @@ class AlertWatch:
     async def check(self, watched: Watched, account: Account | None, now: datetime) -> int:
         """Check one campaign's conditions; how many alerts were queued."""
         try:
-            campaign = await self._nlpearl.get_campaign(watched.campaign_id, fresh=True)
+            nlpearl = await self._nlpearl_for(watched.workspace)
+            campaign = await nlpearl.get_campaign(watched.campaign_id, fresh=True)
         except NLPearlError as exc:
             # Unknown now is not a change: every condition stays as it was.
             logger.warning("Alerts: could not read campaign %s: %s", watched.campaign_id, exc)

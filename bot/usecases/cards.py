@@ -15,7 +15,14 @@ from bot.blocks.lead_card import lead_card, lead_title
 from bot.blocks.privacy import Audience, Surface, card_audience, channel_audience
 from bot.blocks.text import safe
 from bot.nlpearl.client import NLPearlClient
-from bot.nlpearl.errors import BadCredentials, NLPearlError, NotFound, RateLimited, Unavailable
+from bot.nlpearl.errors import (
+    BadCredentials,
+    NLPearlError,
+    NotConnected,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
 from bot.parsing.grammar import LeadKey
 from bot.parsing.slack_codes import why_not_posted
 from bot.parsing.slack_errors import SlackFailure
@@ -82,9 +89,12 @@ async def lead_card_answer(
         problem = "No such lead in that campaign. Check the ID, phone number or external ID."
         not_found = messages.lead_not_found(ref.campaign_id, ref.key)
         return CardAnswer(not_found, ref, problem=problem, missing=True)
-    except BadCredentials:
-        problem = "NLPearl rejected Lead Bot's API key; ask your admin to check NLPEARL_API_KEY."
-        return CardAnswer(messages.nlpearl_rejected_key(), ref, problem=problem)
+    except NotConnected as exc:
+        problem = "Connect NLPearl first: an admin can, from Lead Bot's Home tab."
+        return CardAnswer(messages.nlpearl_key_problem(exc), ref, problem=problem)
+    except BadCredentials as exc:
+        problem = "NLPearl rejected Lead Bot's API key; ask your admin to check it."
+        return CardAnswer(messages.nlpearl_key_problem(exc), ref, problem=problem)
     except (Unavailable, RateLimited):
         problem = "NLPearl isn't responding right now. Try again in a minute."
         return CardAnswer(messages.nlpearl_unavailable(), ref, problem=problem)

@@ -46,8 +46,8 @@ async def digest_here(
         )
     except NotFound:
         return replies.campaign_not_found(campaign_id)
-    except BadCredentials:
-        return messages.nlpearl_rejected_key()
+    except BadCredentials as exc:
+        return messages.nlpearl_key_problem(exc)
     except (NLPearlError, TimeoutError):
         # Stored unchecked, a mistyped ID would post empty digests every day: refuse instead.
         return replies.campaign_not_checked(campaign_id)

@@ -26,6 +26,7 @@ from bot.storage import notices
 from bot.storage.notices import NewNotice, Notice
 from bot.storage.rows import DigestInfo
 from bot.storage.watch import FeedCounts, feed_counts, feed_endpoint
+from bot.usecases.services import NLPearlFor, SlackFor
 
 logger = logging.getLogger(__name__)
 
@@ -114,13 +115,13 @@ class DigestBuilder:
     def __init__(
         self,
         engine: Any,
-        nlpearl: NLPearlClient,
-        slack: AsyncWebClient,
+        nlpearl_for: NLPearlFor,
+        slack_for: SlackFor,
         now: Callable[[], datetime],
     ) -> None:
         self._engine = engine
-        self._nlpearl = nlpearl
-        self._slack = slack
+        self._nlpearl_for = nlpearl_for
+        self._slack_for = slack_for
         self._now = now
 
     async def build(
@@ -131,12 +132,14 @@ class DigestBuilder:
         if info is None:
             return None
         day = report_day(notice.due_at, info.time_zone)
-        figures = await self._figures(info, day)
+        figures = await self._figures(await self._nlpearl_for(info.workspace), info, day)
         reached_nlpearl = figures.campaign or figures.day_analytics or figures.range_analytics
         if not reached_nlpearl and self._now() - notice.due_at < WAIT_FOR_NLPEARL:
             raise Unavailable("NLPearl answered none of the digest's questions yet")
         digest = shape_digest(info, day, figures, late_by=self._late_by(notice))
-        file_id = notice.file_id or await self._upload_chart(digest, keep_file)
+        file_id = notice.file_id or await self._upload_chart(
+            await self._slack_for(info.workspace), digest, keep_file
+        )
         return digest_message(replace(digest, chart_file_id=file_id))
 
     def _late_by(self, notice: Notice) -> timedelta | None:
@@ -144,25 +147,21 @@ class DigestBuilder:
         late = notice.created_at - notice.due_at
         return late if late > LATE_AFTER else None
 
-    async def _figures(self, info: DigestInfo, day: date) -> DigestFigures:
+    async def _figures(self, nlpearl: NLPearlClient, info: DigestInfo, day: date) -> DigestFigures:
         start, end = local_day_bounds(day, info.time_zone)
         range_start = start - timedelta(days=CHART_DAYS - 1)
         endpoint = await feed_endpoint(self._engine, info.workspace, info.campaign_id)
         campaign, day_analytics, range_analytics, attention = await asyncio.gather(
-            self._quietly(self._nlpearl.get_campaign(info.campaign_id, fresh=True)),
-            self._quietly(self._nlpearl.get_analytics(info.campaign_id, start=start, end=end)),
-            self._quietly(
-                self._nlpearl.get_analytics(info.campaign_id, start=range_start, end=end)
-            ),
-            self._quietly(self._attention(info.campaign_id)),
+            self._quietly(nlpearl.get_campaign(info.campaign_id, fresh=True)),
+            self._quietly(nlpearl.get_analytics(info.campaign_id, start=start, end=end)),
+            self._quietly(nlpearl.get_analytics(info.campaign_id, start=range_start, end=end)),
+            self._quietly(self._attention(nlpearl, info.campaign_id)),
         )
         feed = await feed_counts(self._engine, endpoint, start, end) if endpoint else None
         return DigestFigures(campaign, day_analytics, range_analytics, attention, feed)
 
-    async def _attention(self, campaign_id: str) -> int | None:
-        page = await self._nlpearl.search_leads(
-            campaign_id, statuses=NEEDING_ATTENTION, skip=0, limit=1
-        )
+    async def _attention(self, nlpearl: NLPearlClient, campaign_id: str) -> int | None:
+        page = await nlpearl.search_leads(campaign_id, statuses=NEEDING_ATTENTION, skip=0, limit=1)
         return page.count if page.count is not None else len(page.results)
 
     async def _quietly(self, call: Awaitable[T]) -> T | None:
@@ -174,7 +173,7 @@ class DigestBuilder:
             return None
 
     async def _upload_chart(
-        self, digest: Digest, keep_file: Callable[[str], Awaitable[None]]
+        self, slack: AsyncWebClient, digest: Digest, keep_file: Callable[[str], Awaitable[None]]
     ) -> str | None:
         """Draw the chart and upload it privately; its file ID, kept before anything else."""
         title = f"{digest.campaign_name or digest.campaign_id}: last {CHART_DAYS} days"
@@ -188,7 +187,7 @@ class DigestBuilder:
             logger.exception("Digest chart for %s could not be drawn", digest.campaign_id)
             return None
         try:
-            uploaded = await self._slack.files_upload_v2(
+            uploaded = await slack.files_upload_v2(
                 content=png,
                 filename=f"digest-{digest.day.isoformat()}.png",
                 title=title[:200],

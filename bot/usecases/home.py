@@ -11,21 +11,24 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.blocks.connection import Connection
 from bot.blocks.home import AdminHome, HomeCampaign, Setup, home_view
 from bot.nlpearl.client import NLPearlClient
-from bot.nlpearl.errors import BadCredentials, NLPearlError
+from bot.nlpearl.errors import BadCredentials, NLPearlError, NotConnected
 from bot.storage.actions import grants_of, latest
 from bot.storage.digests import digests_of
 from bot.storage.engine import ping
 from bot.storage.memory import last_campaign, recent
 from bot.storage.rows import DigestInfo, LastCampaign, RecentLookup, SubscriptionInfo, Workspace
 from bot.storage.subscriptions import list_subscriptions
+from bot.usecases.connecting import connected_account
 from bot.usecases.permissions import admin_of, user_groups
 from bot.usecases.services import Services
 
 logger = logging.getLogger(__name__)
 
 CHECK_SECONDS = 3.0
+ENVIRONMENT_FIX = "An admin should check NLPEARL_API_KEY."
 KEY_CHECK_TTL = 300.0
 # Campaign names are a nicety on Home: the picker's cached list, or IDs if NLPearl is slow.
 NAMES_WAIT_SECONDS = 1.0
@@ -56,8 +59,10 @@ class SetupCheck:
         try:
             await asyncio.wait_for(self._nlpearl.check_credentials(), CHECK_SECONDS)
             problem = None
-        except BadCredentials:
-            problem = "the API key was rejected; an admin should check NLPEARL_API_KEY."
+        except NotConnected:
+            problem = "not connected yet."
+        except BadCredentials as exc:
+            problem = f"the API key was rejected. {exc.fix or ENVIRONMENT_FIX}"
         except (NLPearlError, TimeoutError):
             # Not the key's fault: say so, and ask again next time.
             return "NLPearl isn't answering right now."
@@ -85,10 +90,32 @@ async def home_for(
     lookups = await recent(services.engine, ws, user_id)
     last = await last_campaign(services.engine, ws, user_id)
     names = await _campaign_names(services)
-    admin = await _admin_home(services, client, ws, user_id) if client is not None else None
+    # One users.info call: only admins see who may act, and change the NLPearl account.
+    is_admin = client is not None and await admin_of(client, ws, user_id)
+    admin = await _admin_home(services, client, ws) if client is not None and is_admin else None
+    connection = await _connection(services, ws, may_change=is_admin)
     campaigns = _campaigns_used(user_id, last, lookups, digests, subscriptions, names)
     return home_view(
-        setup, subscriptions, lookups, admin, campaigns=campaigns, digests=digests, names=names
+        setup,
+        subscriptions,
+        lookups,
+        admin,
+        campaigns=campaigns,
+        digests=digests,
+        names=names,
+        connection=connection,
+    )
+
+
+async def _connection(services: Services, ws: Workspace, *, may_change: bool) -> Connection | None:
+    """The workspace's NLPearl account as Home shows it; None in single-workspace mode."""
+    if services.connections is None:
+        return None
+    account = await connected_account(services.connections, ws)
+    if account is None:
+        return Connection(None, None, None, may_change=may_change)
+    return Connection(
+        account.account_id, account.account_name, account.connected_at, may_change=may_change
     )
 
 
@@ -118,13 +145,8 @@ def _campaigns_used(
     ]
 
 
-async def _admin_home(
-    services: Services, client: AsyncWebClient, ws: Workspace, user_id: str
-) -> AdminHome | None:
-    """What only admins and owners see; None for everyone else."""
-    # One users.info call: the grants and their groups matter only to admins.
-    if not await admin_of(client, ws, user_id):
-        return None
+async def _admin_home(services: Services, client: AsyncWebClient, ws: Workspace) -> AdminHome:
+    """What only admins and owners see."""
     grants = await grants_of(services.engine, ws)
     groups = dict(await user_groups(client)) if grants.usergroups else {}
     actions = await latest(services.engine, ws)

@@ -28,7 +28,7 @@ def problem_message(exc: NLPearlError) -> dict[str, Any]:
     if isinstance(exc, NotFound):
         return messages.notice("🔍", "Not found", "NLPearl has no such record any more.")
     if isinstance(exc, BadCredentials):
-        return messages.nlpearl_rejected_key()
+        return messages.nlpearl_key_problem(exc)
     return messages.nlpearl_unavailable()
 
 

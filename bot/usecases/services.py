@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.blocks.home import Setup
@@ -16,6 +17,13 @@ from bot.storage.rows import Workspace
 
 if TYPE_CHECKING:
     from bot.usecases.campaigns import CampaignDirectory
+    from bot.usecases.connecting import Connections
+
+
+# What background work (digests, alerts) uses to reach a workspace: its own NLPearl key and
+# bot token in multi-workspace mode, the one of each otherwise (bot.app.tenancy).
+NLPearlFor = Callable[[Workspace], Awaitable[NLPearlClient]]
+SlackFor = Callable[[Workspace], Awaitable[AsyncWebClient]]
 
 
 class SetupStatus(Protocol):
@@ -39,6 +47,8 @@ class Services:
     # PUBLIC_URL, when set; otherwise webhook URLs use the base URL the request came to.
     public_url: str | None
     now: Callable[[], datetime] = field(default=utc_now)
+    # Multi-workspace mode: where workspaces connect their NLPearl accounts; None otherwise.
+    connections: Connections | None = None
 
 
 @dataclass(frozen=True)

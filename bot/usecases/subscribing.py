@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks import messages
 from bot.blocks import subscriptions as replies
 from bot.nlpearl.errors import NotFound
 from bot.nlpearl.names import campaign_name
@@ -67,6 +68,9 @@ async def subscribe_here(
     statuses, unknown = parse_statuses(status_names)
     if unknown:
         return replies.unknown_statuses(unknown)
+    if not services.nlpearl.connected:
+        # The campaign can't be checked, and its webhook would only post unnamed leads.
+        return messages.nlpearl_not_connected()
     if problem := await channel_problem(client, where.channel_id):
         return replies.cannot_post_here(problem)
     try:

@@ -42,6 +42,7 @@ from tests.feed.samples import (
     v2_call_start,
     v2_lead,
 )
+from tests.harness.tenancy import always
 from tests.standins import SlackStandIn
 
 WORKSPACE = Workspace("T0TEST")
@@ -67,7 +68,7 @@ class Feed:
     deliverer: Deliverer | None = None
 
     def start(self, *, timing: DeliveryTiming = NO_PACING, mask_phone: bool = True) -> Deliverer:
-        async def campaign_names(campaign_id: str) -> str | None:
+        async def campaign_names(ws: Workspace, campaign_id: str) -> str | None:
             self.names_asked.append(campaign_id)
             return CAMPAIGN_NAME if campaign_id == CAMPAIGN_ID else None
 
@@ -79,7 +80,7 @@ class Feed:
         """A deliverer wired as the app wires it, naming campaigns with `names`."""
         batches = BatchDelivery(
             self.engine,
-            self.client,
+            always(self.client),
             campaign_names=names,
             mask_shared_phone_numbers=mask_phone,
             post_interval=timing.post_interval,
@@ -633,7 +634,7 @@ async def test_an_unreadable_stored_event_fails_alone(feed: Feed) -> None:
 
 
 async def test_an_unexpected_error_is_stored_in_a_few_words(feed: Feed) -> None:
-    async def campaign_names(campaign_id: str) -> str | None:
+    async def campaign_names(ws: Workspace, campaign_id: str) -> str | None:
         raise RuntimeError("names broke " + "x" * 5000 + '\n  File "names.py", line 1\n')
 
     feed.start_naming(campaign_names)

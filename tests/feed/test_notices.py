@@ -27,6 +27,7 @@ from bot.storage.rows import DigestInfo, Workspace
 from bot.storage.tables import notices as notice_table
 from bot.usecases.digests import WAIT_FOR_NLPEARL, DigestBuilder, queue_due_digests
 from tests.clock import FakeClock
+from tests.harness.tenancy import always
 from tests.migrated import migrated_sqlite
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import SAMPLE_PEARL_ID
@@ -197,8 +198,8 @@ async def world(
             sleep=pauses.sleep,
             clock=pauses.monotonic,
         )
-        builder = DigestBuilder(engine, client, web, clock.now)
-        sender = NoticeSender(engine, web, build_digest=builder.build, now=clock.now)
+        builder = DigestBuilder(engine, always(client), always(web), clock.now)
+        sender = NoticeSender(engine, always(web), build_digest=builder.build, now=clock.now)
         yield World(engine, slack, nlpearl, web, clock, builder, sender)
 
 

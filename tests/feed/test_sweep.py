@@ -31,6 +31,7 @@ from bot.storage.rows import Workspace
 from bot.storage.subscriptions import subscribe, unsubscribe
 from bot.storage.tables import deliveries, events, swept_leads, webhook_endpoints
 from tests.clock import FakeClock
+from tests.harness.tenancy import always
 from tests.migrated import migrated_sqlite
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import (
@@ -64,7 +65,7 @@ class World:
     leads: dict[str, Json]
 
     def sweep(self, **options: Any) -> Sweep:
-        return Sweep(self.engine, self.client, **options)
+        return Sweep(self.engine, always(self.client), **options)
 
     async def run(
         self, at: datetime = NOW, progress: dict[str, Any] | None = None, **options: Any
@@ -514,15 +515,16 @@ async def test_a_rate_limit_ends_the_run_where_it_was(world: World) -> None:
     assert (report.pages, left) == (3, None)
 
 
-async def test_a_rejected_api_key_ends_the_run(baselined: World) -> None:
+async def test_a_rejected_api_key_skips_every_campaign_it_serves(baselined: World) -> None:
     await add_campaign(baselined, SECOND_CAMPAIGN, [extra_lead(1)])
     baselined.nlpearl.fail_next("/v2/Outbound/", 401, times=10)
 
     report, left = await baselined.run(LATER)
 
-    assert report.stopped_early is not None
-    assert report.pages == 0
-    assert left is not None
+    # The second campaign shares the key: it is not asked for, and the next run tries again.
+    assert (report.pages, report.campaigns_failed) == (0, 2)
+    assert report.stopped_early is None
+    assert left is None
     assert len(baselined.searches()) == 1
 
 
@@ -535,7 +537,7 @@ async def test_two_sweeps_at_once_queue_a_change_once(baselined: World, database
     baselined.nlpearl.hang(f"/v2/Outbound/{SAMPLE_PEARL_ID}/Lead/", 0.3)
     other_engine = create_engine(database_url)
     try:
-        other = Sweep(other_engine, baselined.client)
+        other = Sweep(other_engine, always(baselined.client))
         (one, _), (two, _) = await asyncio.gather(
             baselined.sweep().run_once(now=LATER, progress=None),
             other.run_once(now=LATER, progress=None),
@@ -608,7 +610,7 @@ async def test_a_database_out_of_reach_is_the_one_failure_that_raises(
     engine = create_engine("postgresql://postgres@127.0.0.1:1/nothing")
     try:
         with pytest.raises(ConnectionRefusedError) as raised:
-            await Sweep(engine, client).run_once(now=NOW, progress=None)
+            await Sweep(engine, always(client)).run_once(now=NOW, progress=None)
     finally:
         await engine.dispose()
 
@@ -682,10 +684,14 @@ async def test_the_swept_change_is_posted_saying_how_it_was_found(
     baselined.change(SAMPLE_LEAD_ID, **called(baselined.leads[SAMPLE_LEAD_ID], 130))
     await baselined.run(LATER)
     clock = FakeClock(LATER)
-    names: Callable[[str], Any] = _named("Solar – Spring Re-engagement")
+    names: Callable[[Workspace, str], Any] = _named("Solar – Spring Re-engagement")
     web = AsyncWebClient(token="xoxb-test-token", base_url=slack.api_url, retry_handlers=[])
     batches = BatchDelivery(
-        baselined.engine, web, campaign_names=names, post_interval=timedelta(0), now=clock.now
+        baselined.engine,
+        always(web),
+        campaign_names=names,
+        post_interval=timedelta(0),
+        now=clock.now,
     )
     timing = DeliveryTiming(post_interval=timedelta(0))
     deliverer = Deliverer(baselined.engine, batches.attempt, timing=timing, now=clock.now)
@@ -701,8 +707,8 @@ async def test_the_swept_change_is_posted_saying_how_it_was_found(
     assert row.state == "done"
 
 
-def _named(name: str) -> Callable[[str], Any]:
-    async def campaign_names(_campaign_id: str) -> str | None:
+def _named(name: str) -> Callable[[Workspace, str], Any]:
+    async def campaign_names(_ws: Workspace, _campaign_id: str) -> str | None:
         return name
 
     return campaign_names
