@@ -382,6 +382,16 @@ def test_two_workspaces_install_connect_and_stay_apart_until_one_uninstalls(
     card = app.ask(GLOBEX, f"{GLOBEX.campaign} {GLOBEX.lead_id}")
     assert f"{GLOBEX.name}-lead" in blocks_text(card)
 
+    # Globex's organisation uninstalls the org-wide install: all of the org's data goes.
+    assert uninstalled(server.events_url, GLOBEX).status_code == 200
+    eventually(
+        lambda: post_webhook(server.url, paths[GLOBEX], {}).status_code == 404,
+        "Globex's webhook URL answering 404",
+        timeout=60,
+    )
+    assert rows_of(database_url, GLOBEX.team_id, GLOBEX.enterprise_id) == {}
+    assert sealed_secrets(database_url) == {}
+
 
 def rotate_key(
     env: dict[str, str | None], slack: SlackStandIn, nlpearl: NLPearlStandIn, workdir: Path
