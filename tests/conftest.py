@@ -13,7 +13,17 @@ from tests.harness.slack_requests import SIGNING_SECRET, assert_no_stack_traces
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import load_sample
 
-APP_VARIABLES = ("SLACK_", "NLPEARL_", "DATABASE_URL", "PUBLIC_URL", "PORT", "LOG_LEVEL", "MASK_")
+APP_VARIABLES = (
+    "SLACK_",
+    "NLPEARL_",
+    "DATABASE_URL",
+    "PUBLIC_URL",
+    "PORT",
+    "LOG_LEVEL",
+    "MASK_",
+    "ENCRYPTION_KEY",
+    "EVENT_RETENTION_DAYS",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app.settings import Settings
 from bot.app.socket_mode import refused_sentence, socket_mode_web_client
 from bot.app.tenancy import build_nlpearl_client, build_tenancy, new_http_client
-from bot.nlpearl.errors import BadCredentials, NLPearlError, NotConnected
+from bot.nlpearl.client import NLPearlClient
+from bot.nlpearl.errors import BadCredentials, NLPearlError
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
+from bot.storage.accounts import connected_workspaces
 from bot.storage.engine import create_engine, ping
 from bot.storage.installations import installed_workspaces
-from bot.storage.rows import Installed
+from bot.storage.rows import Installed, Workspace
 
 CHECK_TIMEOUT_SECONDS = 15.0
 
@@ -197,21 +199,37 @@ async def check_workspace(settings: Settings, engine: AsyncEngine, installed: In
                 f"its bot token does not work ({failure.describe()}): the workspace should "
                 "reinstall Lead Bot."
             ) from None
-        nlpearl = await tenancy.nlpearl_for(installed.workspace)
-        try:
-            await nlpearl.check_credentials()
-        except NotConnected:
+        bot = f"bot token works as @{auth.get('user')}"
+        connected = await _connected_in(engine, installed)
+        if not connected:
             raise CheckFailed(
-                f"bot token works as @{auth.get('user')}, but no NLPearl account is connected "
-                "yet: an admin connects it from Lead Bot's Home tab."
-            ) from None
-        except BadCredentials:
-            raise CheckFailed(
-                f"bot token works as @{auth.get('user')}, but NLPearl rejected the connected "
-                "key: an admin connects it again from Lead Bot's Home tab."
-            ) from None
-        except NLPearlError as exc:
-            raise CheckFailed(
-                f"bot token works as @{auth.get('user')}, but NLPearl did not answer: {exc}."
-            ) from None
-    return f"bot token works as @{auth.get('user')}; NLPearl key accepted"
+                f"{bot}, but no NLPearl account is connected yet: an admin connects it from "
+                "Lead Bot's Home tab."
+            )
+        for ws in connected:
+            await _check_key(await tenancy.nlpearl_for(ws), bot)
+    if installed.is_enterprise_install:
+        return f"{bot}; the NLPearl keys of {len(connected)} workspace(s) accepted"
+    return f"{bot}; NLPearl key accepted"
+
+
+async def _connected_in(engine: AsyncEngine, installed: Installed) -> list[Workspace]:
+    """The workspaces of an install that connected NLPearl: each of an org's connects its own."""
+    if not installed.is_enterprise_install:
+        connected = await connected_workspaces(engine)
+        return [installed.workspace] if installed.workspace in connected else []
+    org = installed.workspace.enterprise_id
+    return [ws for ws in await connected_workspaces(engine) if ws.enterprise_id == org]
+
+
+async def _check_key(nlpearl: NLPearlClient, bot: str) -> None:
+    """Whether NLPearl accepts a workspace's connected key."""
+    try:
+        await nlpearl.check_credentials()
+    except BadCredentials:
+        raise CheckFailed(
+            f"{bot}, but NLPearl rejected the connected key: an admin connects it again from "
+            "Lead Bot's Home tab."
+        ) from None
+    except NLPearlError as exc:
+        raise CheckFailed(f"{bot}, but NLPearl did not answer: {exc}.") from None

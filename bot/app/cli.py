@@ -278,10 +278,9 @@ def _manifest(url: str | None, *, socket_mode: bool = False, distribution: bool 
         print(manifest_yaml(socket_mode=True), end="")
         return 0
     if url is None:
+        local = "" if distribution else ", or use --socket-mode for local development"
         print(
-            "lead-bot: give the app's public URL with --url https://HOST, "
-            "or use --socket-mode for local development.",
-            file=sys.stderr,
+            f"lead-bot: give the app's public URL with --url https://HOST{local}.", file=sys.stderr
         )
         return 2
     parts = urlsplit(url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app.settings import ConfigError
 from bot.storage.accounts import reseal_all
@@ -20,6 +21,11 @@ async def rotate_stored_keys(database_url: str, encryption_key: SecretStr) -> in
         raise ConfigError(
             "a stored NLPearl key opens with none of ENCRYPTION_KEY's keys, so nothing was "
             "changed: add the key it was encrypted with after a comma and run this again."
+        ) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise ConfigError(
+            f"the database in DATABASE_URL could not be used ({type(exc).__name__}), so nothing "
+            "was changed: check DATABASE_URL and run `lead-bot migrate` first."
         ) from None
     finally:
         await engine.dispose()

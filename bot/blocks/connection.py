@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.blocks.ids import ActionId, BlockId, ViewId
 from bot.blocks.modal import modal
-from bot.blocks.text import date_token, mrkdwn, plain, prose, safe
+from bot.blocks.text import date_token, mrkdwn, one_line, plain, prose, safe
 from bot.nlpearl.models import Account
 
 WHERE_TO_FIND = "platform.nlpearl.ai → Settings → API"
@@ -28,7 +28,7 @@ def connection_blocks(connection: Connection) -> list[dict[str, Any]]:
     """The NLPearl account section of Home: which account, or how to connect one."""
     if connection.account_id is None:
         return _not_connected(connection.may_change)
-    name = prose(connection.account_name or "", 100)
+    name = prose(one_line(connection.account_name or ""), 100).strip()
     ident = f"`{safe(connection.account_id, 100)}`"
     line = f"*🔌 NLPearl account*\n{f'*{name}* · {ident}' if name else ident}"
     if connection.connected_at is not None:
@@ -123,7 +123,7 @@ def _input(block_id: str, action_id: str, label: str) -> dict[str, Any]:
 
 def connected_modal(account_id: str, account: Account) -> dict[str, Any]:
     """What the form turns into once NLPearl accepted the key."""
-    name = prose(account.name or "", 100)
+    name = prose(one_line(account.name or ""), 100).strip()
     lines = [
         f"✅ Connected to NLPearl account {f'*{name}* ' if name else ''}`{safe(account_id, 100)}`."
     ]

@@ -87,7 +87,7 @@ def home_view(
             ],
         },
         {"type": "divider"},
-        _setup_section(setup),
+        _setup_section(setup, connection),
         *(connection_blocks(connection) if connection is not None else []),
         *_admin_blocks(admin),
         {"type": "divider"},
@@ -113,11 +113,17 @@ def _admin_blocks(admin: AdminHome | None) -> list[dict[str, Any]]:
     ]
 
 
-def _setup_section(setup: Setup) -> dict[str, Any]:
-    lines = [
+def _setup_section(setup: Setup, connection: Connection | None) -> dict[str, Any]:
+    nlpearl = (
         "✅ NLPearl key accepted"
         if setup.nlpearl_problem is None
-        else f"⚠️ NLPearl: {safe(setup.nlpearl_problem, 300)}",
+        else f"⚠️ NLPearl: {safe(setup.nlpearl_problem, 300)}"
+    )
+    if connection is not None and connection.account_id is None:
+        # Nothing is wrong yet: the section below says how to connect.
+        nlpearl = "🔌 NLPearl: not connected yet (see below)"
+    lines = [
+        nlpearl,
         "✅ Database healthy"
         if setup.database_problem is None
         else f"⚠️ Database: {safe(setup.database_problem, 300)}",

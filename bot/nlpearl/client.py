@@ -266,11 +266,12 @@ class NLPearlClient:
         """Send a request unless no key is connected; a rejected key says how to mend it."""
         if not self._connected:
             raise NotConnected()
-        try:
-            return await self._retried(method, path, body, idempotent=idempotent, reads=reads)
-        except BadCredentials as exc:
-            exc.fix = self._key_fix
-            raise
+        response = await self._retried(method, path, body, idempotent=idempotent, reads=reads)
+        if response.status_code in (401, 403):
+            rejected = BadCredentials(f"NLPearl rejected the API key (HTTP {response.status_code})")
+            rejected.fix = self._key_fix
+            raise rejected
+        return response
 
     async def _retried(
         self,
@@ -395,15 +396,9 @@ def _raise_if_passing(response: httpx.Response) -> None:
         raise _Retryable(failed, maybe_done=True)
 
 
-def _refuse_bad_credentials(status: int) -> None:
-    if status in (401, 403):
-        raise BadCredentials(f"NLPearl rejected the API key (HTTP {status})")
-
-
 def _read(response: httpx.Response) -> Any:
     """The JSON body of the answer to a read, or the error its status means."""
     status = response.status_code
-    _refuse_bad_credentials(status)
     # A GET carries nothing but IDs in its path, so a 400 means NLPearl knows no such thing.
     if status in (400, 404):
         raise NotFound(f"NLPearl has no such record (HTTP {status})")
@@ -423,7 +418,6 @@ def _read(response: httpx.Response) -> Any:
 def _written(response: httpx.Response) -> Any:
     """The JSON answer to a change (None if there is none to read), or the error it means."""
     status = response.status_code
-    _refuse_bad_credentials(status)
     if status == 404:
         raise NotFound(f"NLPearl has no such lead or campaign (HTTP {status})")
     if status in (400, 409, 422):

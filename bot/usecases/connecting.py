@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 
 # Slack waits 3 s for a modal's answer; the check must leave time to answer.
 CHECK_SECONDS = 2.2
-# NLPearl's IDs and keys are short tokens; anything else was pasted by mistake.
-_CREDENTIAL = re.compile(r"[^\s:]{1,200}")
+# NLPearl's IDs and keys are short tokens of printable ASCII (they travel in an HTTP header);
+# anything else, a space, a colon or a character copied from a web page, was pasted by mistake.
+_CREDENTIAL = re.compile(r"[!-9;-~]{1,200}")
 # The modal's inputs, so an answer can point at the one to mend.
 ACCOUNT_ID_BLOCK = BlockId.NLPEARL_ACCOUNT_ID.value
 SECRET_BLOCK = BlockId.NLPEARL_SECRET.value

@@ -19,7 +19,14 @@ from tests.harness.slack_requests import SIGNING_SECRET
 from tests.standins import NLPearlStandIn, SlackStandIn
 
 CLEARED_PREFIXES = ("SLACK_", "NLPEARL_", "MASK_", "ALERT_", "SWEEP_", "SCHEDULE_", "CLOCK_")
-CLEARED_VARIABLES = ("DATABASE_URL", "PUBLIC_URL", "PORT", "LOG_LEVEL")
+CLEARED_VARIABLES = (
+    "DATABASE_URL",
+    "PUBLIC_URL",
+    "PORT",
+    "LOG_LEVEL",
+    "ENCRYPTION_KEY",
+    "EVENT_RETENTION_DAYS",
+)
 # A ceiling, not a measure: under coverage and six workers a start can take many seconds.
 STARTUP_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 30.0
