@@ -21,6 +21,7 @@ from bot.blocks.alerts import alert_message
 from bot.blocks.campaign_card import campaign_card, confirm_campaign_view
 from bot.blocks.chart import daily_chart_png
 from bot.blocks.digest import digest_message
+from bot.blocks.connection import Connection, connected_modal
 from bot.blocks.home import AdminHome, HomeCampaign, Setup, home_view
 from bot.blocks.ids import ActRef, CallsRef, CampaignPending, CampaignRef, CardRef, Pending
 from bot.blocks.lead_actions import confirm_view, denied_message, thread_note
@@ -91,6 +92,17 @@ def pictures() -> dict[str, dict[str, Any]]:
                 )
             ],
             names={SAMPLE_CAMPAIGN_ID: "Solar – Spring Re-engagement"},
+        ),
+        # A workspace that installed Lead Bot but has not connected NLPearl yet (multi-workspace).
+        "home-connect": home_view(
+            Setup(nlpearl_problem="not connected yet.", database_problem=None),
+            [],
+            [],
+            connection=Connection(None, None, None, may_change=True),
+        ),
+        "connected-modal": connected_modal(
+            "acct7Kd2",
+            Account(name="Acme Calls", credit_balance=250.5, remaining_minutes=1840),
         ),
         "confirm-modal": confirm_view(
             Pending(act=act(Verb.STOP, 10)), "Maria Gonzalez", "+1 415-555-0137"
