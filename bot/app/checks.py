@@ -9,11 +9,11 @@ from functools import partial
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app.settings import Settings
+from bot.app.settings import Settings, require_multi_workspace
 from bot.app.socket_mode import refused_sentence, socket_mode_web_client
 from bot.app.tenancy import build_nlpearl_client, build_tenancy, new_http_client
 from bot.nlpearl.client import NLPearlClient
-from bot.nlpearl.errors import BadCredentials, NLPearlError
+from bot.nlpearl.errors import BadCredentials, NLPearlError, NotConnected
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
 from bot.storage.accounts import connected_workspaces
 from bot.storage.engine import create_engine, ping
@@ -122,6 +122,7 @@ class CheckFailed(Exception):
 async def run_checks(settings: Settings, out: Callable[[str], None] = print) -> int:
     """Run every check, print one line each, and return 0 only if all pass."""
     if settings.oauth_enabled:
+        require_multi_workspace(settings)
         failures = await _run([("Database", partial(check_database, settings))], out)
         failures += await check_workspaces(settings, out)
     else:
@@ -226,6 +227,13 @@ async def _check_key(nlpearl: NLPearlClient, bot: str) -> None:
     """Whether NLPearl accepts a workspace's connected key."""
     try:
         await nlpearl.check_credentials()
+    except NotConnected:
+        # It is stored, so it is sealed under a key ENCRYPTION_KEY no longer holds.
+        raise CheckFailed(
+            f"{bot}, but its stored NLPearl key opens with none of ENCRYPTION_KEY's keys: put "
+            "back the key it was encrypted with (after a comma), or an admin connects NLPearl "
+            "again from Lead Bot's Home tab."
+        ) from None
     except BadCredentials:
         raise CheckFailed(
             f"{bot}, but NLPearl rejected the connected key: an admin connects it again from "

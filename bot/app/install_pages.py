@@ -53,15 +53,18 @@ async def _installed(args: AsyncSuccessArgs) -> BoltResponse:
     installation = args.installation
     where = installation.enterprise_name if installation.is_enterprise_install else None
     where = where or installation.team_name or "your workspace"
-    team = installation.team_id or ""
-    home = f"slack://app?team={quote(team)}&id={quote(installation.app_id or '')}&tab=home"
     body = (
         f"<p>Lead Bot is installed in <strong>{html.escape(where)}</strong>.</p>"
         "<p>Next, a workspace admin connects your NLPearl account: open Lead Bot in Slack, go "
         "to its <strong>Home</strong> tab and press <strong>Connect NLPearl</strong>. You'll "
         "need the Account ID and Secret Key from platform.nlpearl.ai → Settings → API.</p>"
-        f'<p><a class="button" href="{html.escape(home)}">Open Lead Bot in Slack</a></p>'
     )
+    # An org-wide install has no one workspace to open Lead Bot in: each opens it there.
+    if installation.team_id:
+        team, app = quote(installation.team_id), quote(installation.app_id or "")
+        home = f"slack://app?team={team}&id={app}&tab=home"
+        body += f'<p><a class="button" href="{html.escape(home)}">Open Lead Bot in Slack</a></p>'
+
     cookie = args.settings.state_utils.build_set_cookie_for_deletion()
     return _page(200, "Lead Bot is installed", body, cookie)
 

@@ -19,7 +19,8 @@ HTTP_HEADER = (
 DISTRIBUTION_HEADER = (
     "# Slack app manifest for Lead Bot, installed in any workspace (multi-workspace mode).\n"
     "# Set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET from Basic Information,\n"
-    "# then turn on Manage Distribution; the install page is /slack/install.\n"
+    "# SLACK_STATE_SECRET and ENCRYPTION_KEY (lead-bot rotate-key --generate), then turn on\n"
+    "# Manage Distribution; the install page is /slack/install.\n"
 )
 SOCKET_MODE_HEADER = (
     "# Slack app manifest for Lead Bot over Socket Mode, for local development.\n"
@@ -43,8 +44,10 @@ BOT_SCOPES = [
 ]
 
 
-# The Home tab, and the app leaving a workspace (its data is deleted then).
-BOT_EVENTS = ["app_home_opened", "app_uninstalled", "tokens_revoked"]
+# The Home tab.
+BOT_EVENTS = ["app_home_opened"]
+# Installed in many workspaces: the app leaving a workspace, or an org's (its data goes then).
+DISTRIBUTION_EVENTS = ["app_uninstalled", "tokens_revoked", "team_access_revoked"]
 
 
 def redirect_url(base_url: str) -> str:
@@ -67,6 +70,7 @@ def build_manifest(
     """
     url = events_url(base_url)
     oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    bot_events = BOT_EVENTS + (DISTRIBUTION_EVENTS if distribution else [])
     if distribution:
         oauth = {"redirect_urls": [redirect_url(base_url)], **oauth}
     # Over Socket Mode Slack needs no request URLs, and a stale one would only mislead.
@@ -135,7 +139,7 @@ def build_manifest(
         },
         "oauth_config": oauth,
         "settings": {
-            "event_subscriptions": {**request_url, "bot_events": list(BOT_EVENTS)},
+            "event_subscriptions": {**request_url, "bot_events": bot_events},
             "interactivity": {"is_enabled": True, **request_url, **menu_url},
             "org_deploy_enabled": distribution,
             "socket_mode_enabled": socket_mode,

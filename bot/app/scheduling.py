@@ -14,15 +14,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app.settings import Settings
-from bot.app.tenancy import Tenancy
+from bot.app.tenancy import ManyWorkspaces, Tenancy
 from bot.feed.backoff import FailingRounds
 from bot.feed.notices import NoticeSender
 from bot.feed.sweep import Sweep
 from bot.records import utc_now
-from bot.storage.forget import prune_events
+from bot.storage.forget import prune_events, prune_kept
 from bot.storage.jobs import claim_job, finish_job
 from bot.usecases.alerts import AlertPolicy, AlertWatch
 from bot.usecases.digests import DigestBuilder, queue_due_digests
+from bot.usecases.uninstalling import forget_orphans
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ NOTICES_PER_TICK = 40
 STOP_SECONDS = 10.0
 # Old webhooks go a day after they pass the retention period at most.
 PRUNE_EVERY = timedelta(hours=1)
+# Multi-workspace mode: rows an uninstall left (a failed forget, work in flight) go this soon.
+ORPHANS_EVERY = timedelta(minutes=5)
 
 # A periodic job: given where it left off, runs once and says where it got to.
 JobRun = Callable[[dict[str, Any] | None], Awaitable[dict[str, Any] | None]]
@@ -128,6 +131,8 @@ def build_scheduler(settings: Settings, engine: AsyncEngine, tenancy: Tenancy) -
         Job("alerts", timedelta(minutes=settings.alert_check_minutes), _checking(alerts)),
         Job("prune", PRUNE_EVERY, _pruning(engine, timedelta(days=settings.event_retention_days))),
     ]
+    if isinstance(tenancy, ManyWorkspaces):
+        jobs.append(Job("orphans", ORPHANS_EVERY, _forgetting_orphans(engine)))
     if settings.sweep_minutes > 0:
         sweep = Sweep(engine, tenancy.nlpearl_for)
         jobs.append(Job("sweep", timedelta(minutes=settings.sweep_minutes), _sweeping(sweep)))
@@ -147,9 +152,24 @@ def _checking(alerts: AlertWatch) -> JobRun:
 
 def _pruning(engine: AsyncEngine, retention: timedelta) -> JobRun:
     async def run(progress: dict[str, Any] | None) -> dict[str, Any] | None:
-        pruned = await prune_events(engine, before=utc_now() - retention)
-        if pruned:
-            logger.info("Pruned %d webhooks older than %d days", pruned, retention.days)
+        now = utc_now()
+        pruned = await prune_events(engine, before=now - retention)
+        kept = await prune_kept(engine, before=now - retention, now=now)
+        if pruned or kept:
+            logger.info(
+                "Pruned %d webhooks and %d other rows older than %d days",
+                pruned,
+                kept,
+                retention.days,
+            )
+        return None
+
+    return run
+
+
+def _forgetting_orphans(engine: AsyncEngine) -> JobRun:
+    async def run(progress: dict[str, Any] | None) -> dict[str, Any] | None:
+        await forget_orphans(engine)
         return None
 
     return run

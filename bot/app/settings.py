@@ -18,7 +18,7 @@ HINTS: dict[str, str] = {
     "SLACK_APP_TOKEN": "an app-level token (starts with xapp-) with the connections:write scope",
     "SLACK_CLIENT_ID": "the Client ID from your Slack app's Basic Information page",
     "SLACK_CLIENT_SECRET": "the Client Secret from your Slack app's Basic Information page",
-    "SLACK_STATE_SECRET": "any long random string, used to sign OAuth state",
+    "SLACK_STATE_SECRET": "any long random string; it signs the state of each OAuth install",
     "SLACK_API_URL": "an http(s) URL ending in /, such as https://slack.com/api/",
     "NLPEARL_API_KEY": (
         "your NLPearl Account ID and Secret Key joined by a colon (AccountId:SecretKey), "

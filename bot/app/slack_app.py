@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest, AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,7 +26,7 @@ from bot.app.tenancy import (
 from bot.blocks import messages
 from bot.listeners import register_listeners
 from bot.listeners.inflight import Track
-from bot.storage.rows import Workspace
+from bot.listeners.request import workspace_of
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +62,14 @@ def build_slack_app(settings: Settings, tenancy: Tenancy, track: Track) -> Async
     )
 
     async def provide_services(
-        context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+        request: AsyncBoltRequest, context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
     ) -> None:
-        workspace = Workspace(
-            team_id=context.team_id or "", enterprise_id=context.enterprise_id or ""
-        )
-        context["services"] = await tenancy.services_for(workspace)
+        context["services"] = await tenancy.services_for(workspace_of(request))
         context["services_for"] = tenancy.services_for
         await next()
 
     app.use(provide_services)
-    register_listeners(app, track)
+    register_listeners(app, track, multi_workspace=isinstance(tenancy, ManyWorkspaces))
     app.error(handle_error)
     return app
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import httpx
+from pydantic import SecretStr
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -25,7 +26,7 @@ from bot.app.slack_client import build_slack_client
 from bot.blocks.messages import CONNECTED_KEY_FIX
 from bot.nlpearl.client import DEFAULT_TIMEOUT, NLPearlClient
 from bot.storage.accounts import account_of
-from bot.storage.installations import installation_store, state_store
+from bot.storage.installations import SignedStates, installation_store, state_store
 from bot.storage.rows import Workspace
 from bot.storage.sealing import SealBroken, Sealer
 from bot.usecases.campaigns import CampaignDirectory
@@ -111,7 +112,7 @@ class ManyWorkspaces:
         self._nlpearl = _Kept(nlpearl_client)
         self._services = _Kept(services)
         self._slack = _Kept(slack_client)
-        self._rotating: dict[Workspace, asyncio.Lock] = {}
+        self._rotating: dict[tuple[str | None, str | None, bool], asyncio.Lock] = {}
 
     async def services_for(self, ws: Workspace) -> Services:
         """The services for a request from this workspace, with its own NLPearl client."""
@@ -147,8 +148,10 @@ class ManyWorkspaces:
             )
         if bot is None or bot.bot_refresh_token is None:
             return bot
-        # One refresh at a time per workspace in this process: a refresh token is spent once.
-        async with self._rotating.setdefault(ws, asyncio.Lock()):
+        # One refresh at a time per installation in this process: a refresh token is spent
+        # once, and an org-wide install serves many workspaces.
+        installation = (bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
+        async with self._rotating.setdefault(installation, asyncio.Lock()):
             return await self._fresh(ws, bot)
 
     async def _fresh(self, ws: Workspace, bot: Bot) -> Bot:
@@ -163,9 +166,11 @@ class ManyWorkspaces:
             refreshed = await self._rotator.perform_bot_token_rotation(
                 bot=current, minutes_before_expiration=ROTATE_MINUTES_BEFORE_EXPIRY
             )
-        except SlackTokenRotationError as exc:
-            # The current token may still work until it expires; the next use tries again.
-            logger.error("Could not refresh the bot token of workspace %s: %s", ws.team_id, exc)
+        except Exception as exc:
+            # Refused, or Slack out of reach: the current token may still work until it
+            # expires, and the next use tries again.
+            reason = exc if isinstance(exc, SlackTokenRotationError) else type(exc).__name__
+            logger.error("Could not refresh the bot token of workspace %s: %s", ws.team_id, reason)
             return current
         if refreshed is None:
             return current
@@ -259,17 +264,17 @@ def build_tenancy(settings: Settings, engine: AsyncEngine, http: httpx.AsyncClie
         return OneWorkspace(one, build_slack_client(settings, retries=False))
     client_id = settings.slack_client_id or ""
     installations = installation_store(engine, client_id)
-    secret = settings.slack_client_secret
+    # No retries: requests wait for a refresh, and the next use tries again anyway.
     rotator = AsyncTokenRotator(
         client_id=client_id,
-        client_secret=secret.get_secret_value() if secret else "",
-        client=build_slack_client(settings),
+        client_secret=_secret(settings.slack_client_secret),
+        client=build_slack_client(settings, retries=False),
     )
     return ManyWorkspaces(
         engine,
         connections.sealer,
         installations,
-        state_store(engine),
+        SignedStates(state_store(engine), _secret(settings.slack_state_secret)),
         rotator,
         nlpearl_client=lambda key: build_nlpearl_client(settings, http, key),
         services=services,
@@ -279,5 +284,9 @@ def build_tenancy(settings: Settings, engine: AsyncEngine, http: httpx.AsyncClie
 
 def _sealer(settings: Settings) -> Sealer:
     """The sealer for ENCRYPTION_KEY (checked when the settings were read)."""
-    key = settings.encryption_key
-    return Sealer.from_setting(key.get_secret_value() if key else "")
+    return Sealer.from_setting(_secret(settings.encryption_key))
+
+
+def _secret(value: SecretStr | None) -> str:
+    """A secret setting's value; "" for one that is unset (required ones are checked first)."""
+    return value.get_secret_value() if value is not None else ""

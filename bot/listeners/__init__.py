@@ -22,8 +22,15 @@ from bot.listeners import (
 from bot.listeners.inflight import Track
 
 
-def register_listeners(app: AsyncApp, track: Track) -> None:
-    """Attach every listener to the app, each tracked so shutdown can let it finish."""
+def register_listeners(app: AsyncApp, track: Track, *, multi_workspace: bool = False) -> None:
+    """Attach every listener to the app, each tracked so shutdown can let it finish.
+
+    Connecting NLPearl and forgetting uninstalled workspaces belong to multi-workspace mode:
+    one workspace's app keeps its data whatever happens to its token, as it always has.
+    """
     surfaces = [commands, actions, lead_actions, adding, campaigns, who_may_act, dig_in, shortcuts]
-    for surface in (*surfaces, connect, options, views, events, installs):
+    for surface in (*surfaces, options, views, events):
         surface.register(app, track)
+    if multi_workspace:
+        connect.register(app, track)
+        installs.register(app, track)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -17,6 +18,9 @@ from bot.usecases.connecting import Connected, connect, connected_account, disco
 from bot.usecases.home import home_for
 from bot.usecases.permissions import admin_of
 from bot.usecases.services import Services
+
+ADMIN_CHECK_SECONDS = 0.9
+SLACK_TOO_SLOW = "Slack didn't confirm in time that you're an admin; nothing was saved. Try again."
 
 
 async def handle_open_connect(
@@ -53,9 +57,17 @@ async def handle_connect_submission(
     services: Services,
 ) -> None:
     """Check the pasted key with NLPearl before answering, so a mistake shows under its input."""
+    # Slack waits 3 seconds for the answer: who is asking, then NLPearl, each within its share.
     where = where_of(request)
     user_id = where.user_id or ""
-    if services.connections is None or not await admin_of(client, where.workspace, user_id):
+    try:
+        is_admin = await asyncio.wait_for(
+            admin_of(client, where.workspace, user_id), ADMIN_CHECK_SECONDS
+        )
+    except TimeoutError:
+        await ack(response_action="errors", errors={BlockId.NLPEARL_SECRET: SLACK_TOO_SLOW})
+        return
+    if services.connections is None or not is_admin:
         await ack(response_action="update", view=not_admin_modal())
         return
     outcome = await connect(

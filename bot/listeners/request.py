@@ -29,17 +29,40 @@ _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 def where_of(request: AsyncBoltRequest) -> Where:
     """Who sent the request, from which channel of which workspace."""
-    # Bolt's context already picked the installed workspace out of every payload shape
-    # (commands, interactions, events, Slack Connect channels and Enterprise Grid).
     context = request.context
     return Where(
-        workspace=Workspace(
-            team_id=context.team_id or "", enterprise_id=context.enterprise_id or ""
-        ),
+        workspace=workspace_of(request),
         user_id=context.user_id,
         channel_id=context.channel_id or "",
         public_url=public_url_of(request),
     )
+
+
+def workspace_of(request: AsyncBoltRequest) -> Workspace:
+    """The workspace the request comes from, whichever way the app was installed there."""
+    # Bolt's context already picked the installed workspace out of every payload shape
+    # (commands, interactions, events, Slack Connect channels and Enterprise Grid). For an
+    # org-wide install an event's authorization names the org alone: the workspace it
+    # happened in is the envelope's (or the view's) team.
+    context = request.context
+    team_id = context.team_id
+    if not team_id and context.is_enterprise_install:
+        team_id = _team_in(request.body)
+        team_id = team_id if team_id != context.enterprise_id else None
+    return Workspace(team_id=team_id or "", enterprise_id=context.enterprise_id or "")
+
+
+def _team_in(body: dict[str, Any]) -> str | None:
+    """The workspace an event or payload names: its envelope's, its view's or its person's."""
+    for holder, key in (
+        (body, "team_id"),
+        (body.get("view"), "team_id"),
+        (body.get("user"), "team_id"),
+    ):
+        team_id = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(team_id, str) and team_id:
+            return team_id
+    return None
 
 
 def in_modal(request: AsyncBoltRequest) -> bool:

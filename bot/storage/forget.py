@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Column, ColumnElement, Select, Table, and_, delete, exists, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.rows import Workspace
-from bot.storage.tables import OPEN_STATES, deliveries, events, metadata
+from bot.storage.tables import (
+    OPEN_STATES,
+    deliveries,
+    events,
+    lead_threads,
+    metadata,
+    notices,
+    slack_bots,
+    slack_oauth_states,
+    subscriptions,
+    webhook_endpoints,
+)
 
 # A table with both columns holds rows of one workspace each.
 WORKSPACE_COLUMNS = frozenset({"enterprise_id", "team_id"})
+# slack_sdk's: an installation is what serves a workspace, not a row kept for it.
+_SLACK_TABLES = frozenset({"slack_bots", "slack_installations", "slack_oauth_states"})
 PRUNE_BATCH = 1000
 
 
@@ -30,12 +43,25 @@ async def forget_workspace(
     doomed = _doomed(wanted)
     deleted = 0
     async with engine.begin() as conn:
+        await _hold_parents(conn, doomed)
         # Children before their parents, so that no foreign key ever points at a deleted row.
         for table in reversed(metadata.sorted_tables):
             if table in doomed:
                 result = await conn.execute(delete(table).where(doomed[table]))
                 deleted += result.rowcount
     return deleted
+
+
+async def _hold_parents(conn: AsyncConnection, doomed: Mapping[Table, ColumnElement[bool]]) -> None:
+    """Lock the workspace's endpoints and subscriptions before deleting their children."""
+    # A webhook or a sweep storing an event for the workspace right now holds a key share of
+    # these rows until it commits; deleting under it would meet its rows at the foreign key
+    # check. The lock waits for it, and makes the next one wait for the delete. (SQLite has
+    # one writer at a time already.)
+    if conn.dialect.name != "postgresql":
+        return
+    for table in (webhook_endpoints, subscriptions):
+        await conn.execute(select(table.c.id).where(doomed[table]).with_for_update())
 
 
 def _doomed(wanted: Mapping[str, str]) -> dict[Table, ColumnElement[bool]]:
@@ -100,3 +126,42 @@ def _prunable(before: datetime, batch: int) -> Select[tuple[int]]:
         .order_by(events.c.id)
         .limit(batch)
     )
+
+
+async def prune_kept(engine: AsyncEngine, *, before: datetime, now: datetime) -> int:
+    """Delete what outlived the retention period besides webhooks; how many rows."""
+    # A lead's thread not touched since `before` (its next event starts a new one), notices
+    # done or given up since, and OAuth states that expired unused.
+    finished = notices.c.state.in_(("done", "failed"))
+    statements = [
+        delete(lead_threads).where(lead_threads.c.updated_at < before),
+        delete(notices).where(finished, notices.c.created_at < before),
+        # slack_sdk keeps these moments as naive UTC.
+        delete(slack_oauth_states).where(
+            slack_oauth_states.c.expire_at < now.astimezone(UTC).replace(tzinfo=None)
+        ),
+    ]
+    pruned = 0
+    async with engine.begin() as conn:
+        for statement in statements:
+            pruned += (await conn.execute(statement)).rowcount
+    return pruned
+
+
+async def orphaned_workspaces(engine: AsyncEngine) -> list[Workspace]:
+    """Workspaces with rows kept for them but no installed bot to serve them (multi-workspace)."""
+    # What an uninstall left behind: a forget that failed, or work in flight that wrote after.
+    held: set[Workspace] = set()
+    async with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if WORKSPACE_COLUMNS.issubset(table.c.keys()) and table.name not in _SLACK_TABLES:
+                query = select(table.c.enterprise_id, table.c.team_id).distinct()
+                held |= {Workspace(t or "", e or "") for e, t in await conn.execute(query)}
+        bots = select(
+            slack_bots.c.enterprise_id, slack_bots.c.team_id, slack_bots.c.is_enterprise_install
+        ).where(slack_bots.c.bot_token.is_not(None))
+        installed = (await conn.execute(bots)).all()
+    teams = {Workspace(t or "", e or "") for e, t, org in installed if not org}
+    orgs = {e for e, _, org in installed if org and e}
+    served = {ws for ws in held if ws in teams or (ws.enterprise_id and ws.enterprise_id in orgs)}
+    return sorted(held - served, key=lambda ws: (ws.enterprise_id, ws.team_id))

@@ -6,9 +6,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
+from logging import Logger
+from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import desc, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,6 +35,33 @@ def state_store(
 ) -> AsyncSQLAlchemyOAuthStateStore:
     """slack_sdk's store of OAuth states, each valid for `expiration_seconds`."""
     return AsyncSQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=engine)
+
+
+class SignedStates(AsyncOAuthStateStore):
+    """OAuth states signed with SLACK_STATE_SECRET: a forged one is refused unread."""
+
+    def __init__(self, states: AsyncOAuthStateStore, secret: str) -> None:
+        self._states = states
+        self._key = secret.encode()
+
+    @property
+    def logger(self) -> Logger:
+        return self._states.logger
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        """A new state, kept until it is used once or expires, with its signature."""
+        state = await self._states.async_issue(*args, **kwargs)
+        return f"{state}.{self._signature(state)}"
+
+    async def async_consume(self, state: str) -> bool:
+        """Whether the state is one this app issued and nobody has used yet; it is used up."""
+        issued, _, signature = state.rpartition(".")
+        if not issued or not hmac.compare_digest(signature, self._signature(issued)):
+            return False
+        return await self._states.async_consume(issued)
+
+    def _signature(self, state: str) -> str:
+        return hmac.new(self._key, state.encode(), hashlib.sha256).hexdigest()
 
 
 async def installed_workspaces(engine: AsyncEngine, client_id: str) -> list[Installed]:

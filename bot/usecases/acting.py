@@ -99,7 +99,10 @@ def why_failed(exc: NLPearlError) -> str:
     if isinstance(exc, NotConnected):
         return "this workspace hasn't connected NLPearl yet; an admin can, from Lead Bot's Home tab"
     if isinstance(exc, BadCredentials):
-        return "NLPearl rejected Lead Bot's API key; an admin should check it"
+        mend = (
+            "connect NLPearl again on Lead Bot's Home tab" if exc.fix else "check NLPEARL_API_KEY"
+        )
+        return f"NLPearl rejected Lead Bot's API key; an admin should {mend}"
     if isinstance(exc, RateLimited):
         return "NLPearl is busy right now; try again in a minute"
     if isinstance(exc, Unconfirmed):

@@ -93,7 +93,8 @@ async def lead_card_answer(
         problem = "Connect NLPearl first: an admin can, from Lead Bot's Home tab."
         return CardAnswer(messages.nlpearl_key_problem(exc), ref, problem=problem)
     except BadCredentials as exc:
-        problem = "NLPearl rejected Lead Bot's API key; ask your admin to check it."
+        mend = "connect NLPearl again on Home" if exc.fix else "check NLPEARL_API_KEY"
+        problem = f"NLPearl rejected Lead Bot's API key; ask your admin to {mend}."
         return CardAnswer(messages.nlpearl_key_problem(exc), ref, problem=problem)
     except (Unavailable, RateLimited):
         problem = "NLPearl isn't responding right now. Try again in a minute."

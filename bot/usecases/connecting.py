@@ -22,7 +22,7 @@ from bot.storage.sealing import SealBroken, Sealer
 logger = logging.getLogger(__name__)
 
 # Slack waits 3 s for a modal's answer; the check must leave time to answer.
-CHECK_SECONDS = 2.2
+CHECK_SECONDS = 1.6
 # NLPearl's IDs and keys are short tokens of printable ASCII (they travel in an HTTP header);
 # anything else, a space, a colon or a character copied from a web page, was pasted by mistake.
 _CREDENTIAL = re.compile(r"[!-9;-~]{1,200}")

@@ -177,8 +177,10 @@ def command(
 def home_opened(events_url: str, tenant: Tenant, user_id: str) -> httpx.Response:
     """The tenant's person opens the app's Home tab."""
     envelope = interactions.app_home_opened(user_id, team_id=tenant.team_id)
+    # An org-wide install's authorization names the org alone; the envelope names the workspace.
     envelope["authorizations"][0] |= {
         "enterprise_id": tenant.enterprise_id,
+        "team_id": None if tenant.org_wide else tenant.team_id,
         "is_enterprise_install": tenant.org_wide,
     }
     if tenant.enterprise_id:
