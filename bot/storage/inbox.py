@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Insert, Select, and_, bindparam, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.engine import upsert_in
@@ -101,6 +102,17 @@ async def store_webhooks(engine: AsyncEngine, arrivals: Sequence[Arrival]) -> li
 
 async def store_webhooks_on(conn: AsyncConnection, arrivals: Sequence[Arrival]) -> list[Stored]:
     """`store_webhooks` on a connection the caller holds (and may use again)."""
+    try:
+        return await _store_group(conn, arrivals)
+    except IntegrityError:
+        # An uninstall deleted an endpoint after the group read it (PostgreSQL's foreign key
+        # check waited for that delete): read the endpoints again, and its webhooks are
+        # unknown. Nothing of the failed attempt was kept.
+        return await _store_group(conn, arrivals)
+
+
+async def _store_group(conn: AsyncConnection, arrivals: Sequence[Arrival]) -> list[Stored]:
+    """One transaction for the group."""
     # One transaction for many webhooks is what makes a burst cheap: each statement below runs
     # once for the group, not once per webhook, and on SQLite the write lock is taken once.
     async with conn.begin():

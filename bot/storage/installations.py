@@ -13,6 +13,7 @@ from logging import Logger
 from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import desc, func, select
@@ -34,7 +35,7 @@ def state_store(
     engine: AsyncEngine, expiration_seconds: int = STATE_SECONDS
 ) -> AsyncSQLAlchemyOAuthStateStore:
     """slack_sdk's store of OAuth states, each valid for `expiration_seconds`."""
-    return AsyncSQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=engine)
+    return _StatesUsedOnce(expiration_seconds=expiration_seconds, engine=engine)
 
 
 class SignedStates(AsyncOAuthStateStore):
@@ -56,12 +57,34 @@ class SignedStates(AsyncOAuthStateStore):
     async def async_consume(self, state: str) -> bool:
         """Whether the state is one this app issued and nobody has used yet; it is used up."""
         issued, _, signature = state.rpartition(".")
-        if not issued or not hmac.compare_digest(signature, self._signature(issued)):
+        # Compared as bytes: the state comes from a browser, and may be any text at all.
+        given = signature.encode("utf-8", "surrogatepass")
+        if not issued or not hmac.compare_digest(given, self._signature(issued).encode()):
             return False
         return await self._states.async_consume(issued)
 
     def _signature(self, state: str) -> str:
-        return hmac.new(self._key, state.encode(), hashlib.sha256).hexdigest()
+        data = state.encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, data, hashlib.sha256).hexdigest()
+
+
+class _StatesUsedOnce(AsyncSQLAlchemyOAuthStateStore):
+    """slack_sdk's state store, where a state is used up by exactly one of simultaneous uses."""
+
+    async def async_consume(self, state: str) -> bool:
+        # slack_sdk reads, then deletes, and says yes either way: two redirects at once could
+        # both pass. One DELETE that must find the row cannot.
+        now = normalize_datetime_for_db(datetime.now(tz=UTC))
+        c = self.oauth_states.c
+        try:
+            async with self.engine.begin() as conn:
+                used = await conn.execute(
+                    self.oauth_states.delete().where(c.state == state, c.expire_at > now)
+                )
+        except Exception as exc:
+            self.logger.warning("Could not use an OAuth state: %s", type(exc).__name__)
+            return False
+        return bool(used.rowcount == 1)
 
 
 async def installed_workspaces(engine: AsyncEngine, client_id: str) -> list[Installed]:

@@ -7,15 +7,23 @@ Enterprise Grid organisation) a request comes from, as Slack does.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import re
+import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import asyncpg
 import httpx
 
+from bot.blocks.ids import ActionId, BlockId
 from tests.harness import interactions
+from tests.harness.processes import ServerProcess
 from tests.harness.slack_requests import (
     API_APP_ID,
     CHANNEL_NAME,
@@ -24,10 +32,13 @@ from tests.harness.slack_requests import (
     TEAM_DOMAIN,
     USER_NAME,
     VERIFICATION_TOKEN,
+    blocks_text,
     new_trigger_id,
     post_signed,
 )
+from tests.harness.webhooks import webhook_url
 from tests.standins import NLPearlStandIn, SlackStandIn
+from tests.standins.slack import Recorded
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "e2e-client-secret"
@@ -264,3 +275,193 @@ def message_click(
     payload |= _grid(tenant)
     payload["user"]["name"] = USER_NAME
     return interactions.send_interaction(events_url, payload)
+
+
+# Two tenants: a workspace with token rotation, and an org-wide Enterprise Grid install.
+
+OLD_KEY = base64.urlsafe_b64encode(b"e2e old sealing key, 32 bytes!!!").decode()
+NEW_KEY = base64.urlsafe_b64encode(b"e2e new sealing key, 32 bytes!!!").decode()
+
+ACME = Tenant(
+    name="Acme",
+    team_id="T0ACME",
+    enterprise_id=None,
+    org_wide=False,
+    code="code-acme",
+    token="xoxb-acme-first",
+    rotating=True,
+    admin="U0ACMEADM",
+    member="U0ACMEMEM",
+    channel="C0ACME",
+    nlpearl_key="acctAcme:secretAcme77",
+    account_name="Acme Calls",
+    campaign="a00000000000000000000001",
+    lead_id="a000000000000000000000f1",
+)
+GLOBEX = Tenant(
+    name="Globex",
+    team_id="T0GLBX",
+    enterprise_id="E0GLBX",
+    org_wide=True,
+    code="code-globex",
+    token="xoxb-globex-first",
+    rotating=False,
+    admin="U0GLBXADM",
+    member="U0GLBXMEM",
+    channel="C0GLBX",
+    nlpearl_key="acctGlobex:secretGlobex88",
+    account_name="Globex Dialers",
+    campaign="b00000000000000000000002",
+    lead_id="b000000000000000000000f2",
+)
+TENANTS = (ACME, GLOBEX)
+
+
+def multi_workspace_env(database_url: str, encryption_key: str) -> dict[str, str | None]:
+    """Multi-workspace mode: no bot token or NLPearl key in the environment."""
+    return {
+        "SLACK_BOT_TOKEN": None,
+        "NLPEARL_API_KEY": None,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_STATE_SECRET": STATE_SECRET,
+        "ENCRYPTION_KEY": encryption_key,
+        "DATABASE_URL": database_url,
+        "SWEEP_MINUTES": "0",
+    }
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+    """The first truthy answer of `check` within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = check()
+        if answer:
+            return answer
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+class Deployment:
+    """The server and the stand-ins, seen from each tenant's workspace."""
+
+    def __init__(self, server: ServerProcess, slack: SlackStandIn) -> None:
+        self.server = server
+        self.slack = slack
+        self._replies = 0
+
+    def ask(self, tenant: Tenant, text: str, **options: Any) -> dict[str, Any]:
+        """`/lead text` in the tenant's workspace: the reply the person sees."""
+        self._replies += 1
+        name = f"{tenant.team_id}-{self._replies}"
+        acked = command(
+            self.server.events_url, tenant, text, self.slack.response_url(name), **options
+        )
+        assert acked.status_code == 200, acked.text
+        reply: dict[str, Any] = self.slack.wait_for_responses(1, name, timeout=20)[0]
+        return reply
+
+    def home(self, tenant: Tenant, user_id: str) -> dict[str, Any]:
+        """The Home tab the app publishes when the person opens it."""
+        before = len(self.slack.calls("views.publish", team_id=team_of(tenant)))
+        assert home_opened(self.server.events_url, tenant, user_id).status_code == 200
+        published = self.slack.wait_for_calls(
+            "views.publish", before + 1, team_id=team_of(tenant), timeout=20
+        )
+        return _view(published[-1])
+
+    def connect(self, tenant: Tenant, key: str) -> httpx.Response:
+        """The tenant's admin opens "Connect NLPearl" on Home and submits the key."""
+        home = self.home(tenant, tenant.admin)
+        assert "Connect NLPearl" in blocks_text(home) or "Replace key" in blocks_text(home)
+        before = len(self.slack.calls("views.update", team_id=team_of(tenant)))
+        clicked = home_click(
+            self.server.events_url, tenant, tenant.admin, ActionId.HOME_CONNECT_NLPEARL, home
+        )
+        assert clicked.status_code == 200, clicked.text
+        updates = self.slack.wait_for_calls(
+            "views.update", before + 1, team_id=team_of(tenant), timeout=20
+        )
+        form = _view(updates[-1])
+        account_id, secret = key.split(":")
+        values = {
+            BlockId.NLPEARL_ACCOUNT_ID: {
+                ActionId.NLPEARL_ACCOUNT_ID: {"type": "plain_text_input", "value": account_id}
+            },
+            BlockId.NLPEARL_SECRET: {
+                ActionId.NLPEARL_SECRET: {"type": "plain_text_input", "value": secret}
+            },
+        }
+        return submit(self.server.events_url, tenant, tenant.admin, form, values)
+
+    def subscribe(self, tenant: Tenant) -> str:
+        """Subscribe the tenant's channel to its campaign; the webhook URL's path."""
+        reply = self.ask(tenant, f"subscribe {tenant.campaign}")
+        return webhook_url(reply).group(3)
+
+    def feed(self, tenant: Tenant) -> list[Recorded]:
+        """What the app posted in the tenant's channel."""
+        return [
+            record
+            for record in self.slack.records("chat.postMessage")
+            if record.body.get("channel") == tenant.channel and record.status == 200
+        ]
+
+
+def _view(call: dict[str, Any]) -> dict[str, Any]:
+    """The view a views.* call carried (slack_sdk sends it as JSON text in a form body)."""
+    view = call["view"]
+    return json.loads(view) if isinstance(view, str) else dict(view)
+
+
+def team_of(tenant: Tenant) -> str:
+    """The team the Slack stand-in files the tenant's calls under."""
+    return tenant.enterprise_id if tenant.org_wide and tenant.enterprise_id else tenant.team_id
+
+
+def sealed_secrets(database_url: str) -> dict[str, str]:
+    """The stored NLPearl secrets as they are in the database, by team."""
+    query = "SELECT team_id, secret FROM nlpearl_accounts"
+    return dict(_rows(database_url, query))
+
+
+def rows_of(database_url: str, team_id: str, enterprise_id: str | None) -> dict[str, int]:
+    """Rows kept for a workspace, table by table (only tables that have any)."""
+    counts: dict[str, int] = {}
+    for table in (
+        "webhook_endpoints",
+        "subscriptions",
+        "recent_lookups",
+        "user_preferences",
+        "lead_threads",
+        "channel_pacing",
+        "lead_actions",
+        "nlpearl_accounts",
+    ):
+        [(count,)] = _rows(
+            database_url, f"SELECT count(*) FROM {table} WHERE team_id = '{team_id}'"
+        )
+        if count:
+            counts[table] = count
+    condition = f"enterprise_id = '{enterprise_id}'" if enterprise_id else f"team_id = '{team_id}'"
+    for table in ("slack_bots", "slack_installations"):
+        [(count,)] = _rows(database_url, f"SELECT count(*) FROM {table} WHERE {condition}")
+        if count:
+            counts[table] = count
+    return counts
+
+
+def _rows(database_url: str, query: str) -> list[tuple[Any, ...]]:
+    if database_url.startswith("sqlite"):
+        path = database_url.split(":///", 1)[1]
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as conn:
+            return [tuple(row) for row in conn.execute(query).fetchall()]
+
+    async def fetch() -> list[tuple[Any, ...]]:
+        conn = await asyncpg.connect(database_url.replace("+asyncpg", ""), timeout=10)
+        try:
+            return [tuple(row) for row in await conn.fetch(query)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
