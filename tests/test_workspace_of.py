@@ -178,6 +178,17 @@ def test_org_wide_home_button_is_in_its_views_workspace() -> None:
     assert workspace_of(request) == Workspace(TEAM, enterprise_id=ORG)
 
 
+def test_org_wide_view_installed_in_the_org_is_in_its_views_workspace() -> None:
+    # Should Slack name the org as the view's installed team, the org is not a workspace.
+    form = {"type": "modal", "callback_id": "connect_nlpearl_modal", "blocks": []}
+    payload = org_wide(interactions.view_submission(form, "V0FORM", {}, user_id="U0ADMIN"))
+    payload["view"] |= {"team_id": TEAM, "app_installed_team_id": ORG}
+    request = from_payload(payload)
+    assert request.context.team_id == ORG
+
+    assert workspace_of(request) == Workspace(TEAM, enterprise_id=ORG)
+
+
 def test_org_wide_request_naming_only_the_org_is_the_org() -> None:
     # An org-wide uninstall: the envelope's team is the org's own ID, not a workspace's.
     request = from_json(uninstalled_envelope(None, ORG, org_wide=True))

@@ -46,6 +46,9 @@ def workspace_of(request: AsyncBoltRequest) -> Workspace:
     # happened in is the envelope's (or the view's) team.
     context = request.context
     team_id = context.team_id
+    if team_id and team_id == context.enterprise_id:
+        # A view of an org-wide install may name the org where its workspace belongs.
+        team_id = None
     if not team_id and context.is_enterprise_install:
         team_id = _team_in(request.body)
         team_id = team_id if team_id != context.enterprise_id else None
