@@ -20,8 +20,8 @@ from bot.blocks import messages, views
 from bot.blocks.alerts import alert_message
 from bot.blocks.campaign_card import campaign_card, confirm_campaign_view
 from bot.blocks.chart import daily_chart_png
-from bot.blocks.digest import digest_message
 from bot.blocks.connection import Connection, connected_modal
+from bot.blocks.digest import digest_message
 from bot.blocks.home import AdminHome, HomeCampaign, Setup, home_view
 from bot.blocks.ids import ActRef, CallsRef, CampaignPending, CampaignRef, CardRef, Pending
 from bot.blocks.lead_actions import confirm_view, denied_message, thread_note

@@ -13,6 +13,9 @@ from tests.harness.slack_requests import SIGNING_SECRET, assert_no_stack_traces
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.nlpearl import load_sample
 
+# `database_url` and `engine`, on both backends, wherever a test asks for them.
+pytest_plugins = ("tests.databases",)
+
 APP_VARIABLES = (
     "SLACK_",
     "NLPEARL_",

@@ -5,7 +5,6 @@ Against the Slack and NLPearl stand-ins and a migrated SQLite file.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app.checks import run_checks
 from bot.app.settings import Settings, load_settings
 from bot.storage.accounts import save_account
-from bot.storage.engine import create_engine
 from bot.storage.installations import installation_store
 from bot.storage.rows import Workspace
 from bot.storage.sealing import Sealer, generate_key
@@ -41,15 +39,6 @@ def database_url(tmp_path: Path) -> str:
     path = tmp_path / "check.db"
     migrated_sqlite(path)
     return f"sqlite:///{path}"
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def settings_for(

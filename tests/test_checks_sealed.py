@@ -9,7 +9,7 @@ migrated SQLite file.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,15 +48,6 @@ def database_url(tmp_path: Path) -> str:
     path = tmp_path / "check.db"
     migrated_sqlite(path)
     return f"sqlite:///{path}"
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,32 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.engine import create_engine
 from bot.storage.installations import SignedStates, state_store
 from bot.storage.tables import slack_oauth_states
-from tests.migrated import migrated_sqlite, postgres_template
-from tests.postgres import temporary_database
 
 SECRET = "state-secret-0123456789"
 OTHER_SECRET = "another-state-secret-987"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database at the latest schema on each backend."""
-    if request.param == "sqlite":
-        path = tmp_path / "states.db"
-        migrated_sqlite(path)
-        yield f"sqlite:///{path}"
-    else:
-        with temporary_database(postgres_template()) as url:
-            yield url
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 class Spy(AsyncOAuthStateStore):

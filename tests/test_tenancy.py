@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,6 @@ from bot.storage.installations import installation_store
 from bot.storage.rows import Workspace
 from bot.storage.sealing import Sealer, generate_key
 from bot.usecases.connecting import disconnect
-from tests.migrated import migrated_sqlite, postgres_template
-from tests.postgres import temporary_database
 from tests.standins import NLPearlStandIn, SlackStandIn
 
 CLIENT_ID = "1111.2222"
@@ -46,27 +44,6 @@ FIRST_KEY, SECOND_KEY = "acct111:secret111", "acct222:secret222"
 # slack_sdk sends oauth.v2.access's client credentials with aiohttp's BasicAuth, which the
 # installed aiohttp deprecates: the SDK's business, not these tests'.
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database at the latest schema on each backend."""
-    if request.param == "sqlite":
-        path = tmp_path / "tenancy.db"
-        migrated_sqlite(path)
-        yield f"sqlite:///{path}"
-    else:
-        with temporary_database(postgres_template()) as url:
-            yield url
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def multi_settings(slack: SlackStandIn, nlpearl: NLPearlStandIn, database_url: str) -> Settings:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +16,9 @@ from bot.feed import ingest as ingest_module
 from bot.feed.ingest import Ingest
 from bot.feed.receive import UNKNOWN, UNSTORABLE, Receipt
 from bot.storage import inbox
-from bot.storage.engine import create_engine
 from bot.storage.inbox import Arrival, Stored
 from bot.storage.tables import deliveries, events
 from tests.feed.samples import v2_lead
-from tests.migrated import migrated_sqlite, postgres_template
-from tests.postgres import temporary_database
 from tests.storage.support import NOW, rows, subscribe_channels
 
 STORED = Receipt(200, {"status": "stored", "queued": 1}, 1)
@@ -31,28 +27,6 @@ UNKNOWN_TOKEN = "no-such-token-0123456789abcdef"
 # boundary so that every database takes them (tests/feed/hostile.py), but the moment it came is
 # not. This one has no UTC equivalent, so no driver can send it: the database refuses the data.
 UNSENDABLE_MOMENT = datetime.min.replace(tzinfo=timezone(timedelta(hours=5)))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database at the latest schema on each backend."""
-    if request.param == "sqlite":
-        path = tmp_path / "ingest.db"
-        migrated_sqlite(path)
-        yield f"sqlite:///{path}"
-    else:
-        with temporary_database(postgres_template()) as url:
-            yield url
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on that database; disposed after."""
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def lead_body(n: int) -> bytes:

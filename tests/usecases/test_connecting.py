@@ -6,9 +6,8 @@ Against the NLPearl stand-in over loopback, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +18,6 @@ from bot.app.settings import load_settings
 from bot.app.tenancy import build_nlpearl_client
 from bot.blocks.ids import BlockId
 from bot.storage.accounts import account_of
-from bot.storage.engine import create_engine
 from bot.storage.rows import Workspace
 from bot.storage.sealing import Sealer, generate_key
 from bot.storage.tables import nlpearl_accounts
@@ -32,8 +30,6 @@ from bot.usecases.connecting import (
     connected_account,
     disconnect,
 )
-from tests.migrated import migrated_sqlite, postgres_template
-from tests.postgres import temporary_database
 from tests.standins import NLPearlStandIn
 
 NOW = datetime(2025, 3, 6, 12, 0, tzinfo=UTC)
@@ -44,27 +40,6 @@ SECRET = "Xy7sEcReT9qVeryS3cret"
 SEALER = Sealer.from_setting(generate_key())
 ID_BLOCK = BlockId.NLPEARL_ACCOUNT_ID.value
 SECRET_BLOCK = BlockId.NLPEARL_SECRET.value
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database at the latest schema on each backend."""
-    if request.param == "sqlite":
-        path = tmp_path / "connecting.db"
-        migrated_sqlite(path)
-        yield f"sqlite:///{path}"
-    else:
-        with temporary_database(postgres_template()) as url:
-            yield url
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Storage fixtures: every test runs on SQLite (a file) and on PostgreSQL (a fresh database)."""
+"""Database fixtures for any test: `database_url` and `engine`, on SQLite and on PostgreSQL.
+
+Registered for the whole suite by tests/conftest.py; a test module may narrow `database_url`
+(one backend, another spelling) and keep `engine`.
+"""
 
 from __future__ import annotations
 
