@@ -445,7 +445,6 @@ async def test_one_workspace_serves_everyone_with_the_same_clients(
     assert len(services) == len(nlpearls) == len(slacks) == 1
     assert (await one.services_for(T1)).nlpearl is await one.nlpearl_for(T2)
     assert (await one.services_for(T1)).connections is None
-    assert one.multi_workspace is False
 
 
 async def test_one_workspace_uses_the_environments_token_and_key(

@@ -66,8 +66,6 @@ class _Kept(Generic[_Key, _Value]):
 class OneWorkspace:
     """Single-workspace mode: the environment's bot token and NLPearl key serve everyone."""
 
-    multi_workspace = False
-
     def __init__(self, services: Services, slack: AsyncWebClient) -> None:
         self._services = services
         self._slack = slack
@@ -87,8 +85,6 @@ class OneWorkspace:
 
 class ManyWorkspaces:
     """Multi-workspace mode: each workspace's installed bot token and connected NLPearl key."""
-
-    multi_workspace = True
 
     def __init__(
         self,
