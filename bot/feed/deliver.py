@@ -139,8 +139,7 @@ class BatchDelivery:
             else LeadSnapshot(campaign_id=batch.campaign_id)
         )
         folded = fold(before, heard)
-        workspace = Workspace(batch.team_id, enterprise_id=batch.enterprise_id)
-        after = await self._named(workspace, folded.snapshot)
+        after = await self._named(batch.workspace, folded.snapshot)
         await self._post(batch, thread, before, after, folded)
 
     async def _post(
@@ -155,7 +154,7 @@ class BatchDelivery:
         parent = parent_message(after, mask=self._mask)
         reply = thread_reply(folded.changes, folded.ended_calls, mask=self._mask)
         notes = Notes()
-        threads = await self._threads(Workspace(batch.team_id, enterprise_id=batch.enterprise_id))
+        threads = await self._threads(batch.workspace)
         thread_id = await threads.post(batch, thread, before, parent, reply, notes)
         note = notes.text()
         if note:

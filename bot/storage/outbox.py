@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.engine import read_only, upsert
+from bot.storage.rows import Workspace
 from bot.storage.tables import (
     OPEN_STATES,
     Moment,
@@ -69,6 +70,11 @@ class Batch:
     statuses: tuple[int, ...] | None
     attempts: int
     items: tuple[Item, ...]
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace whose channel the batch goes to."""
+        return Workspace(self.team_id, enterprise_id=self.enterprise_id)
 
     @property
     def reply_ts(self) -> str | None:
