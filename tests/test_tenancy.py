@@ -378,6 +378,33 @@ async def test_concurrent_requests_refresh_once(
     assert [r.ok for r in slack.records("oauth.v2.access")] == [True, True]
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_processes_refreshing_at_once_refresh_once(
+    many: ManyWorkspaces,
+    slack: SlackStandIn,
+    nlpearl: NLPearlStandIn,
+    engine: AsyncEngine,
+    database_url: str,
+) -> None:
+    # Two web processes (or a worker) share the database, each with its own engine and locks.
+    await rotating_install(slack, engine, expires_in_seconds=600)
+    other_engine = create_engine(database_url)
+    try:
+        async with httpx.AsyncClient() as http:
+            other = build_tenancy(multi_settings(slack, nlpearl, database_url), other_engine, http)
+            assert isinstance(other, ManyWorkspaces)
+            clients = await asyncio.gather(
+                *(tenancy.slack_for(T1) for tenancy in (many, other, many, other))
+            )
+    finally:
+        await other_engine.dispose()
+
+    assert slack.refreshes("T1") == 1
+    assert {c.token for c in clients} == {await saved_token(engine, "T1")}
+    assert [r.ok for r in slack.records("oauth.v2.access")] == [True, True]
+
+
 async def test_a_failed_refresh_keeps_the_old_token_and_logs_an_error(
     many: ManyWorkspaces,
     slack: SlackStandIn,

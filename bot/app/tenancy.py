@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -26,7 +27,12 @@ from bot.app.slack_client import build_slack_client
 from bot.blocks.messages import CONNECTED_KEY_FIX
 from bot.nlpearl.client import DEFAULT_TIMEOUT, NLPearlClient
 from bot.storage.accounts import account_of
-from bot.storage.installations import SignedStates, installation_store, state_store
+from bot.storage.installations import (
+    SignedStates,
+    installation_store,
+    refreshing,
+    state_store,
+)
 from bot.storage.rows import Workspace
 from bot.storage.sealing import SealBroken, Sealer
 from bot.usecases.campaigns import CampaignDirectory
@@ -142,12 +148,15 @@ class ManyWorkspaces:
             bot = await self.installations.async_find_bot(
                 enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True
             )
-        if bot is None or bot.bot_refresh_token is None:
+        if bot is None or not _expiring(bot):
             return bot
-        # One refresh at a time per installation in this process: a refresh token is spent
-        # once, and an org-wide install serves many workspaces.
+        # One refresh at a time per installation, in this process and across processes: a
+        # refresh token is spent once, and an org-wide install serves many workspaces.
         installation = (bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
-        async with self._rotating.setdefault(installation, asyncio.Lock()):
+        async with (
+            self._rotating.setdefault(installation, asyncio.Lock()),
+            refreshing(self._engine, bot),
+        ):
             return await self._fresh(ws, bot)
 
     async def _fresh(self, ws: Workspace, bot: Bot) -> Bot:
@@ -173,6 +182,14 @@ class ManyWorkspaces:
         await self.installations.async_save_bot(refreshed)
         logger.info("Refreshed the bot token of workspace %s", ws.team_id or ws.enterprise_id)
         return refreshed
+
+
+def _expiring(bot: Bot) -> bool:
+    """Whether the bot's token rotates and is due for a refresh."""
+    expires_at = bot.bot_token_expires_at
+    if bot.bot_refresh_token is None or expires_at is None:
+        return False
+    return expires_at <= time.time() + ROTATE_MINUTES_BEFORE_EXPIRY * 60
 
 
 class InstalledAuthorize(AsyncAuthorize):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, RowMapping, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.engine import upsert
+from bot.storage.engine import lock_key, upsert
 from bot.storage.rows import ActionRecord, Grants, Workspace
 from bot.storage.subscriptions import in_workspace
 from bot.storage.tables import action_grants, lead_actions
@@ -166,8 +166,7 @@ async def _lock_grants(conn: AsyncConnection, ws: Workspace) -> None:
     # taken when the transaction begins, already does this.
     if conn.dialect.name != "postgresql":
         return
-    name = f"action_grants:{ws.enterprise_id}:{ws.team_id}".encode()
-    lock_id = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
+    lock_id = lock_key(f"action_grants:{ws.enterprise_id}:{ws.team_id}")
     await conn.execute(select(func.pg_advisory_xact_lock(lock_id)))
 
 

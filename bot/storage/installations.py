@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from logging import Logger
 from typing import Any
 
+from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
@@ -19,7 +22,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from sqlalchemy import desc, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.engine import read_only
+from bot.storage.engine import lock_key, read_only
 from bot.storage.rows import Installed, Workspace
 from bot.storage.tables import slack_bots
 
@@ -85,6 +88,20 @@ class _StatesUsedOnce(AsyncSQLAlchemyOAuthStateStore):
             self.logger.warning("Could not use an OAuth state: %s", type(exc).__name__)
             return False
         return bool(used.rowcount == 1)
+
+
+@contextlib.asynccontextmanager
+async def refreshing(engine: AsyncEngine, bot: Bot) -> AsyncIterator[None]:
+    """While held, no other process refreshes this installation's bot token (PostgreSQL)."""
+    # Slack spends a refresh token once: two processes refreshing together, one would fail.
+    # The one that waited reads the bot again and finds it fresh. SQLite serves one process.
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    installation = f"slack_bot:{bot.enterprise_id}:{bot.team_id}:{bot.is_enterprise_install}"
+    async with engine.connect() as conn, conn.begin():
+        await conn.execute(select(func.pg_advisory_xact_lock(lock_key(installation))))
+        yield
 
 
 async def installed_workspaces(engine: AsyncEngine, client_id: str) -> list[Installed]:
