@@ -14,16 +14,15 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app.checks import run_checks
-from bot.app.settings import Settings, load_settings
+from bot.app.settings import Settings
 from bot.storage.accounts import save_account
 from bot.storage.installations import installation_store
 from bot.storage.rows import Workspace
 from bot.storage.sealing import Sealer, generate_key
+from tests.harness.workspaces import CLIENT_ID, multi_settings, run_check, save_install
 from tests.migrated import migrated_sqlite
 from tests.standins import NLPearlStandIn, SlackStandIn
 
-CLIENT_ID = "1111.2222"
 KEY = generate_key()
 NOW = datetime(2025, 3, 6, 12, 0, tzinfo=UTC)
 WORKING_KEY = "acct111:secret111"
@@ -44,39 +43,8 @@ def database_url(tmp_path: Path) -> str:
 def settings_for(
     slack: SlackStandIn, nlpearl: NLPearlStandIn, database_url: str, **more: Any
 ) -> Settings:
-    return load_settings(
-        **{
-            "slack_client_id": CLIENT_ID,
-            "slack_client_secret": "client-secret-0123456789",
-            "slack_state_secret": "state-secret-0123456789",
-            "slack_signing_secret": "signing-secret-0123456789",
-            "encryption_key": KEY,
-            "slack_api_url": slack.api_url,
-            "nlpearl_api_url": nlpearl.url,
-            "database_url": database_url,
-            "public_url": PUBLIC_URL,
-        }
-        | more
-    )
-
-
-async def check(settings: Settings) -> tuple[int, list[str]]:
-    lines: list[str] = []
-    status = await run_checks(settings, out=lines.append)
-    return status, lines
-
-
-async def install(engine: AsyncEngine, team_id: str, name: str, token: str) -> None:
-    await installation_store(engine, CLIENT_ID).async_save(
-        Installation(
-            app_id="A0LEADBOT",
-            team_id=team_id,
-            team_name=name,
-            bot_token=token,
-            bot_id=f"B{team_id}",
-            bot_user_id=f"U0BOT{team_id}",
-            user_id="U0INSTALLER",
-        )
+    return multi_settings(
+        slack, nlpearl, database_url, **({"encryption_key": KEY, "public_url": PUBLIC_URL} | more)
     )
 
 
@@ -97,7 +65,7 @@ async def connect(engine: AsyncEngine, team_id: str, key: str) -> None:
 async def test_no_install_yet_says_where_to_install(
     slack: SlackStandIn, nlpearl: NLPearlStandIn, database_url: str, engine: AsyncEngine
 ) -> None:
-    status, lines = await check(settings_for(slack, nlpearl, database_url))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url))
 
     assert status == 0
     assert lines == [
@@ -114,7 +82,7 @@ async def test_no_install_yet_says_where_to_install(
 async def test_no_install_without_a_public_url_names_the_install_path(
     slack: SlackStandIn, nlpearl: NLPearlStandIn, database_url: str, engine: AsyncEngine
 ) -> None:
-    status, lines = await check(settings_for(slack, nlpearl, database_url, public_url=None))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url, public_url=None))
 
     assert status == 0
     assert "/slack/install" in lines[1]
@@ -126,11 +94,11 @@ async def test_each_workspace_gets_its_line_and_what_to_do(
     slack.add_workspace("T1", "xoxb-t1", bot_user_id="U1BOT")
     slack.add_workspace("T2", "xoxb-t2", bot_user_id="U2BOT")
     account = nlpearl.add_account(WORKING_KEY)
-    await install(engine, "T1", "Connected Co", "xoxb-t1")
-    await install(engine, "T2", "Not Yet Co", "xoxb-t2")
+    await save_install(engine, "T1", "Connected Co", "xoxb-t1")
+    await save_install(engine, "T2", "Not Yet Co", "xoxb-t2")
     await connect(engine, "T1", WORKING_KEY)
 
-    status, lines = await check(settings_for(slack, nlpearl, database_url))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url))
 
     assert status == 1
     assert lines[0] == "✓ Database: sqlite answers"
@@ -156,11 +124,11 @@ async def test_a_revoked_bot_token_says_to_reinstall(
 ) -> None:
     slack.add_workspace("T1", "xoxb-t1")
     nlpearl.add_account(WORKING_KEY)
-    await install(engine, "T1", "Gone Co", "xoxb-t1")
+    await save_install(engine, "T1", "Gone Co", "xoxb-t1")
     await connect(engine, "T1", WORKING_KEY)
     slack.revoke("xoxb-t1")
 
-    status, lines = await check(settings_for(slack, nlpearl, database_url))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url))
 
     assert status == 1
     (line,) = [line for line in lines if "Gone Co" in line]
@@ -175,10 +143,10 @@ async def test_a_rejected_connected_key_says_to_connect_again(
     slack: SlackStandIn, nlpearl: NLPearlStandIn, database_url: str, engine: AsyncEngine
 ) -> None:
     slack.add_workspace("T1", "xoxb-t1")
-    await install(engine, "T1", "Stale Co", "xoxb-t1")
+    await save_install(engine, "T1", "Stale Co", "xoxb-t1")
     await connect(engine, "T1", "acct000:revoked-key")
 
-    status, lines = await check(settings_for(slack, nlpearl, database_url))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url))
 
     assert status == 1
     assert lines[1] == (
@@ -195,10 +163,10 @@ async def test_all_workspaces_working_is_all_good(
     for team_id, key in (("T1", WORKING_KEY), ("T2", second_key)):
         slack.add_workspace(team_id, f"xoxb-{team_id.lower()}")
         nlpearl.add_account(key)
-        await install(engine, team_id, f"Co {team_id}", f"xoxb-{team_id.lower()}")
+        await save_install(engine, team_id, f"Co {team_id}", f"xoxb-{team_id.lower()}")
         await connect(engine, team_id, key)
 
-    status, lines = await check(settings_for(slack, nlpearl, database_url))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url))
 
     assert status == 0
     assert [line[0] for line in lines[:-1]] == ["✓", "✓", "✓"]
@@ -208,7 +176,9 @@ async def test_all_workspaces_working_is_all_good(
 async def test_an_unmigrated_database_says_to_migrate(
     slack: SlackStandIn, nlpearl: NLPearlStandIn, tmp_path: Path
 ) -> None:
-    status, lines = await check(settings_for(slack, nlpearl, f"sqlite:///{tmp_path / 'empty.db'}"))
+    status, lines = await run_check(
+        settings_for(slack, nlpearl, f"sqlite:///{tmp_path / 'empty.db'}")
+    )
 
     assert status == 1
     assert lines[0] == "✓ Database: sqlite answers"
@@ -258,7 +228,7 @@ async def test_an_org_wide_install_whose_workspace_connected_is_not_called_uncon
         now=NOW,
     )
 
-    status, lines = await check(settings_for(slack, nlpearl, database_url))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url))
 
     (line,) = [line for line in lines if "Grid Co" in line]
     assert line.startswith("✓ Grid Co (E1): bot token works")

@@ -21,18 +21,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app.checks import run_checks
 from bot.app.cli import main
-from bot.app.settings import ConfigError, Settings, load_settings
+from bot.app.settings import ConfigError, Settings
 from bot.storage.accounts import save_account
 from bot.storage.engine import create_engine
 from bot.storage.installations import installation_store
 from bot.storage.rows import Workspace
 from bot.storage.sealing import Sealer, generate_key
+from tests.harness.workspaces import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    multi_settings,
+    run_check,
+    save_install,
+)
 from tests.migrated import migrated_sqlite
 from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.test_cli import Ran, logging_of_its_own
 
-CLIENT_ID = "1111.2222"
-CLIENT_SECRET = "client-secret-0123456789"
 KEY = generate_key()
 OLD_KEY = generate_key()
 NOW = datetime(2025, 3, 6, 12, 0, tzinfo=UTC)
@@ -86,39 +91,7 @@ def environment(
 def settings_for(
     slack: SlackStandIn, nlpearl: NLPearlStandIn, database_url: str, **more: Any
 ) -> Settings:
-    return load_settings(
-        **{
-            "slack_client_id": CLIENT_ID,
-            "slack_client_secret": CLIENT_SECRET,
-            "slack_state_secret": "state-secret-0123456789",
-            "slack_signing_secret": "signing-secret-0123456789",
-            "encryption_key": KEY,
-            "slack_api_url": slack.api_url,
-            "nlpearl_api_url": nlpearl.url,
-            "database_url": database_url,
-        }
-        | more
-    )
-
-
-async def check(settings: Settings) -> tuple[int, list[str]]:
-    lines: list[str] = []
-    status = await run_checks(settings, out=lines.append)
-    return status, lines
-
-
-async def install(engine: AsyncEngine, team_id: str, name: str, token: str) -> None:
-    await installation_store(engine, CLIENT_ID).async_save(
-        Installation(
-            app_id="A0LEADBOT",
-            team_id=team_id,
-            team_name=name,
-            bot_token=token,
-            bot_id=f"B{team_id}",
-            bot_user_id=f"U0BOT{team_id}",
-            user_id="U0INSTALLER",
-        )
-    )
+    return multi_settings(slack, nlpearl, database_url, **({"encryption_key": KEY} | more))
 
 
 async def connect(engine: AsyncEngine, ws: Workspace, key: str, sealed_with: str) -> None:
@@ -142,7 +115,7 @@ def seeded(database_url: str, *, sealed_with: str | None) -> None:
     async def seed() -> None:
         engine = create_engine(database_url)
         try:
-            await install(engine, "T1", "Acme", "xoxb-t1")
+            await save_install(engine, "T1", "Acme", "xoxb-t1")
             if sealed_with is not None:
                 await connect(engine, Workspace("T1"), WORKING_KEY, sealed_with=sealed_with)
         finally:
@@ -222,10 +195,10 @@ async def test_a_key_sealed_under_another_key_names_encryption_key(
 ) -> None:
     slack.add_workspace("T1", "xoxb-t1")
     account = nlpearl.add_account(WORKING_KEY)
-    await install(engine, "T1", "Acme", "xoxb-t1")
+    await save_install(engine, "T1", "Acme", "xoxb-t1")
     await connect(engine, Workspace("T1"), WORKING_KEY, sealed_with=OLD_KEY)
 
-    status, lines = await check(settings_for(slack, nlpearl, database_url))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url))
 
     assert status == 1
     assert lines == ["✓ Database: sqlite answers", SEALED_ELSEWHERE, "1 problem(s) to fix."]
@@ -241,10 +214,10 @@ async def test_the_old_key_kept_after_a_comma_opens_it_again(
 ) -> None:
     slack.add_workspace("T1", "xoxb-t1")
     account = nlpearl.add_account(WORKING_KEY)
-    await install(engine, "T1", "Acme", "xoxb-t1")
+    await save_install(engine, "T1", "Acme", "xoxb-t1")
     await connect(engine, Workspace("T1"), WORKING_KEY, sealed_with=OLD_KEY)
 
-    status, lines = await check(
+    status, lines = await run_check(
         settings_for(slack, nlpearl, database_url, encryption_key=f"{KEY},{OLD_KEY}")
     )
 
@@ -260,13 +233,13 @@ async def test_each_workspace_is_told_apart_sealed_elsewhere_or_not_connected(
     slack.add_workspace("T2", "xoxb-t2")
     slack.add_workspace("T3", "xoxb-t3")
     nlpearl.add_account(WORKING_KEY)
-    await install(engine, "T1", "Acme", "xoxb-t1")
-    await install(engine, "T2", "Nobody", "xoxb-t2")
-    await install(engine, "T3", "Fine", "xoxb-t3")
+    await save_install(engine, "T1", "Acme", "xoxb-t1")
+    await save_install(engine, "T2", "Nobody", "xoxb-t2")
+    await save_install(engine, "T3", "Fine", "xoxb-t3")
     await connect(engine, Workspace("T1"), WORKING_KEY, sealed_with=OLD_KEY)
     await connect(engine, Workspace("T3"), WORKING_KEY, sealed_with=KEY)
 
-    status, lines = await check(settings_for(slack, nlpearl, database_url))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url))
 
     assert status == 1
     assert sorted(lines[1:-1]) == sorted(
@@ -310,7 +283,7 @@ async def test_an_org_wide_install_with_a_key_sealed_elsewhere_names_encryption_
     account = nlpearl.add_account(WORKING_KEY)
     await connect(engine, Workspace("T9", enterprise_id="E1"), WORKING_KEY, sealed_with=OLD_KEY)
 
-    status, lines = await check(settings_for(slack, nlpearl, database_url))
+    status, lines = await run_check(settings_for(slack, nlpearl, database_url))
 
     assert status == 1
     (line,) = [line for line in lines if "Grid Co" in line]

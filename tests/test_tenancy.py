@@ -21,7 +21,7 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app.settings import Settings, load_settings
+from bot.app.settings import load_settings
 from bot.app.tenancy import ManyWorkspaces, OneWorkspace, build_tenancy
 from bot.blocks.messages import CONNECTED_KEY_FIX, nlpearl_key_problem
 from bot.nlpearl.errors import BadCredentials, NotConnected
@@ -31,10 +31,9 @@ from bot.storage.installations import installation_store
 from bot.storage.rows import Workspace
 from bot.storage.sealing import Sealer, generate_key
 from bot.usecases.connecting import disconnect
+from tests.harness.workspaces import CLIENT_ID, CLIENT_SECRET, multi_settings
 from tests.standins import NLPearlStandIn, SlackStandIn
 
-CLIENT_ID = "1111.2222"
-CLIENT_SECRET = "client-secret-0123456789"
 KEY = generate_key()
 SEALER = Sealer.from_setting(KEY)
 NOW = datetime(2025, 3, 6, 12, 0, tzinfo=UTC)
@@ -46,20 +45,6 @@ FIRST_KEY, SECOND_KEY = "acct111:secret111", "acct222:secret222"
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
 
-def multi_settings(slack: SlackStandIn, nlpearl: NLPearlStandIn, database_url: str) -> Settings:
-    """Multi-workspace mode's settings, Slack and NLPearl on the stand-ins."""
-    return load_settings(
-        slack_client_id=CLIENT_ID,
-        slack_client_secret=CLIENT_SECRET,
-        slack_state_secret="state-secret-0123456789",
-        slack_signing_secret="signing-secret-0123456789",
-        encryption_key=KEY,
-        slack_api_url=slack.api_url,
-        nlpearl_api_url=nlpearl.url,
-        database_url=database_url,
-    )
-
-
 @pytest.fixture
 async def many(
     slack: SlackStandIn, nlpearl: NLPearlStandIn, engine: AsyncEngine, database_url: str
@@ -67,7 +52,9 @@ async def many(
     """Multi-workspace tenancy as build_tenancy makes it."""
     slack.set_oauth_client(CLIENT_ID, CLIENT_SECRET)
     async with httpx.AsyncClient() as http:
-        tenancy = build_tenancy(multi_settings(slack, nlpearl, database_url), engine, http)
+        tenancy = build_tenancy(
+            multi_settings(slack, nlpearl, database_url, encryption_key=KEY), engine, http
+        )
         assert isinstance(tenancy, ManyWorkspaces)
         yield tenancy
 
@@ -392,7 +379,9 @@ async def test_processes_refreshing_at_once_refresh_once(
     other_engine = create_engine(database_url)
     try:
         async with httpx.AsyncClient() as http:
-            other = build_tenancy(multi_settings(slack, nlpearl, database_url), other_engine, http)
+            other = build_tenancy(
+                multi_settings(slack, nlpearl, database_url, encryption_key=KEY), other_engine, http
+            )
             assert isinstance(other, ManyWorkspaces)
             clients = await asyncio.gather(
                 *(tenancy.slack_for(T1) for tenancy in (many, other, many, other))

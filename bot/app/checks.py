@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app.settings import Settings, require_multi_workspace
 from bot.app.socket_mode import refused_sentence, socket_mode_web_client
-from bot.app.tenancy import build_nlpearl_client, build_tenancy, new_http_client
+from bot.app.tenancy import Tenancy, build_nlpearl_client, build_tenancy, new_http_client
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import BadCredentials, NLPearlError, NotConnected
 from bot.parsing.slack_errors import SLACK_FAILURES, Kind, SlackFailure, classify
@@ -173,10 +173,12 @@ async def check_workspaces(settings: Settings, out: Out) -> int:
             where = f"{settings.public_url or 'https://YOUR-APP-HOST'}/slack/install"
             out(f"✓ Installs: no workspace has installed Lead Bot yet; add it from {where}.")
             return 0
-        checks = [
-            (_named(one), partial(check_workspace, settings, engine, one)) for one in installed
-        ]
-        return await _run(checks, out)
+        async with new_http_client() as http:
+            tenancy = build_tenancy(settings, engine, http)
+            checks = [
+                (_named(one), partial(check_workspace, tenancy, engine, one)) for one in installed
+            ]
+            return await _run(checks, out)
     finally:
         await engine.dispose()
 
@@ -187,28 +189,26 @@ def _named(installed: Installed) -> str:
     return f"{name or 'Workspace'} ({ident})"
 
 
-async def check_workspace(settings: Settings, engine: AsyncEngine, installed: Installed) -> str:
+async def check_workspace(tenancy: Tenancy, engine: AsyncEngine, installed: Installed) -> str:
     """Whether the workspace's bot token works (refreshed if due) and NLPearl takes its key."""
-    async with new_http_client() as http:
-        tenancy = build_tenancy(settings, engine, http)
-        slack = await tenancy.slack_for(installed.workspace)
-        try:
-            auth = await slack.auth_test()
-        except SLACK_FAILURES as exc:
-            failure = classify(exc)
-            raise CheckFailed(
-                f"its bot token does not work ({failure.describe()}): the workspace should "
-                "reinstall Lead Bot."
-            ) from None
-        bot = f"bot token works as @{auth.get('user')}"
-        connected = await _connected_in(engine, installed)
-        if not connected:
-            raise CheckFailed(
-                f"{bot}, but no NLPearl account is connected yet: an admin connects it from "
-                "Lead Bot's Home tab."
-            )
-        for ws in connected:
-            await _check_key(await tenancy.nlpearl_for(ws), bot)
+    slack = await tenancy.slack_for(installed.workspace)
+    try:
+        auth = await slack.auth_test()
+    except SLACK_FAILURES as exc:
+        failure = classify(exc)
+        raise CheckFailed(
+            f"its bot token does not work ({failure.describe()}): the workspace should "
+            "reinstall Lead Bot."
+        ) from None
+    bot = f"bot token works as @{auth.get('user')}"
+    connected = await _connected_in(engine, installed)
+    if not connected:
+        raise CheckFailed(
+            f"{bot}, but no NLPearl account is connected yet: an admin connects it from "
+            "Lead Bot's Home tab."
+        )
+    for ws in connected:
+        await _check_key(await tenancy.nlpearl_for(ws), bot)
     if installed.is_enterprise_install:
         return f"{bot}; the NLPearl keys of {len(connected)} workspace(s) accepted"
     return f"{bot}; NLPearl key accepted"

@@ -231,6 +231,11 @@ class Settings(BaseSettings):
         return self.slack_client_id is not None
 
 
+def reveal(secret: SecretStr | None) -> str:
+    """A secret setting's value; "" for one that is unset (required ones are checked first)."""
+    return secret.get_secret_value() if secret is not None else ""
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning the first problem into a one-sentence `ConfigError`."""
     try:

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app.install_pages import install_callbacks
 from bot.app.manifest import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH
-from bot.app.settings import Settings
+from bot.app.settings import Settings, reveal
 from bot.app.slack_client import build_slack_client
 from bot.app.tenancy import (
     ROTATE_MINUTES_BEFORE_EXPIRY,
@@ -77,9 +77,7 @@ def build_slack_app(settings: Settings, tenancy: Tenancy, track: Track) -> Async
 def _oauth(settings: Settings, tenancy: ManyWorkspaces) -> dict[str, Any]:
     """Bolt's OAuth flow and authorization for multi-workspace mode, every call to SLACK_API_URL."""
     client_id = settings.slack_client_id or ""
-    client_secret = (
-        settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else ""
-    )
+    client_secret = reveal(settings.slack_client_secret)
     redirect_uri = f"{settings.public_url}{REDIRECT_PATH}" if settings.public_url else None
     oauth_settings = AsyncOAuthSettings(
         client_id=client_id,

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import httpx
-from pydantic import SecretStr
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -22,7 +21,7 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app.settings import Settings
+from bot.app.settings import Settings, reveal
 from bot.app.slack_client import build_slack_client
 from bot.blocks.messages import CONNECTED_KEY_FIX
 from bot.nlpearl.client import DEFAULT_TIMEOUT, NLPearlClient
@@ -280,14 +279,14 @@ def build_tenancy(settings: Settings, engine: AsyncEngine, http: httpx.AsyncClie
     # No retries: requests wait for a refresh, and the next use tries again anyway.
     rotator = AsyncTokenRotator(
         client_id=client_id,
-        client_secret=_secret(settings.slack_client_secret),
+        client_secret=reveal(settings.slack_client_secret),
         client=build_slack_client(settings, retries=False),
     )
     return ManyWorkspaces(
         engine,
         connections.sealer,
         installations,
-        SignedStates(state_store(engine), _secret(settings.slack_state_secret)),
+        SignedStates(state_store(engine), reveal(settings.slack_state_secret)),
         rotator,
         nlpearl_client=lambda key: build_nlpearl_client(settings, http, key),
         services=services,
@@ -297,9 +296,4 @@ def build_tenancy(settings: Settings, engine: AsyncEngine, http: httpx.AsyncClie
 
 def _sealer(settings: Settings) -> Sealer:
     """The sealer for ENCRYPTION_KEY (checked when the settings were read)."""
-    return Sealer.from_setting(_secret(settings.encryption_key))
-
-
-def _secret(value: SecretStr | None) -> str:
-    """A secret setting's value; "" for one that is unset (required ones are checked first)."""
-    return value.get_secret_value() if value is not None else ""
+    return Sealer.from_setting(reveal(settings.encryption_key))

@@ -20,8 +20,13 @@ from urllib.parse import urlencode
 
 import asyncpg
 import httpx
+from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app.checks import run_checks
+from bot.app.settings import Settings, load_settings
 from bot.blocks.ids import ActionId, BlockId
+from bot.storage.installations import installation_store
 from tests.harness import interactions
 from tests.harness.processes import ServerProcess
 from tests.harness.slack_requests import (
@@ -465,3 +470,46 @@ def _rows(database_url: str, query: str) -> list[tuple[Any, ...]]:
             await conn.close()
 
     return asyncio.run(fetch())
+
+
+# The app's settings and installs in multi-workspace mode, for tests that build them directly.
+
+
+def multi_settings(
+    slack: SlackStandIn, nlpearl: NLPearlStandIn, database_url: str, **more: Any
+) -> Settings:
+    """Multi-workspace mode's settings, Slack and NLPearl on the stand-ins; `more` on top."""
+    return load_settings(
+        **{
+            "slack_client_id": CLIENT_ID,
+            "slack_client_secret": CLIENT_SECRET,
+            "slack_state_secret": STATE_SECRET,
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_api_url": slack.api_url,
+            "nlpearl_api_url": nlpearl.url,
+            "database_url": database_url,
+        }
+        | more
+    )
+
+
+async def save_install(engine: AsyncEngine, team_id: str, name: str, token: str) -> None:
+    """A workspace's install, saved as Bolt's OAuth flow saves it."""
+    await installation_store(engine, CLIENT_ID).async_save(
+        Installation(
+            app_id="A0LEADBOT",
+            team_id=team_id,
+            team_name=name,
+            bot_token=token,
+            bot_id=f"B{team_id}",
+            bot_user_id=f"U0BOT{team_id}",
+            user_id="U0INSTALLER",
+        )
+    )
+
+
+async def run_check(settings: Settings) -> tuple[int, list[str]]:
+    """`lead-bot check`'s exit status and the lines it printed."""
+    lines: list[str] = []
+    status = await run_checks(settings, out=lines.append)
+    return status, lines
