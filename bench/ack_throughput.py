@@ -32,8 +32,8 @@ from bench.common import (
     percentile,
 )
 from bench.loadgen import LoadConfig, LoadResult, launch
+from bot.demo.nlpearl_api import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 from tests.harness.processes import ServerProcess
-from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 
 WARMUP = 200
 REQUESTS = 3000

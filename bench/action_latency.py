@@ -41,6 +41,7 @@ from bench.common import (
     signed_command,
 )
 from bot.blocks.ids import ActionId, ActRef, ViewId
+from bot.demo.nlpearl_api import SAMPLE_LEAD_MANY_CALLS_ID, SAMPLE_PEARL_ID, RecordedRequest
 from bot.nlpearl.lead_actions import EFFECTS, Verb, primary
 from tests.harness.interactions import (
     DEFAULT_USER,
@@ -50,7 +51,6 @@ from tests.harness.interactions import (
 )
 from tests.harness.processes import ServerProcess
 from tests.harness.slack_requests import FORM_CONTENT_TYPE, SIGNING_SECRET, buttons, sign
-from tests.standins.nlpearl import SAMPLE_LEAD_MANY_CALLS_ID, SAMPLE_PEARL_ID, RecordedRequest
 from tests.standins.slack import Recorded
 
 LATENCY = 0.100  # seconds the NLPearl stand-in waits before each answer

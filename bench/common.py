@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 import psutil
 
+from bot.demo import nlpearl_api as nlpearl_standin
+from bot.demo.nlpearl_api import load_sample
 from tests.harness.processes import ServerProcess, free_port, server_environment, start_server
 from tests.harness.slack_requests import FORM_CONTENT_TYPE, SIGNING_SECRET, sign, slash_command_body
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins import nlpearl as nlpearl_standin
 from tests.standins import slack as slack_standin
-from tests.standins.nlpearl import load_sample
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"

@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from bench.common import BenchEnvironment
+from bot.demo.nlpearl_api import SAMPLE_PEARL_ID
 from tests.harness.feed import (
     add_campaign,
     bot_environment,
@@ -31,7 +32,6 @@ from tests.harness.feed import (
 )
 from tests.harness.processes import ServerProcess
 from tests.postgres import temporary_database
-from tests.standins.nlpearl import SAMPLE_PEARL_ID
 
 POLL_SECONDS = 0.2
 

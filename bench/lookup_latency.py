@@ -14,7 +14,7 @@ import time
 import httpx
 
 from bench.common import Outcome, bench_environment, median, signed_command
-from tests.standins.nlpearl import SAMPLE_LEAD_MANY_CALLS_ID, SAMPLE_PEARL_ID
+from bot.demo.nlpearl_api import SAMPLE_LEAD_MANY_CALLS_ID, SAMPLE_PEARL_ID
 
 LATENCY = 0.100  # seconds the NLPearl stand-in waits before each answer
 LOOKUPS = 20

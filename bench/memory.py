@@ -18,7 +18,7 @@ import httpx
 import psutil
 
 from bench.common import BenchEnvironment, Outcome, bench_environment, rss_mb, signed_command
-from tests.standins.nlpearl import (
+from bot.demo.nlpearl_api import (
     SAMPLE_LEAD_EXTERNAL_ID,
     SAMPLE_LEAD_ID,
     SAMPLE_LEAD_MANY_CALLS_ID,

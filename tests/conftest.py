@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.demo.nlpearl_api import load_sample
 from tests.harness.log_scan import assert_no_leaks
 from tests.harness.slack_requests import SIGNING_SECRET, assert_no_stack_traces
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import load_sample
 
 # `database_url` and `engine`, on both backends, wherever a test asks for them.
 pytest_plugins = ("tests.databases",)

@@ -24,6 +24,7 @@ from bot.blocks.lead_forms import (
 )
 from bot.blocks.text import plain
 from bot.blocks.views import campaign_option
+from bot.demo.nlpearl_api import sample_dataset
 from bot.nlpearl.models import Lead
 from bot.parsing.lead_form import read_add_form, read_edit_form
 from bot.parsing.message_leads import AddPrefill
@@ -36,7 +37,6 @@ from tests.blocks.slack_limits import (
     total_text,
 )
 from tests.blocks.test_no_io import IO_LIBRARIES
-from tests.standins.nlpearl import sample_dataset
 
 # Winter in California: the sample lead is at UTC−8.
 NOW = datetime(2026, 1, 15, 18, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ import signal
 
 import pytest
 
+from bot.demo.nlpearl_api import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 from tests.harness.processes import ServerProcess
 from tests.harness.slack_requests import buttons, send_command
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 
 pytestmark = pytest.mark.usefixtures("no_stack_traces")
 

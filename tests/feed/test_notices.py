@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.demo.nlpearl_api import SAMPLE_PEARL_ID
 from bot.feed.notices import GIVE_UP_AFTER, NOT_READY_SECONDS, NoticeSender
 from bot.feed.posting import NOTICE_EVENT, marked
 from bot.nlpearl.client import NLPearlClient
@@ -30,7 +31,6 @@ from tests.clock import FakeClock
 from tests.harness.tenancy import always
 from tests.migrated import migrated_sqlite
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_PEARL_ID
 
 Json = dict[str, Any]
 

@@ -17,6 +17,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.demo.nlpearl_api import (
+    SAMPLE_LEAD_ID,
+    SAMPLE_LEAD_MANY_CALLS_ID,
+    SAMPLE_LEAD_NO_CALLS_ID,
+    SAMPLE_PEARL_ID,
+    sample_dataset,
+)
 from bot.feed.deliver import BatchDelivery, fold
 from bot.feed.loop import Deliverer, DeliveryTiming
 from bot.feed.receive import receive_webhook
@@ -34,13 +41,6 @@ from tests.clock import FakeClock
 from tests.harness.tenancy import always
 from tests.migrated import migrated_sqlite
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import (
-    SAMPLE_LEAD_ID,
-    SAMPLE_LEAD_MANY_CALLS_ID,
-    SAMPLE_LEAD_NO_CALLS_ID,
-    SAMPLE_PEARL_ID,
-    sample_dataset,
-)
 
 WORKSPACE = Workspace("T0TEST")
 CHANNEL = "C0LEADS"

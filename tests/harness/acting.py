@@ -18,10 +18,10 @@ import httpx
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.demo.nlpearl_api import SAMPLE_PEARL_ID
 from tests.harness import interactions as slack_says
 from tests.harness.slack_requests import blocks_text, send_command
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_PEARL_ID
 from tests.standins.slack import Recorded
 
 P = SAMPLE_PEARL_ID

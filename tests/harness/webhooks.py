@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
+from bot.demo.nlpearl_api import SAMPLE_PEARL_ID
 from tests.harness.log_scan import remember_webhook_token
 from tests.harness.slack_requests import message_text
-from tests.standins.nlpearl import SAMPLE_PEARL_ID
 
 JSON_TYPE = "application/json"
 WEBHOOK_PATH = "/nlpearl/webhooks/"

@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from bot.demo.nlpearl_api import SAMPLE_PEARL_ID
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import BadResponse, NotFound, RateLimited, Unavailable
 from bot.nlpearl.models import Analytics, CallEvents, StatusOverview
 from tests.clock import FakeClock
 from tests.nlpearl.test_client import Server, ok
 from tests.standins import NLPearlStandIn
-from tests.standins.nlpearl import SAMPLE_PEARL_ID
 
 API_KEY = "65f0c0ffee1234567890abcd:Xy7sEcReT-9q"
 UNKNOWN_PEARL_ID = "669f0b2ce4d5c6b7a8f90112"

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.demo.nlpearl_api import SAMPLE_PEARL_ID, sample_dataset
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import (
     BadCredentials,
@@ -25,7 +26,6 @@ from bot.nlpearl.statuses import ACCOUNT_CAN_CALL, account_status, activity_stat
 from tests.clock import FakeClock
 from tests.nlpearl.test_client import Reply, Server, answer, ok
 from tests.standins import NLPearlStandIn
-from tests.standins.nlpearl import SAMPLE_PEARL_ID, sample_dataset
 
 API_KEY = "65f0c0ffee1234567890abcd:Xy7sEcReT-9q"
 PEARL_ID_MOCK = "669f0b2ce4d5c6b7a8f90112"

@@ -12,18 +12,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.demo.nlpearl_api import (
+    SAMPLE_LEAD_ID,
+    SAMPLE_LEAD_MANY_CALLS_ID,
+    SAMPLE_LEAD_NO_CALLS_ID,
+    SAMPLE_PEARL_ID,
+)
 from bot.nlpearl.client import NLPearlClient
 from bot.nlpearl.errors import BadCredentials, BadResponse, NLPearlError, NotFound
 from bot.nlpearl.models import LeadPage
 from tests.clock import FakeClock
 from tests.nlpearl.test_client import Server, answer, ok
 from tests.standins import NLPearlStandIn
-from tests.standins.nlpearl import (
-    SAMPLE_LEAD_ID,
-    SAMPLE_LEAD_MANY_CALLS_ID,
-    SAMPLE_LEAD_NO_CALLS_ID,
-    SAMPLE_PEARL_ID,
-)
 
 API_KEY = "65f0c0ffee1234567890abcd:Xy7sEcReT-9q"
 UNKNOWN_PEARL_ID = "669f0b2ce4d5c6b7a8f90112"

@@ -13,6 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.demo.nlpearl_api import (
+    SAMPLE_LEAD_EXTERNAL_ID,
+    SAMPLE_LEAD_ID,
+    SAMPLE_LEAD_PHONE,
+    SAMPLE_PEARL_ID,
+)
 from bot.nlpearl.changes import LeadUpdate, NewLead
 from bot.nlpearl.client import REASON_LIMIT, NLPearlClient, RetryPolicy
 from bot.nlpearl.errors import (
@@ -29,12 +35,6 @@ from bot.nlpearl.models import Lead
 from tests.clock import FakeClock
 from tests.nlpearl.test_client import Reply, Server, answer, fail, ok
 from tests.standins import NLPearlStandIn
-from tests.standins.nlpearl import (
-    SAMPLE_LEAD_EXTERNAL_ID,
-    SAMPLE_LEAD_ID,
-    SAMPLE_LEAD_PHONE,
-    SAMPLE_PEARL_ID,
-)
 
 API_KEY = "65f0c0ffee1234567890abcd:Xy7sEcReT-9q"
 PEARL_ID = "669f0b2ce4d5c6b7a8f90112"

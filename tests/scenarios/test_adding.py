@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.demo.nlpearl_api import FIRST_NEW_LEAD_ID, SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE
 from tests.harness import interactions as slack_says
 from tests.harness.acting import (
     ADMIN,
@@ -34,7 +35,6 @@ from tests.harness.slack_requests import (
     send_command,
 )
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import FIRST_NEW_LEAD_ID, SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE
 
 pytestmark = pytest.mark.usefixtures("no_stack_traces")
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.demo.nlpearl_api import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 from tests.harness.in_process import AppFactory, AppInProcess
 from tests.harness.slack_requests import (
     SETTLE_CAMPAIGN,
@@ -23,7 +24,6 @@ from tests.harness.slack_requests import (
     settle,
 )
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 
 pytestmark = pytest.mark.usefixtures("no_stack_traces")
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from bot.blocks.views import lookup_modal
+from bot.demo.nlpearl_api import SAMPLE_PEARL_ID
 from bot.records import utc_now
 from bot.storage.digests import digests_of, stop_digest_for_good
 from bot.storage.engine import create_engine
@@ -33,7 +34,6 @@ from tests.harness.slack_requests import (
     send_command,
 )
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_PEARL_ID
 from tests.standins.slack import Recorded
 
 pytestmark = pytest.mark.usefixtures("no_stack_traces")

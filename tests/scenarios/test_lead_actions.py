@@ -15,6 +15,11 @@ from typing import Any
 
 import pytest
 
+from bot.demo.nlpearl_api import (
+    SAMPLE_LEAD_ID,
+    SAMPLE_LEAD_MANY_CALLS_ID,
+    SAMPLE_LEAD_NO_CALLS_ID,
+)
 from tests.blocks.slack_limits import assert_no_injection
 from tests.harness import interactions as slack_says
 from tests.harness.acting import (
@@ -45,11 +50,6 @@ from tests.harness.slack_requests import (
 )
 from tests.harness.webhooks import lead_event, post_webhook, webhook_url
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import (
-    SAMPLE_LEAD_ID,
-    SAMPLE_LEAD_MANY_CALLS_ID,
-    SAMPLE_LEAD_NO_CALLS_ID,
-)
 
 pytestmark = pytest.mark.usefixtures("no_stack_traces")
 

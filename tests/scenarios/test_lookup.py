@@ -12,6 +12,15 @@ from typing import Any
 
 import pytest
 
+from bot.demo.nlpearl_api import (
+    SAMPLE_LEAD_EXTERNAL_ID,
+    SAMPLE_LEAD_ID,
+    SAMPLE_LEAD_MANY_CALLS_ID,
+    SAMPLE_LEAD_NO_CALLS_ID,
+    SAMPLE_LEAD_PHONE,
+    SAMPLE_PEARL_ID,
+    sample_dataset,
+)
 from tests.harness.in_process import AppFactory, AppInProcess
 from tests.harness.processes import free_port
 from tests.harness.slack_requests import (
@@ -23,15 +32,6 @@ from tests.harness.slack_requests import (
     settle,
 )
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import (
-    SAMPLE_LEAD_EXTERNAL_ID,
-    SAMPLE_LEAD_ID,
-    SAMPLE_LEAD_MANY_CALLS_ID,
-    SAMPLE_LEAD_NO_CALLS_ID,
-    SAMPLE_LEAD_PHONE,
-    SAMPLE_PEARL_ID,
-    sample_dataset,
-)
 
 pytestmark = pytest.mark.usefixtures("no_stack_traces")
 

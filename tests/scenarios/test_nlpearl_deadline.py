@@ -10,10 +10,10 @@ import time
 
 import pytest
 
+from bot.demo.nlpearl_api import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 from tests.harness.in_process import AppInProcess
 from tests.harness.slack_requests import message_text, send_command
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 
 pytestmark = pytest.mark.usefixtures("no_stack_traces")
 

@@ -28,6 +28,13 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from bot.demo.nlpearl_api import (
+    SAMPLE_LEAD_ID,
+    SAMPLE_LEAD_MANY_CALLS_ID,
+    SAMPLE_LEAD_PHONE,
+    SAMPLE_PEARL_ID,
+    load_sample,
+)
 from tests.blocks.slack_limits import assert_no_injection, assert_valid_message
 from tests.harness.in_process import AppInProcess, start_app
 from tests.harness.slack_requests import (
@@ -53,13 +60,6 @@ from tests.harness.webhooks import (
     webhook_url,
 )
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import (
-    SAMPLE_LEAD_ID,
-    SAMPLE_LEAD_MANY_CALLS_ID,
-    SAMPLE_LEAD_PHONE,
-    SAMPLE_PEARL_ID,
-    load_sample,
-)
 
 pytestmark = pytest.mark.e2e
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from bot.demo.nlpearl_api import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 from tests.harness.in_process import AppInProcess
 from tests.harness.slack_requests import (
     FORM_CONTENT_TYPE,
@@ -24,7 +25,6 @@ from tests.harness.slack_requests import (
     slash_command_body,
 )
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 
 pytestmark = pytest.mark.usefixtures("no_stack_traces")
 

@@ -19,11 +19,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from tests.harness import interactions as slack_says
-from tests.harness.in_process import AppInProcess
-from tests.harness.slack_requests import blocks_text, buttons, send_command
-from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import (
+from bot.demo.nlpearl_api import (
     SAMPLE_LEAD_EXTERNAL_ID,
     SAMPLE_LEAD_ID,
     SAMPLE_LEAD_MANY_CALLS_ID,
@@ -31,6 +27,10 @@ from tests.standins.nlpearl import (
     SAMPLE_PEARL_ID,
     sample_dataset,
 )
+from tests.harness import interactions as slack_says
+from tests.harness.in_process import AppInProcess
+from tests.harness.slack_requests import blocks_text, buttons, send_command
+from tests.standins import NLPearlStandIn, SlackStandIn
 from tests.standins.slack import Recorded
 
 pytestmark = pytest.mark.usefixtures("no_stack_traces")

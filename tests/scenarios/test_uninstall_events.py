@@ -24,6 +24,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.blocks.ids import ActionId, BlockId
+from bot.demo.nlpearl_api import SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, SAMPLE_PEARL_ID
 from bot.listeners.connect import ADMIN_CHECK_SECONDS
 from tests.harness import interactions
 from tests.harness.in_process import AppInProcess, settings_from
@@ -56,7 +57,6 @@ from tests.harness.workspaces import (
 )
 from tests.migrated import migrated_sqlite
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, SAMPLE_PEARL_ID
 
 # slack_sdk sends oauth.v2.access's client credentials with aiohttp's BasicAuth, which the
 # installed aiohttp deprecates: the SDK's business, not these tests'.

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from bot.demo.nlpearl_api import SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, SAMPLE_PEARL_ID
 from bot.nlpearl.statuses import lead_status
 from tests.feed.hostile import Hostile, hostile_params
 from tests.harness.feed import add_campaign, bot_environment, campaign_id, run_migrate, subscribe
@@ -23,7 +24,6 @@ from tests.harness.in_process import AppFactory, AppInProcess
 from tests.harness.slack_requests import blocks_text
 from tests.harness.webhooks import call_ended, call_started, lead_event, post_webhook
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, SAMPLE_PEARL_ID
 
 pytestmark = pytest.mark.e2e
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.demo.nlpearl_api import SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, SAMPLE_PEARL_ID
 from tests.harness.in_process import AppFactory, AppInProcess
 from tests.harness.slack_requests import (
     FORM_CONTENT_TYPE,
@@ -24,7 +25,6 @@ from tests.harness.slack_requests import (
 )
 from tests.harness.webhooks import WEBHOOK_PATH, lead_event, post_webhook, webhook_url
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import SAMPLE_LEAD_ID, SAMPLE_LEAD_PHONE, SAMPLE_PEARL_ID
 
 pytestmark = pytest.mark.e2e
 

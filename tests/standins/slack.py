@@ -19,8 +19,8 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.standins import server
-from tests.standins.server import JSON_CONTENT_TYPE, Answer, Request, StandIn, fault_headers
+from bot.demo import loopback as server
+from bot.demo.loopback import JSON_CONTENT_TYPE, Answer, Request, StandIn, fault_headers
 
 AUTH_TEST_REPLY: dict[str, Any] = {
     "ok": True,

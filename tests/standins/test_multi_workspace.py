@@ -12,8 +12,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.demo.nlpearl_api import ACCOUNT, SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import ACCOUNT, SAMPLE_LEAD_ID, SAMPLE_PEARL_ID
 from tests.standins.slack import AUTH_TEST_REPLY, BOT_SCOPES
 
 CLIENT_ID = "1111.2222"

@@ -16,14 +16,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.harness.slack_requests import (
-    SIGNING_SECRET,
-    block_actions_body,
-    sign,
-    slash_command_body,
-)
-from tests.standins import NLPearlStandIn, SlackStandIn
-from tests.standins.nlpearl import (
+from bot.demo.nlpearl_api import (
     SAMPLE_LEAD_EXTERNAL_ID,
     SAMPLE_LEAD_ID,
     SAMPLE_LEAD_MANY_CALLS_ID,
@@ -31,6 +24,13 @@ from tests.standins.nlpearl import (
     SAMPLE_LEAD_PHONE,
     SAMPLE_PEARL_ID,
 )
+from tests.harness.slack_requests import (
+    SIGNING_SECRET,
+    block_actions_body,
+    sign,
+    slash_command_body,
+)
+from tests.standins import NLPearlStandIn, SlackStandIn
 
 BOT_AUTH = {"Authorization": "Bearer xoxb-test-token"}
 PEARL_AUTH = {"Authorization": "Bearer acct123:secret456"}

@@ -1,4 +1,8 @@
-"""A local stand-in for the NLPearl REST API (reads, lead changes, Set Active), with data."""
+"""NLPearl's REST API served from memory (reads, lead changes, Set Active), with data.
+
+One thing for two users: the demo's sandbox serves its simulated campaign through it, and the
+tests use it as their NLPearl stand-in, programming its data, faults and delays.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple, Self
 from urllib.parse import unquote
 
-from tests.standins import server
-from tests.standins.server import JSON_CONTENT_TYPE, Answer, Request, StandIn, fault_headers
+from bot.demo import loopback as server
+from bot.demo.loopback import JSON_CONTENT_TYPE, Answer, Request, StandIn, fault_headers
 
 ACCOUNT: dict[str, Any] = {
     "name": "Test account",
