@@ -70,6 +70,9 @@ ANALYTICS_EVENT_KEYS = (
 )
 # POSTs that only read, for their bodies: Search Leads and Analytics.
 READING_POSTS = ("/Leads", "/Analytics")
+# Recording links (a CDN's in production) are served without an API key, as WAV.
+RECORDING_PATH = re.compile("/recordings/([^/]+)\\.wav")
+WAV_CONTENT_TYPE = "audio/wav"
 # Added leads get IDs counting up from here: 24 hex digits, unlike any sample ID.
 FIRST_NEW_LEAD_ID = 0x6700_0000_0000_0000_0000_0000
 
@@ -142,6 +145,7 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         self._lead_ids_by_external: dict[tuple[str, str], str] = {}
         self._lead_ids_by_phone: dict[tuple[str, str], str] = {}
         self._calls: dict[str, Json] = {}
+        self._recordings: dict[str, bytes] = {}
         self._analytics: dict[str, Json] = {}
         self._hangs: dict[str, float] = {}
         self._in_flight: list[str] = []
@@ -232,6 +236,11 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         """Stores a call (CallApiView shape) by its `id`."""
         with self._condition:
             self._calls[call["id"]] = call
+
+    def add_recording(self, call_id: str, wav: bytes) -> None:
+        """Serves `wav` at `/recordings/{call_id}.wav`, to anyone: a recording link needs no key."""
+        with self._condition:
+            self._recordings[call_id] = wav
 
     # Programming
 
@@ -365,6 +374,9 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             return Answer(503)
         if failure is not None:
             return failure
+        recording = RECORDING_PATH.fullmatch(path) if request.method == "GET" else None
+        if recording is not None:
+            return self._recording(unquote(recording.group(1)))
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return Answer(401)
         if request.method != "GET":
@@ -522,6 +534,11 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
         with self._condition:
             lead_id = self._lead_ids_by_phone.get((pearl_id, phone), "")
         return self._lead_by_id(version, pearl_id, lead_id)
+
+    def _recording(self, call_id: str) -> Answer:
+        with self._condition:
+            wav = self._recordings.get(call_id)
+        return Answer(404) if wav is None else Answer(200, wav, WAV_CONTENT_TYPE)
 
     def _call(self, _version: str, call_id: str) -> Json | None:
         with self._condition:
