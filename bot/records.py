@@ -66,4 +66,7 @@ class LeadSnapshot(BaseModel):
     on_call: bool = False
     calls: int = 0
     answers: dict[str, Any] = {}
+    # Each answer's variable ID → the name its call gave it, so that the lead's own answers
+    # (keyed by ID) land on the same line instead of a second one.
+    answer_names: dict[str, str] = {}
     updated_at: datetime | None = None

@@ -22,7 +22,8 @@ def apply(snapshot: LeadSnapshot, event: WebhookEvent, at: datetime) -> LeadSnap
 
 def _apply_lead(snapshot: LeadSnapshot, event: LeadChange, at: datetime) -> LeadSnapshot:
     lead = event.lead
-    answers = {humanize_key(k): v for k, v in lead.collected_data.items()}
+    names = snapshot.answer_names
+    answers = {names.get(k) or humanize_key(k): v for k, v in lead.collected_data.items()}
     return snapshot.model_copy(
         update={
             "lead_id": lead.id or snapshot.lead_id,
@@ -49,8 +50,14 @@ def _apply_call(snapshot: LeadSnapshot, event: CallUpdate, at: datetime) -> Lead
     }
     if event.phase == "end":
         changes["calls"] = snapshot.calls + 1
-        answers = {(i.name or humanize_key(i.id or "answer")): i.value for i in call.collected_info}
-        changes["answers"] = _merged(snapshot.answers, answers)
+        infos = call.collected_info
+        answers = {(i.name or humanize_key(i.id or "answer")): i.value for i in infos}
+        named = {i.id: i.name for i in infos if i.id and i.name}
+        # The same answer shown earlier under its ID's wording gives way to its name.
+        renamed = {humanize_key(key) for key, name in named.items() if humanize_key(key) != name}
+        earlier = {k: v for k, v in snapshot.answers.items() if k not in renamed}
+        changes["answers"] = _merged(earlier, answers)
+        changes["answer_names"] = {**snapshot.answer_names, **named}
     return snapshot.model_copy(update=changes)
 
 

@@ -325,3 +325,14 @@ def test_fold_counts_each_ended_call_once() -> None:
 
     assert folded.snapshot.calls == 3
     assert len(folded.ended_calls) == 3
+
+
+def test_an_answer_named_by_its_call_and_keyed_by_its_lead_shows_once() -> None:
+    infos = [{"id": "isHomeowner", "name": "Homeowner", "value": True}]
+    # The lead's data first (keyed by ID), then the call that named it, then the lead again.
+    after = apply(empty(), lead(collectedData={"isHomeowner": True}), AT)
+    assert after.answers == {"Is homeowner": True}
+    after = apply(after, call_end(collectedInfo=infos), AT)
+    assert after.answers == {"Homeowner": True}
+    after = apply(after, lead(collectedData={"isHomeowner": False, "roofAge": 12}), AT)
+    assert after.answers == {"Homeowner": False, "Roof age": 12}
