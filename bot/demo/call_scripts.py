@@ -71,6 +71,7 @@ LABELS = {
     "monthlyBill": "Monthly Bill ($)",
     "roofAge": "Roof Age (years)",
     "interestedIn": "Interested In",
+    "wantsCallback": "Wants a Callback",
 }
 
 
@@ -151,7 +152,7 @@ def _refusal(person: Person, rng: random.Random) -> Conversation:
         (AGENT_ROLE, "No problem at all. Enjoy the new panels!"),
     ]
     summary = f"{person.first_name} has already chosen another installer and is not interested."
-    answers = _answers(isHomeowner=True, interestedIn=[])
+    answers = _answers(isHomeowner=True, wantsCallback=False)
     return Conversation(lines, summary, answers, ["Not interested"], rng.choice([1, 2, 3]))
 
 
