@@ -1,10 +1,9 @@
-"""The `lead-bot` command line: serve, worker, migrate, preview, check, manifest."""
+"""The `lead-bot` command line: serve, worker, migrate, preview, check, manifest, demo."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import json
 import logging
 import socket
@@ -13,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bot.app.listening import listen
 from bot.app.settings import (
     ConfigError,
     Settings,
@@ -27,7 +27,6 @@ BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder/#"
 # uvicorn waits this long for open requests on SIGTERM, then delivery gets up to 15 s to
 # finish what is in flight: together within the 30 s Heroku gives before SIGKILL.
 GRACEFUL_SHUTDOWN_SECONDS = 10
-LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         choices=("card", "confirm", "edit", "add", "denied"),
         default="card",
         help="the card (default), or a view acting on the lead opens",
+    )
+    commands.add_parser(
+        "demo", help="try it with no accounts: a sandbox campaign and a local Slack console"
     )
     commands.add_parser("check", help="verify the Slack token, NLPearl key and database")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest for your host")
@@ -100,6 +102,10 @@ def _run(args: argparse.Namespace) -> int:
         return _manifest(args.url, socket_mode=args.socket_mode, distribution=args.distribution)
     if command == "rotate-key" and args.generate:
         return _generate_key()
+    if command == "demo":
+        from bot.demo.run import run_demo
+
+        return run_demo()
     if command == "preview" and args.sample:
         return _preview_sample(shared=args.shared, surface=args.surface)
     settings = load_settings()
@@ -139,7 +145,7 @@ def _serve(settings: Settings) -> int:
     require_slack(settings)
     if not settings.oauth_enabled:
         require_nlpearl_key(settings)
-    listener = _listen(settings.port)
+    listener = listen(settings.port)
     try:
         _migrate_sqlite(settings)
     except BaseException:
@@ -171,26 +177,6 @@ def _serve(settings: Settings) -> int:
     # uvicorn serves on our socket and closes it when it stops.
     server.run(sockets=[listener])
     return 2 if gave_up else 0
-
-
-def _listen(port: int) -> socket.socket:
-    """The HTTP socket, taken before any other work so that a busy port stops us at once."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind(("0.0.0.0", port))
-        # Connections that arrive while the app starts wait in the backlog, not refused.
-        listener.listen(LISTEN_BACKLOG)
-    except OSError as exc:
-        listener.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"port {port} is already in use: stop the other process or set PORT to a free port."
-            ) from None
-        raise ConfigError(
-            f"cannot listen on port {port} ({exc.strerror}): set PORT to a port this user may use."
-        ) from None
-    return listener
 
 
 def _migrate_sqlite(settings: Settings) -> None:
