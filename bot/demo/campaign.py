@@ -117,6 +117,10 @@ class _Lead:
     unanswered: int = 0
     voicemails: int = 0
     retry_at: float = 0.0
+    # A lead added through the API keeps the callData it was given.
+    call_data: Json | None = None
+    # A status the app set while the lead was on a call, applied when the call ends.
+    set_by_app: int | None = None
 
     def body(self) -> Json:
         """The lead as Get Lead answers (`LeadApiView`), as a new dict."""
@@ -129,7 +133,7 @@ class _Lead:
             "created": self.created,
             "callsId": list(self.calls_id),
             "lastCall": self.last_call,
-            "callData": self.person.call_data(),
+            "callData": self.person.call_data() if self.call_data is None else self.call_data,
             "collectedData": None if self.collected is None else dict(self.collected),
         }
 
@@ -189,7 +193,6 @@ class Campaign:
     def advance(self, now: datetime) -> list[Event]:
         """Moves the campaign to `now` (an earlier time is ignored); what happened, in order."""
         target = (now - self.start).total_seconds()
-        self._events = []
         while True:
             planned = self._plan[0][0] if self._plan else float("inf")
             moment = min(planned, self._quiet_until)
@@ -202,7 +205,12 @@ class Campaign:
             else:
                 self._liven_up()
         self._clock = max(self._clock, target)
-        return self._events
+        return self.take_events()
+
+    def take_events(self) -> list[Event]:
+        """What happened since the last call, in order (advance returns it too)."""
+        events, self._events = self._events, []
+        return events
 
     def _act(self, action: str, agent: int, call_id: str) -> None:
         if action == "pick":
@@ -283,6 +291,8 @@ class Campaign:
         del self._on_calls[call.agent]
         lead = call.lead
         status = self._outcome_status(lead, call.outcome)
+        if lead.set_by_app is not None:
+            status, lead.set_by_app = lead.set_by_app, None
         conversation = scripts.conversation(call.outcome, lead.person, self._rng)
         body = self._ended_call(call, conversation, status)
         self._calls[call.id] = body
@@ -352,6 +362,51 @@ class Campaign:
             lead.retry_at = self._rng.uniform(*RETRY_AFTER)
             made.append(body)
         return made
+
+    # What the app changed through the API
+
+    def adopt(self, lead: Json) -> bool:
+        """A lead the app added (Add Lead): called like the others from now on; False if not."""
+        lead_id = lead.get("id")
+        if not isinstance(lead_id, str) or lead_id in self._leads:
+            return False
+        given = lead.get("callData")
+        data: Json = given if isinstance(given, dict) else {}
+        person = Person(
+            first_name=str(data.get("firstName") or ""),
+            last_name=str(data.get("lastName") or ""),
+            phone=str(lead.get("phoneNumber") or ""),
+            time_zone=str(lead.get("timeZone") or "0"),
+            external_id=str(lead.get("externalId") or ""),
+            plan=str(data.get("plan") or ""),
+        )
+        created = str(lead.get("created") or _timestamp(self.now, milliseconds=True))
+        adopted = _Lead(lead_id, person, created, False, call_data=dict(data))
+        self._leads[lead_id] = adopted
+        self._ids.add(lead_id)
+        # Whoever added it is watching: it goes to the front of the line.
+        self._enqueue(adopted)
+        return True
+
+    def set_status(self, lead_id: str, status: int) -> None:
+        """The app changed a lead's status (Update Lead): stop calling, call again, won, lost.
+
+        A lead on a call takes it when the call ends; one queued leaves the queue. NLPearl
+        tells of the change with a Lead Webhook, as of any other.
+        """
+        lead = self._leads.get(lead_id)
+        if lead is None or lead.status == status:
+            return
+        if any(call.lead is lead for call in self._on_calls.values()):
+            lead.set_by_app = status
+            return
+        if lead in self._queue:
+            self._queue.remove(lead)
+        self._move(lead, status)
+        if status in (NEW, NEED_RETRY):
+            # Called again: a fresh set of attempts, from the front of the line.
+            lead.unanswered = lead.voicemails = 0
+            self._enqueue(lead)
 
     # Leads and calls
 

@@ -232,6 +232,11 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             if lead.get("phoneNumber"):
                 self._lead_ids_by_phone[pearl_id, lead["phoneNumber"]] = lead["id"]
 
+    def leads_of(self, pearl_id: str) -> list[Json]:
+        """The pearl's leads as they are now (after any Add Lead or Update Lead)."""
+        with self._condition:
+            return list(self._leads.get(pearl_id, {}).values())
+
     def add_call(self, call: Json) -> None:
         """Stores a call (CallApiView shape) by its `id`."""
         with self._condition:

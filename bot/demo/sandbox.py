@@ -71,6 +71,8 @@ class Sandbox:
         self._lock = threading.Lock()
         self._subscribers: dict[str, _Subscriber] = {}
         self._leads_published = 0
+        # Each lead's status as last put into the stand-in: another means the app changed it.
+        self._published: dict[str, int] = {}
 
     # Lifecycle
 
@@ -157,11 +159,11 @@ class Sandbox:
         """Moves the campaign on by `seconds` of real time, unless paused, and tells of it."""
         with self._lock:
             self._follow_set_active()
-            events: list[Event] = []
+            events = self._follow_lead_writes()
             if not self._paused:
                 self._simulated += seconds * self._speed
                 moment = self.campaign.start + timedelta(seconds=self._simulated)
-                events = self.campaign.advance(moment)
+                events += self.campaign.advance(moment)
         await self._record_calls(events)
         with self._lock:
             self._publish(events)
@@ -175,6 +177,16 @@ class Sandbox:
             if status != self._published_status:
                 self._paused = status != RUNNING
             self._publish_pearl()
+
+    def _follow_lead_writes(self) -> list[Event]:
+        """Takes in what the app did to leads through the API: added them, or set a status."""
+        for lead in self.api.leads_of(self.campaign_id):
+            published = self._published.get(lead["id"])
+            if published is None:
+                self.campaign.adopt(lead)
+            elif lead.get("status") != published and isinstance(lead.get("status"), int):
+                self.campaign.set_status(lead["id"], lead["status"])
+        return self.campaign.take_events()
 
     async def _record_calls(self, events: list[Event]) -> None:
         """Makes the recordings of the calls that ended (in a thread: it takes a while)."""
@@ -198,7 +210,7 @@ class Sandbox:
                 self.api.add_call(self.campaign.call(event.call_id))
         changed = dict.fromkeys(event.lead_id for event in events)
         for lead_id in changed:
-            self.api.add_lead(self.campaign_id, self.campaign.lead(lead_id))
+            self._put_lead(lead_id)
         self._publish_new_leads()
         if events:
             self._publish_campaign()
@@ -216,11 +228,17 @@ class Sandbox:
         self.api.add_pearl({**self.campaign.pearl(), "status": status})
         self._published_status = status
 
+    def _put_lead(self, lead_id: str) -> None:
+        """Puts one lead into the stand-in, remembering the status it was given there."""
+        lead = self.campaign.lead(lead_id)
+        self.api.add_lead(self.campaign_id, lead)
+        self._published[lead_id] = lead["status"]
+
     def _publish_new_leads(self) -> None:
         """Puts leads the campaign imported since the last time into the stand-in."""
         lead_ids = self.campaign.lead_ids()
         for lead_id in lead_ids[self._leads_published :]:
-            self.api.add_lead(self.campaign_id, self.campaign.lead(lead_id))
+            self._put_lead(lead_id)
         self._leads_published = len(lead_ids)
 
     # Webhooks

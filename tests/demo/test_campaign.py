@@ -274,3 +274,50 @@ def test_leads_called_before_the_start_have_history_and_no_webhooks() -> None:
     # They happened before anyone subscribed: the first advance tells only of new moves.
     events = campaign.advance(campaign.start + timedelta(seconds=5))
     assert all(event.webhook.get("id") not in {c["id"] for c in earlier} for event in events)
+
+
+def test_a_status_the_app_sets_is_told_and_a_stopped_lead_is_never_called() -> None:
+    campaign = Campaign(seed=5, leads=8, max_leads=8)
+    stopped = campaign.lead_ids()[-1]
+    campaign.set_status(stopped, 130)
+    [told] = campaign.take_events()
+    assert (told.lead_id, told.webhook["status"]) == (stopped, 130)
+
+    run(campaign, 600)
+    assert campaign.lead(stopped)["callsId"] == []
+    assert campaign.lead(stopped)["status"] == 130
+
+
+def test_called_again_goes_to_the_front_of_the_line() -> None:
+    campaign = Campaign(seed=5, leads=8)
+    done = campaign.call_earlier()[0]
+    lead_id = next(i for i in campaign.lead_ids() if done["id"] in campaign.lead(i)["callsId"])
+    campaign.set_status(lead_id, NEW)
+    assert [e.webhook["status"] for e in campaign.take_events()] == [NEW, 20]
+
+    events = run(campaign, 30)
+    calls = [e for e in events if e.kind is EventKind.CALL_STARTED]
+    assert lead_id in {e.lead_id for e in calls[:3]}
+
+
+def test_a_lead_on_a_call_takes_the_apps_status_when_the_call_ends() -> None:
+    campaign = Campaign(seed=5, leads=8)
+    events = run(campaign, 5)
+    on_call = next(e.lead_id for e in events if e.kind is EventKind.CALL_STARTED)
+    campaign.set_status(on_call, 130)
+    assert campaign.take_events() == []
+    run(campaign, 60)
+    assert campaign.lead(on_call)["status"] == 130
+
+
+def test_a_lead_added_through_the_api_is_adopted_once_with_its_own_call_data() -> None:
+    campaign = Campaign(seed=5, leads=8)
+    added = {"id": "6700000000000000000000aa", "phoneNumber": "+14155550199", "status": 1}
+    added |= {"callData": {"firstName": "Ada", "favourite": "tea"}, "created": "2026-01-01"}
+
+    assert campaign.adopt(added)
+    assert not campaign.adopt(added)
+    assert not campaign.adopt({"phoneNumber": "+1"})
+    lead = campaign.lead(added["id"])
+    assert lead["callData"] == {"firstName": "Ada", "favourite": "tea"}
+    assert lead["status"] == 20

@@ -17,6 +17,7 @@ from bot.demo import sandbox as sandbox_module
 from bot.demo.campaign import ALLOWED_MOVES, NEW
 from bot.demo.loopback import Answer, Request, StandIn
 from bot.demo.sandbox import Sandbox
+from bot.nlpearl.changes import LeadUpdate, NewLead
 from bot.nlpearl.client import NLPearlClient
 from bot.parsing.webhooks import CallUpdate, LeadChange, parse_webhook
 
@@ -246,3 +247,46 @@ async def test_recordings_are_served_as_wav(sandbox: Sandbox, client: NLPearlCli
     with wave.open(io.BytesIO(answer.content)) as reader:
         assert (reader.getnchannels(), reader.getframerate()) == (1, 8000)
     assert missing.status_code == 404
+
+
+async def test_a_lead_the_app_stops_is_not_called_again(
+    sandbox: Sandbox, client: NLPearlClient, receiver: Receiver
+) -> None:
+    sandbox.send_webhooks_to(receiver.webhook_url)
+    campaign = sandbox.campaign
+    waiting = [i for i in campaign.lead_ids() if campaign.lead(i)["status"] == 1][-1]
+    await client.update_lead(sandbox.campaign_id, waiting, LeadUpdate(status=130))
+    async with running(sandbox):
+        await wait_until(lambda: campaign.lead(waiting)["status"] == 130, "the stop followed")
+        others = [i for i in campaign.lead_ids() if i != waiting]
+        await wait_until(
+            lambda: all(campaign.lead(i)["status"] != NEW for i in others), "the others' turns"
+        )
+    told = [b for b in receiver.bodies() if b.get("id") == waiting]
+    assert [b["status"] for b in told] == [130]
+    phone = campaign.lead(waiting)["phoneNumber"]
+    assert not [b for b in receiver.bodies() if b.get("to") == phone]
+    assert campaign.lead(waiting)["callsId"] == []
+
+
+async def test_a_lead_the_app_adds_is_queued_at_once_and_called(
+    sandbox: Sandbox, client: NLPearlClient, receiver: Receiver
+) -> None:
+    sandbox.send_webhooks_to(receiver.webhook_url)
+    added = NewLead(phone_number="+14155550199", call_data={"firstName": "Test"})
+    lead_id = await client.add_lead(sandbox.campaign_id, added)
+    assert lead_id is not None
+    async with running(sandbox):
+        campaign = sandbox.campaign
+        await wait_until(
+            lambda: lead_id in campaign.lead_ids() and bool(campaign.lead(lead_id)["callsId"]),
+            "its call",
+        )
+        await wait_until(
+            lambda: any(b.get("id") == lead_id and b["status"] == 40 for b in receiver.bodies()),
+            "the webhook saying it is on a call",
+        )
+    lead = await client.get_lead(sandbox.campaign_id, lead_id)
+    assert lead.call_data == {"firstName": "Test"}
+    statuses = [b["status"] for b in receiver.bodies() if b.get("id") == lead_id]
+    assert statuses[:2] == [20, 40]
