@@ -17,6 +17,7 @@ from typing import Any
 from bot.demo import call_scripts as scripts
 from bot.demo.call_scripts import Outcome
 from bot.demo.campaign_analytics import analytics
+from bot.demo.nlpearl_api import last_call
 from bot.demo.roster import Person, Roster
 
 Json = dict[str, Any]
@@ -527,10 +528,6 @@ class Campaign:
         callable_ = [lead for lead in leads if not lead.wrong_country]
         return next(iter(success or called or callable_ or leads)).id
 
-    def ongoing_calls(self) -> int:
-        """How many calls are on right now."""
-        return len(self._on_calls)
-
     def pearl(self) -> Json:
         """The campaign as Get Pearl answers, with live totals (running; the sandbox pauses)."""
         leads = list(self._leads.values())
@@ -562,26 +559,6 @@ class Campaign:
         durations: list[int] = [call["duration"] for call in self._calls.values()]
         minutes = sum(-(-max(seconds, 1) // 60) for seconds in durations)
         return minutes * PRICE_PER_MINUTE
-
-
-def last_call(call: Json) -> Json:
-    """The `lastCall` summary a lead carries for a call (`_last_call` in nlpearl_api builds it)."""
-    return {
-        "id": call["id"],
-        "startTime": call["startTime"],
-        "pearlId": call["pearlId"],
-        "status": call["status"],
-        "from": call["from"],
-        "name": call["name"],
-        "collectedData": {
-            "transcript": call["transcript"] or [],
-            "collectedInfos": call["collectedInfo"] or [],
-        },
-        "summary": call["summary"],
-        "duration": call["duration"],
-        "recording": call["recording"],
-        "tags": call["tags"],
-    }
 
 
 def _timestamp(moment: datetime, *, milliseconds: bool = False) -> str:

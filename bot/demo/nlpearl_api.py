@@ -232,6 +232,39 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             if lead.get("phoneNumber"):
                 self._lead_ids_by_phone[pearl_id, lead["phoneNumber"]] = lead["id"]
 
+    def pearl_status(self, pearl_id: str) -> int | None:
+        """The pearl's activity status now (Set Active changes it), or None if unknown."""
+        with self._condition:
+            status = self._pearls.get(pearl_id, {}).get("status")
+        return status if isinstance(status, int) else None
+
+    def set_pearl_status(self, pearl_id: str, status: int) -> None:
+        """Runs or pauses a known pearl, as Set Active does."""
+        with self._condition:
+            pearl = self._pearls.get(pearl_id)
+            if pearl is not None:
+                self._pearls[pearl_id] = {**pearl, "status": status}
+
+    def put_pearl_keeping_status(self, pearl: Json) -> None:
+        """Stores a pearl's new figures, keeping the status Set Active may have just changed."""
+        with self._condition:
+            kept = self._pearls.get(pearl["id"], {}).get("status")
+            self._pearls[pearl["id"]] = pearl if kept is None else {**pearl, "status": kept}
+
+    def put_lead_unless_changed(self, pearl_id: str, lead: Json, last_status: int | None) -> bool:
+        """Stores a lead unless an Update Lead changed its status since `last_status` was put.
+
+        At once, so that a change the app makes meanwhile is never overwritten.
+        """
+        with self._condition:
+            stored = self._leads.get(pearl_id, {}).get(lead["id"])
+            if stored is not None and last_status is not None:
+                if stored.get("status") != last_status:
+                    return False
+                self._unindex(pearl_id, stored)
+            self.add_lead(pearl_id, lead)
+        return True
+
     def leads_of(self, pearl_id: str) -> list[Json]:
         """The pearl's leads as they are now (after any Add Lead or Update Lead)."""
         with self._condition:
@@ -720,7 +753,7 @@ def sample_dataset() -> tuple[Json, list[Json], list[Json]]:
             "status": 100,
             "created": "2025-03-04T15:22:10.512Z",
             "callsId": [call["id"] for call in maria_calls],
-            "lastCall": _last_call(maria_calls[-1]),
+            "lastCall": last_call(maria_calls[-1]),
             "callData": {
                 "firstName": "Maria",
                 "lastName": "Gonzalez",
@@ -744,7 +777,7 @@ def sample_dataset() -> tuple[Json, list[Json], list[Json]]:
             "status": 110,
             "created": "2025-03-04T15:22:11.020Z",
             "callsId": [call["id"] for call in devon_calls],
-            "lastCall": _last_call(devon_calls[-1]),
+            "lastCall": last_call(devon_calls[-1]),
             "callData": {"firstName": "Devon", "lastName": "Clarke"},
             "collectedData": {"isHomeowner": False},
         },
@@ -902,7 +935,7 @@ def _sample_call(
     }
 
 
-def _last_call(call: Json) -> Json:
+def last_call(call: Json) -> Json:
     """The `lastCall` summary a lead carries for `call`."""
     return {
         "id": call["id"],

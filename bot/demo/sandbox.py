@@ -65,8 +65,6 @@ class Sandbox:
         self._paused = False
         self._speed = 1.0
         self._simulated = 0.0  # seconds the campaign has been moved on
-        # The activity status last put into the stand-in: another means Set Active was called.
-        self._published_status = RUNNING
         # Guards the campaign and the settings against status() and set_pace() from any thread.
         self._lock = threading.Lock()
         self._subscribers: dict[str, _Subscriber] = {}
@@ -131,6 +129,8 @@ class Sandbox:
         """Pauses or resumes the campaign, or sets its speed (clamped to 0.5-50 times real)."""
         with self._lock:
             if paused is not None:
+                # The stand-in holds the state, as NLPearl does: the app's card reads it there.
+                self.api.set_pearl_status(self.campaign_id, PAUSED if paused else RUNNING)
                 self._paused = paused
             if speed is not None:
                 self._speed = min(FASTEST, max(SLOWEST, speed))
@@ -170,13 +170,10 @@ class Sandbox:
         self._send(events)
 
     def _follow_set_active(self) -> None:
-        """Pauses or resumes as the app's Set Active did in the stand-in; then says how it is."""
-        with self.api._condition:
-            pearl = self.api._pearl(self.campaign_id) or {}
-            status = pearl.get("status", self._published_status)
-            if status != self._published_status:
-                self._paused = status != RUNNING
-            self._publish_pearl()
+        """Pauses or resumes as the campaign's status in the stand-in says (Set Active sets it)."""
+        status = self.api.pearl_status(self.campaign_id)
+        if status is not None:
+            self._paused = status != RUNNING
 
     def _follow_lead_writes(self) -> list[Event]:
         """Takes in what the app did to leads through the API: added them, or set a status."""
@@ -224,15 +221,13 @@ class Sandbox:
         self.api.set_analytics(self.campaign_id, self.campaign.analytics())
 
     def _publish_pearl(self) -> None:
-        status = PAUSED if self._paused else RUNNING
-        self.api.add_pearl({**self.campaign.pearl(), "status": status})
-        self._published_status = status
+        self.api.put_pearl_keeping_status(self.campaign.pearl())
 
     def _put_lead(self, lead_id: str) -> None:
-        """Puts one lead into the stand-in, remembering the status it was given there."""
+        """Puts one lead into the stand-in, unless the app changed it meanwhile (next tick's)."""
         lead = self.campaign.lead(lead_id)
-        self.api.add_lead(self.campaign_id, lead)
-        self._published[lead_id] = lead["status"]
+        if self.api.put_lead_unless_changed(self.campaign_id, lead, self._published.get(lead_id)):
+            self._published[lead_id] = lead["status"]
 
     def _publish_new_leads(self) -> None:
         """Puts leads the campaign imported since the last time into the stand-in."""

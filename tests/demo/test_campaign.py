@@ -18,9 +18,7 @@ from bot.demo.campaign import (
     Campaign,
     Event,
     EventKind,
-    last_call,
 )
-from bot.demo.nlpearl_api import _last_call
 from bot.nlpearl.models import Analytics, Call, Lead, Pearl
 from bot.parsing.webhooks import CallUpdate, LeadChange, parse_webhook
 
@@ -184,8 +182,6 @@ def test_ended_calls_carry_what_the_lead_said() -> None:
 def test_leads_keep_their_calls_and_answers() -> None:
     campaign = Campaign(seed=17)
     run(campaign, 900)
-    for call in campaign.calls():
-        assert last_call(call) == _last_call(call)
     succeeded = [lead for lead in campaign.leads() if lead["status"] == 100]
     assert succeeded
     for body in succeeded:
@@ -244,7 +240,7 @@ def test_any_advance_keeps_the_campaign_sound(seed: int, steps: list[float]) -> 
                 assert on_call.pop(str(event.call_id)) == event.lead_id
         reached = max(reached, moment)
         assert campaign.now == reached
-        assert campaign.counts()[40] == len(on_call) == campaign.ongoing_calls()
+        assert campaign.counts()[40] == len(on_call) == campaign.pearl()["totalOngoingCalls"]
 
 
 def test_an_earlier_time_changes_nothing() -> None:

@@ -290,3 +290,22 @@ async def test_a_lead_the_app_adds_is_queued_at_once_and_called(
     assert lead.call_data == {"firstName": "Test"}
     statuses = [b["status"] for b in receiver.bodies() if b.get("id") == lead_id]
     assert statuses[:2] == [20, 40]
+
+
+async def test_what_the_app_writes_meanwhile_is_never_overwritten(
+    sandbox: Sandbox, client: NLPearlClient
+) -> None:
+    api, campaign_id = sandbox.api, sandbox.campaign_id
+    lead = sandbox.campaign.lead(sandbox.campaign.lead_ids()[-1])
+    # The app pauses the campaign and stops a lead between the sandbox's read and its write.
+    assert await client.set_active(campaign_id, False) == 2
+    await client.update_lead(campaign_id, lead["id"], LeadUpdate(status=130))
+
+    api.put_pearl_keeping_status(sandbox.campaign.pearl())
+    assert not api.put_lead_unless_changed(campaign_id, lead, last_status=lead["status"])
+
+    assert api.pearl_status(campaign_id) == 2
+    assert (await client.get_lead(campaign_id, lead["id"])).status == 130
+    async with running(sandbox):
+        await wait_until(lambda: sandbox.status()["paused"], "the pause followed")
+        await wait_until(lambda: sandbox.campaign.lead(lead["id"])["status"] == 130, "the stop")
