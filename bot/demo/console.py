@@ -9,8 +9,8 @@ applies it.
 from __future__ import annotations
 
 import json
+import math
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.demo import payloads
 from bot.demo.payloads import Person
-from bot.demo.slack_api import API_PREFIX, RESPONSE_PREFIX, response_urls, web_api
+from bot.demo.slack_api import API_PREFIX, RESPONSE_PREFIX, response_urls, strict_json, web_api
 from bot.demo.workspace import Message, SlackError, Workspace
 
 Json = dict[str, Any]
@@ -66,7 +66,8 @@ class Console:
         self.person = Person(
             workspace.user_id, workspace.user_name, workspace.team_id, workspace.team_domain
         )
-        self.http = httpx.AsyncClient(timeout=APP_TIMEOUT_SECONDS)
+        # Only loopback, never through a proxy the environment names.
+        self.http = httpx.AsyncClient(timeout=APP_TIMEOUT_SECONDS, trust_env=False)
         self._events = iter(range(1, 1_000_000_000))
         workspace.on_message(self._learn_webhook_urls)
 
@@ -191,8 +192,10 @@ class Console:
             answer = await self.http.post(
                 f"{self.app.base_url}/slack/events", content=signed.body, headers=signed.headers
             )
-        except httpx.HTTPError:
+        except httpx.TimeoutException:
             raise ConsoleError("Lead Bot did not answer in time: try again.") from None
+        except httpx.HTTPError:
+            raise ConsoleError("Lead Bot is not running: see the terminal.") from None
         if answer.status_code != 200:
             raise ConsoleError(f"Lead Bot answered {answer.status_code}: see the terminal.")
         return answer
@@ -201,7 +204,7 @@ class Console:
         """A webhook URL the app shows is pasted into the sandbox, as a person would paste it."""
         shown = json.dumps([message.text, message.blocks])
         for url in sorted(set(WEBHOOK_URL.findall(shown))):
-            if url.startswith(self.app.base_url) and self.sandbox.send_webhooks_to(url):
+            if url.startswith(f"{self.app.base_url}/") and self.sandbox.send_webhooks_to(url):
                 self.workspace.notice(
                     "The NLPearl sandbox now sends its Lead and Call webhooks to the URL "
                     "Lead Bot just showed, as if you had pasted it into NLPearl."
@@ -275,7 +278,7 @@ def _act(console: Console, act: Act) -> Callable[[Request], Awaitable[Response]]
 
     async def handle(request: Request) -> Response:
         try:
-            body = json.loads(await request.body() or b"{}")
+            body = strict_json(await request.body() or b"{}")
         except ValueError:
             body = None
         if not isinstance(body, dict):
@@ -347,16 +350,18 @@ async def _home(console: Console, _body: Json) -> Json:
 
 
 async def _pace(console: Console, body: Json) -> Json:
-    paused, speed = body.get("paused"), body.get("speed")
+    paused = body.get("paused")
     console.sandbox.set_pace(
-        paused=paused if isinstance(paused, bool) else None,
-        speed=float(speed)
-        if isinstance(speed, int | float) and not isinstance(speed, bool)
-        else None,
+        paused=paused if isinstance(paused, bool) else None, speed=_speed(body.get("speed"))
     )
     return {}
 
 
-def new_signing_secret() -> str:
-    """A signing secret for one demo run: the app and the console share it, nobody else."""
-    return secrets.token_hex(16)
+def _speed(value: object) -> float | None:
+    """A speed the page sent, if it is a number; one too large for a float is simply fast."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf

@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
 import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -20,7 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from bot.app.listening import listen
 from bot.app.settings import ConfigError, Settings, configure_logging, reveal
 from bot.app.web import create_app
-from bot.demo.console import AppLink, Console, console_app
+from bot.demo.console import AppLink, Console, ConsoleError, console_app
 from bot.demo.sandbox import Sandbox
 from bot.demo.workspace import Workspace
 from bot.storage.migrate import upgrade_to_latest
@@ -28,6 +29,7 @@ from bot.storage.migrate import upgrade_to_latest
 logger = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
+LOOPBACK_NAMES = "127.0.0.1,localhost"
 DEFAULT_PORT = 3000
 FEED_CHANNEL = ("C0DEMOFEED", "campaign-feed")
 SALES_CHANNEL = ("C0DEMOSALES", "sales")
@@ -84,23 +86,30 @@ def demo_settings(port: int, database: Path, sandbox: Sandbox) -> DemoSettings:
 
 
 def run_demo() -> int:
-    """Serve the demo until Ctrl-C; every trace of it goes when it stops."""
+    """Serve the demo until Ctrl-C (or the terminal closes); every trace of it goes then."""
     port = demo_port()
+    # Loopback traffic must never go through a proxy the environment names.
+    os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), LOOPBACK_NAMES]))
     listener = listen(port, LOOPBACK)
     workdir = Path(tempfile.mkdtemp(prefix="lead-bot-demo-"))
-    sandbox = Sandbox().start()
+    sandbox = Sandbox()
+    demo: Demo | None = None
     try:
+        sandbox.start()
         settings = demo_settings(port, workdir / "demo.db", sandbox)
         configure_logging(settings)
         upgrade_to_latest(settings.database_url)
-        asyncio.run(Demo(settings, sandbox).serve(listener, announce=_print_url))
+        demo = Demo(settings, sandbox)
+        # Closing the terminal ends the demo as Ctrl-C does, so its folder goes too.
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: demo.stop())
+        asyncio.run(demo.serve(listener, announce=_print_url))
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a demo ends
     finally:
         sandbox.stop()
         listener.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return 1 if demo is not None and demo.failed else 0
 
 
 def _print_url(url: str) -> None:
@@ -116,6 +125,7 @@ class Demo:
 
     def __init__(self, settings: Settings, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.failed = False
         self.workspace = Workspace()
         self.workspace.add_channel(*SALES_CHANNEL)
         self.workspace.add_channel(*FEED_CHANNEL)
@@ -142,6 +152,7 @@ class Demo:
         """Serve until stopped (Ctrl-C, or `stop()`); `announce` gets the URL once it works."""
         stopping = asyncio.Event()
         campaign = asyncio.create_task(self.sandbox.run(stopping))
+        campaign.add_done_callback(self._campaign_ended)
         ready = asyncio.create_task(self._when_serving(announce))
         try:
             await self.server.serve(sockets=[listener])
@@ -150,6 +161,14 @@ class Demo:
             ready.cancel()
             await asyncio.gather(campaign, ready, return_exceptions=True)
             await self.console.aclose()
+
+    def _campaign_ended(self, task: asyncio.Task[None]) -> None:
+        """The sandbox stops only when told to; a crash is logged and ends the demo."""
+        if task.cancelled() or task.exception() is None:
+            return
+        logger.error("The NLPearl sandbox stopped", exc_info=task.exception())
+        self.failed = True
+        self.stop()
 
     def stop(self) -> None:
         """Ask the server to stop, from any thread."""
@@ -162,12 +181,19 @@ class Demo:
             await asyncio.sleep(0.05)
         feed_id, feed_name = FEED_CHANNEL
         campaign = self.sandbox.campaign_id
-        await self.console.command(feed_id, f"/lead subscribe {campaign}")
+        announce(self.url)
+        try:
+            await self.console.command(feed_id, f"/lead subscribe {campaign}")
+        except ConsoleError as exc:
+            logger.warning("Could not subscribe #%s: %s", feed_name, exc)
+            self.workspace.notice(
+                f"#{feed_name} could not be subscribed ({exc}) Type /lead subscribe "
+                f"{campaign} there to try again."
+            )
         self.workspace.notice(
             f"Welcome to the Lead Bot demo. #{feed_name} follows the sandbox's campaign live. "
             f"In #{SALES_CHANNEL[1]}, try: /lead {campaign} {self.sandbox.example_lead_id()}"
         )
-        announce(self.url)
 
 
 class _QuietlyStopping(uvicorn.Server):

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 TICK = 0.25  # real seconds between moves of the campaign
 # A stalled event loop moves the campaign on by at most this much real time at once.
 LONGEST_STEP = 1.0
-SLOWEST, FASTEST = 0.5, 50.0
+# Faster than 20x, webhooks would outrun Slack's one post a second per channel.
+SLOWEST, FASTEST = 0.5, 20.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 DELIVERY_ATTEMPTS = 3
 FIRST_BACKOFF = 0.2  # seconds, doubled after each failed attempt

@@ -52,7 +52,7 @@ def response_urls(workspace: Workspace) -> Callable[[Request], Awaitable[Respons
 
     async def handle(request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
+            body = strict_json(await request.body())
         except ValueError:
             return PlainTextResponse("invalid_payload", status_code=400)
         if not isinstance(body, dict):
@@ -75,15 +75,24 @@ def _arguments(content_type: str, raw: bytes) -> Json:
     if len(raw) > MAX_BODY_BYTES:
         raise ValueError("too large")
     if content_type.startswith("application/json"):
-        parsed = json.loads(raw or b"{}")
+        parsed = strict_json(raw or b"{}")
         if not isinstance(parsed, dict):
             raise ValueError("not an object")
         return parsed
     form: Json = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
     for key in JSON_ARGUMENTS:
         if isinstance(form.get(key), str):
-            form[key] = json.loads(form[key])
+            form[key] = strict_json(form[key])
     return form
+
+
+def strict_json(raw: bytes | str) -> Any:
+    """JSON as Slack reads it: NaN and Infinity are not JSON, so they are refused."""
+    return json.loads(raw, parse_constant=_refuse)
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _text(arguments: Json) -> str:
@@ -183,7 +192,7 @@ def replies(workspace: Workspace, arguments: Json) -> Json:
 def _page(workspace: Workspace, found: list[Any], arguments: Json) -> Json:
     try:
         limit = max(1, min(1000, int(arguments.get("limit") or 100)))
-    except ValueError:
+    except (ValueError, TypeError, OverflowError):
         raise SlackError("invalid_arguments") from None
     shown = [m.as_slack(workspace.bot_user_id, workspace.bot_id) for m in found[:limit]]
     return {"messages": shown, "has_more": len(found) > limit, "response_metadata": {}}

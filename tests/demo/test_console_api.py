@@ -187,7 +187,7 @@ def test_a_dead_app_is_one_sentence_and_nothing_changes(
 ) -> None:
     before = console.workspace.version
     answer = client.post("/demo/api/command", json={"channel": CHANNEL, "text": "/lead help"})
-    assert answer.json() == {"ok": False, "error": "Lead Bot did not answer in time: try again."}
+    assert answer.json() == {"ok": False, "error": "Lead Bot is not running: see the terminal."}
     assert console.workspace.channels[CHANNEL].messages == []
     # Only the response URL it was given exists; no message, no notice.
     assert console.workspace.version == before
@@ -247,3 +247,27 @@ def test_whatever_the_app_sends_the_web_api_answers_as_slack(
     assert isinstance(answer["ok"], bool)
     if not answer["ok"]:
         assert re.fullmatch(r"[a-z_]+", answer["error"])
+
+
+def test_nan_is_not_json_and_nothing_it_carries_is_kept(client: TestClient) -> None:
+    for raw in (b'{"channel": "C0SALES", "text": "x", "blocks": [{"n": NaN}]}', b"Infinity"):
+        answer = client.post(
+            API + "chat.postMessage",
+            content=raw,
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        assert answer.json() == {"ok": False, "error": "invalid_arguments"}
+    malformed = client.post("/demo/api/command", content=b'{"channel": NaN}')
+    assert malformed.json() == {"ok": False, "error": "The console sent a malformed request."}
+    assert client.get("/demo/api/state").status_code == 200
+
+
+def test_numbers_out_of_any_range_are_answered(client: TestClient, pace: FakePace) -> None:
+    huge = 10**400
+    assert client.post("/demo/api/sandbox", content=f'{{"speed": {huge}}}').json()["ok"]
+    assert pace.paces == [(None, float("inf"))]
+    # A limit past Slack's largest page is that page; one that is not a number is refused.
+    assert call(client, "conversations.history", {"channel": CHANNEL, "limit": huge})["ok"]
+    for limit in ([1], "many"):
+        body = {"channel": CHANNEL, "limit": limit}
+        assert call(client, "conversations.history", body)["error"] == "invalid_arguments"

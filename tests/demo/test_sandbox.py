@@ -22,7 +22,7 @@ from bot.nlpearl.client import NLPearlClient
 from bot.parsing.webhooks import CallUpdate, LeadChange, parse_webhook
 
 Json = dict[str, Any]
-FAST = 50.0
+FAST = 20.0
 WAIT = 10.0  # seconds: generous, for things that should come far sooner
 
 
@@ -127,7 +127,7 @@ def test_the_status_line_counts_leads_in_words(sandbox: Sandbox) -> None:
     assert (status["paused"], status["speed"]) == (False, 1.0)
     json.dumps(status)
     sandbox.set_pace(speed=1000)
-    assert sandbox.status()["speed"] == 50
+    assert sandbox.status()["speed"] == 20
     sandbox.set_pace(speed=0.01, paused=True)
     assert (sandbox.status()["speed"], sandbox.status()["paused"]) == (0.5, True)
 

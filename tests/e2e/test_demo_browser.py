@@ -48,11 +48,14 @@ class DemoProcess:
 
     def __init__(self, workdir: Path) -> None:
         self.log_path = workdir / "demo.log"
+        # Where it keeps its throwaway database: looked at once it has stopped.
+        self.temp = workdir / "tmp"
+        self.temp.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "NLPEARL_"))}
-        env |= {"PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
+        env |= {"PORT": str(free_port()), "PYTHONUNBUFFERED": "1", "TMPDIR": str(self.temp)}
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "demo"],
+                [str(Path(sys.executable).with_name("lead-bot")), "demo"],
                 env=env,
                 cwd=workdir,
                 stdin=subprocess.DEVNULL,
@@ -95,8 +98,9 @@ def demo(tmp_path: Path) -> Iterator[DemoProcess]:
     code = started.stop()
     assert code == 0, f"lead-bot demo ended with {code}:\n{started.output()}"
     assert "Traceback" not in started.output(), started.output()
-    # Throwaway: nothing of the demo is left in the directory it ran in.
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.log"]
+    # Throwaway: nothing of the demo is left, where it ran or where it kept its database.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.log", "tmp"]
+    assert list(started.temp.iterdir()) == []
 
 
 def test_a_visitor_looks_up_shares_reads_subscribes_and_opens_home(demo: DemoProcess) -> None:
