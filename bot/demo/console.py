@@ -12,6 +12,7 @@ import json
 import math
 import re
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -19,6 +20,8 @@ from typing import Any, Protocol
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -34,6 +37,7 @@ Json = dict[str, Any]
 # Slack gives an app three seconds to answer; a busy laptop or CI machine gets more here.
 APP_TIMEOUT_SECONDS = 10.0
 MAX_COMMAND_CHARS = 4000  # what Slack's message box accepts for a command's text
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 WEBHOOK_URL = re.compile(r"https?://[^\s`<>|\"']+/nlpearl/webhooks/[A-Za-z0-9_-]+")
 
 
@@ -250,8 +254,13 @@ def routes(console: Console) -> list[Route | Mount]:
 
 
 def console_app(console: Console) -> Starlette:
-    """The console as an ASGI app of its own (the demo routes `/demo…` to it)."""
-    return Starlette(routes=routes(console))
+    """The console as an ASGI app of its own (the demo routes `/demo…` to it).
+
+    Only for pages served from loopback by name: a page elsewhere that renamed itself to
+    127.0.0.1 (DNS rebinding) would otherwise read and drive it.
+    """
+    trusted = Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOSTS))
+    return Starlette(routes=routes(console), middleware=[trusted])
 
 
 def _page(html: str) -> Callable[[Request], Awaitable[Response]]:
@@ -262,9 +271,15 @@ def _page(html: str) -> Callable[[Request], Awaitable[Response]]:
 
 
 def _state(console: Console) -> Callable[[Request], Awaitable[Response]]:
-    async def state(_request: Request) -> Response:
-        snapshot = console.workspace.snapshot()
-        snapshot["sandbox"] = console.sandbox.status()
+    """The page's poll: everything, or only the version when it has not moved since `since`."""
+
+    async def state(request: Request) -> Response:
+        sandbox = console.sandbox.status()
+        seen = zlib.crc32(json.dumps(sandbox, sort_keys=True).encode())
+        version = f"{console.workspace.version}.{seen}"
+        if request.query_params.get("since") == version:
+            return JSONResponse({"version": version}, headers={"Cache-Control": "no-store"})
+        snapshot = console.workspace.snapshot() | {"version": version, "sandbox": sandbox}
         return JSONResponse(snapshot, headers={"Cache-Control": "no-store"})
 
     return state
@@ -277,6 +292,9 @@ def _act(console: Console, act: Act) -> Callable[[Request], Awaitable[Response]]
     """A console API call: a JSON object in, `{"ok": …}` out, a sentence when it fails."""
 
     async def handle(request: Request) -> Response:
+        # Only the page's own fetch sends JSON: another site's form or no-cors post cannot.
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return JSONResponse({"ok": False, "error": "The console sent a malformed request."})
         try:
             body = strict_json(await request.body() or b"{}")
         except ValueError:

@@ -21,6 +21,7 @@ from bot.demo.workspace import Workspace
 from tests.harness.processes import free_port
 
 TOKEN = "xoxb-demo-token"
+JSON_TYPE = {"Content-Type": "application/json"}
 CHANNEL = "C0SALES"
 API = "/demo/slack/api/"
 APP_METHODS = (
@@ -81,7 +82,7 @@ def console(pace: FakePace) -> Console:
 
 @pytest.fixture
 def client(console: Console) -> Iterator[TestClient]:
-    with TestClient(console_app(console)) as created:
+    with TestClient(console_app(console), base_url="http://127.0.0.1") as created:
         yield created
 
 
@@ -227,7 +228,7 @@ console_bodies = st.dictionaries(
 def test_whatever_the_page_sends_the_answer_is_ok_or_a_sentence(
     client: TestClient, path: str, body: Any
 ) -> None:
-    answer = client.post(path, content=json.dumps(body).encode())
+    answer = client.post(path, content=json.dumps(body).encode(), headers=JSON_TYPE)
     assert answer.status_code == 200
     shown = answer.json()
     assert isinstance(shown["ok"], bool)
@@ -257,17 +258,52 @@ def test_nan_is_not_json_and_nothing_it_carries_is_kept(client: TestClient) -> N
             headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
         )
         assert answer.json() == {"ok": False, "error": "invalid_arguments"}
-    malformed = client.post("/demo/api/command", content=b'{"channel": NaN}')
+    malformed = client.post("/demo/api/command", content=b'{"channel": NaN}', headers=JSON_TYPE)
     assert malformed.json() == {"ok": False, "error": "The console sent a malformed request."}
     assert client.get("/demo/api/state").status_code == 200
 
 
 def test_numbers_out_of_any_range_are_answered(client: TestClient, pace: FakePace) -> None:
     huge = 10**400
-    assert client.post("/demo/api/sandbox", content=f'{{"speed": {huge}}}').json()["ok"]
+    raw = f'{{"speed": {huge}}}'
+    assert client.post("/demo/api/sandbox", content=raw, headers=JSON_TYPE).json()["ok"]
     assert pace.paces == [(None, float("inf"))]
     # A limit past Slack's largest page is that page; one that is not a number is refused.
     assert call(client, "conversations.history", {"channel": CHANNEL, "limit": huge})["ok"]
     for limit in ([1], "many"):
         body = {"channel": CHANNEL, "limit": limit}
         assert call(client, "conversations.history", body)["error"] == "invalid_arguments"
+
+
+def test_another_site_can_neither_drive_nor_read_the_console(
+    client: TestClient, console: Console
+) -> None:
+    # A page elsewhere posting a form, or with no-cors: no JSON content type, no effect.
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        answer = client.post(
+            "/demo/api/command",
+            content=b'{"channel": "C0SALES", "text": "hello"}',
+            headers={"Content-Type": content_type},
+        )
+        assert answer.json()["ok"] is False
+    assert console.workspace.channels[CHANNEL].messages == []
+    # A page that renamed itself to 127.0.0.1 (DNS rebinding) still names its own host.
+    rebound = client.get("/demo/api/state", headers={"Host": "attacker.example:3000"})
+    assert rebound.status_code == 400
+
+
+def test_the_poll_answers_only_the_version_while_nothing_changes(
+    client: TestClient, console: Console, pace: FakePace
+) -> None:
+    first = client.get("/demo/api/state").json()
+    again = client.get("/demo/api/state", params={"since": first["version"]}).json()
+    assert again == {"version": first["version"]}
+
+    console.workspace.notice("something new")
+    changed = client.get("/demo/api/state", params={"since": first["version"]}).json()
+    assert changed["version"] != first["version"]
+    assert changed["notices"][-1]["text"] == "something new"
+    # The sandbox's figures move the version too.
+    pace.webhooks.append("http://127.0.0.1:1/nlpearl/webhooks/x")
+    moved = client.get("/demo/api/state", params={"since": changed["version"]}).json()
+    assert moved["sandbox"]["webhooks"]

@@ -1135,7 +1135,9 @@
     ui.polling = true;
     clearTimeout(ui.pollTimer);
     try {
-      const res = await fetch("/demo/api/state", { cache: "no-store" });
+      // Only the version comes back while nothing has changed.
+      const since = encodeURIComponent(ui.version ?? "");
+      const res = await fetch(`/demo/api/state?since=${since}`, { cache: "no-store" });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const state = await res.json();
       setConnected(true);
