@@ -95,6 +95,11 @@ def _refuse(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
+def _true(value: object) -> bool:
+    """A boolean argument, sent as JSON or as a form's text."""
+    return value is True or value in ("true", "1")
+
+
 def _text(arguments: Json) -> str:
     return str(arguments.get("text") or "")
 
@@ -131,6 +136,7 @@ def post_message(workspace: Workspace, arguments: Json) -> Json:
         text=_text(arguments),
         blocks=_blocks(arguments),
         thread_ts=_thread(arguments),
+        metadata=arguments.get("metadata") if isinstance(arguments.get("metadata"), dict) else None,
     )
     shown = message.as_slack(workspace.bot_user_id, workspace.bot_id)
     return {"channel": channel, "ts": message.ts, "message": shown}
@@ -194,7 +200,11 @@ def _page(workspace: Workspace, found: list[Any], arguments: Json) -> Json:
         limit = max(1, min(1000, int(arguments.get("limit") or 100)))
     except (ValueError, TypeError, OverflowError):
         raise SlackError("invalid_arguments") from None
-    shown = [m.as_slack(workspace.bot_user_id, workspace.bot_id) for m in found[:limit]]
+    metadata = _true(arguments.get("include_all_metadata"))
+    shown = [
+        m.as_slack(workspace.bot_user_id, workspace.bot_id, with_metadata=metadata)
+        for m in found[:limit]
+    ]
     return {"messages": shown, "has_more": len(found) > limit, "response_metadata": {}}
 
 

@@ -9,16 +9,22 @@ from __future__ import annotations
 import copy
 import itertools
 import secrets
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 Json = dict[str, Any]
 
-# Slack's own limits on what one person sees.
-MAX_MESSAGES_PER_CHANNEL = 500
+# Slack's own limits, and the console's memory.
+MAX_MESSAGES_PER_CHANNEL = 2000  # then the oldest thread goes, whole
 MAX_MODALS = 3  # views.push refuses a fourth
 MAX_NOTICES = 20
+# Slack's trigger lasts 3 s; a busy machine (CI's, a laptop's) is given more.
+TRIGGER_SECONDS = 10.0
+# A response URL answers 5 times within 30 minutes.
+RESPONSE_USES = 5
+RESPONSE_SECONDS = 30 * 60.0
 
 
 class SlackError(Exception):
@@ -40,8 +46,9 @@ class Message:
     ephemeral: bool = False
     thread_ts: str | None = None
     edited: bool = False
+    metadata: Json | None = None
 
-    def as_slack(self, bot_user_id: str, bot_id: str) -> Json:
+    def as_slack(self, bot_user_id: str, bot_id: str, *, with_metadata: bool = False) -> Json:
         """The message object the Web API and interaction payloads carry."""
         shown: Json = {"type": "message", "ts": self.ts, "text": self.text, "blocks": self.blocks}
         shown["user"] = self.author_id
@@ -49,6 +56,8 @@ class Message:
             shown["bot_id"] = bot_id
         if self.thread_ts is not None:
             shown["thread_ts"] = self.thread_ts
+        if with_metadata and self.metadata is not None:
+            shown["metadata"] = self.metadata
         return shown
 
 
@@ -67,6 +76,8 @@ class ResponseTarget:
 
     channel_id: str
     message_ts: str | None
+    issued: float
+    uses: int = 0
 
 
 @dataclass
@@ -88,7 +99,8 @@ class Workspace:
     notices: list[Json] = field(default_factory=list)
     version: int = 0
     _targets: dict[str, ResponseTarget] = field(default_factory=dict)
-    _triggers: set[str] = field(default_factory=set)
+    _triggers: dict[str, float] = field(default_factory=dict)
+    _clock: Callable[[], float] = time.monotonic
     _ts: Callable[[], str] = field(default_factory=lambda: _timestamps())
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _listeners: list[Callable[[Message], None]] = field(default_factory=list)
@@ -120,6 +132,7 @@ class Workspace:
         blocks: list[Json] | None = None,
         ephemeral: bool = False,
         thread_ts: str | None = None,
+        metadata: Json | None = None,
     ) -> Message:
         """Posts a message; a reply to a reply joins its parent's thread, as in Slack."""
         channel = self.channel(channel_id)
@@ -128,9 +141,12 @@ class Workspace:
             if parent is None:
                 raise SlackError("thread_not_found")
             thread_ts = parent.thread_ts or parent.ts
-        message = Message(self._ts(), author_id, text, blocks or [], ephemeral, thread_ts)
+        message = Message(
+            self._ts(), author_id, text, blocks or [], ephemeral, thread_ts, False, metadata
+        )
         channel.messages.append(message)
-        del channel.messages[:-MAX_MESSAGES_PER_CHANNEL]
+        while len(channel.messages) > MAX_MESSAGES_PER_CHANNEL:
+            _forget_oldest_thread(channel)
         self._told(message)
         return message
 
@@ -172,15 +188,25 @@ class Workspace:
     def response_target(self, channel_id: str, message_ts: str | None = None) -> str:
         """A new response URL name, answering in `channel_id` (about `message_ts`, if given)."""
         self.channel(channel_id)
+        now = self._clock()
+        self._targets = {
+            name: target
+            for name, target in self._targets.items()
+            if now - target.issued < RESPONSE_SECONDS
+        }
         name = secrets.token_urlsafe(12)
-        self._targets[name] = ResponseTarget(channel_id, message_ts)
+        self._targets[name] = ResponseTarget(channel_id, message_ts, now)
         return name
 
     def respond(self, name: str, body: Json) -> None:
         """What a post to a response URL does: a new message, or the original replaced or gone."""
         target = self._targets.get(name)
-        if target is None:
+        if target is None or self._clock() - target.issued >= RESPONSE_SECONDS:
             raise SlackError("expired_url")
+        if target.uses >= RESPONSE_USES:
+            raise SlackError("used_url")
+        target = replace(target, uses=target.uses + 1)
+        self._targets[name] = target
         if body.get("delete_original") is True:
             if target.message_ts is not None:
                 self.delete(target.channel_id, target.message_ts)
@@ -202,18 +228,25 @@ class Workspace:
         )
         # A command's first ephemeral answer is what its response URL replaces next.
         if target.message_ts is None and not in_channel:
-            self._targets[name] = ResponseTarget(target.channel_id, message.ts)
+            self._targets[name] = replace(target, message_ts=message.ts)
 
     def new_trigger(self) -> str:
         """A trigger_id for one interaction, good for opening one modal."""
+        now = self._clock()
+        self._triggers = {t: at for t, at in self._triggers.items() if now - at < TRIGGER_SECONDS}
         trigger = f"{next(self._ids)}.{secrets.token_hex(8)}"
-        self._triggers.add(trigger)
+        self._triggers[trigger] = now
         return trigger
 
     def _use_trigger(self, trigger_id: object) -> None:
-        if not isinstance(trigger_id, str) or trigger_id not in self._triggers:
+        """Exchanges a trigger: once, and soon after the click that made it."""
+        if not isinstance(trigger_id, str):
             raise SlackError("invalid_trigger_id")
-        self._triggers.discard(trigger_id)
+        issued = self._triggers.pop(trigger_id, None)
+        if issued is None:
+            raise SlackError("invalid_trigger_id")
+        if self._clock() - issued >= TRIGGER_SECONDS:
+            raise SlackError("expired_trigger_id")
 
     # Views
 
@@ -392,14 +425,19 @@ class Workspace:
         self.version += 1
 
 
+def _forget_oldest_thread(channel: Channel) -> None:
+    """Drops the channel's oldest message with its whole thread (a parent never goes alone)."""
+    oldest = channel.messages[0]
+    root = oldest.thread_ts or oldest.ts
+    channel.messages = [m for m in channel.messages if root not in (m.ts, m.thread_ts)]
+
+
 def _true(value: object) -> bool:
     return value is True or value == "true"
 
 
 def _timestamps() -> Callable[[], str]:
     """Increasing message timestamps from the clock, as Slack's `ts` values are."""
-    import time
-
     last = [0]
 
     def next_ts() -> str:

@@ -307,3 +307,17 @@ def test_the_poll_answers_only_the_version_while_nothing_changes(
     pace.webhooks.append("http://127.0.0.1:1/nlpearl/webhooks/x")
     moved = client.get("/demo/api/state", params={"since": changed["version"]}).json()
     assert moved["sandbox"]["webhooks"]
+
+
+def test_message_metadata_comes_back_when_asked_as_the_feed_reconciles(client: TestClient) -> None:
+    metadata = {"event_type": "lead_bot_feed", "event_payload": {"marker": "abc"}}
+    call(client, "chat.postMessage", {"channel": CHANNEL, "text": "x", "metadata": metadata})
+
+    plain = call(client, "conversations.history", {"channel": CHANNEL})
+    asked = client.get(
+        API + "conversations.history",
+        params={"channel": CHANNEL, "include_all_metadata": "true"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()
+    assert "metadata" not in plain["messages"][0]
+    assert asked["messages"][0]["metadata"] == metadata

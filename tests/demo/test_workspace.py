@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.demo.workspace import MAX_MODALS, SlackError, Workspace
+from bot.demo import workspace as workspace_module
+from bot.demo.workspace import (
+    MAX_MODALS,
+    RESPONSE_SECONDS,
+    RESPONSE_USES,
+    TRIGGER_SECONDS,
+    SlackError,
+    Workspace,
+)
 
 CHANNEL = "C0SALES"
 MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "Lead"}, "blocks": []}
@@ -135,3 +143,68 @@ def test_every_change_moves_the_version_on(workspace: Workspace) -> None:
     workspace.notice("a note")
     assert workspace.version == before + 2
     assert workspace.snapshot()["notices"][-1]["text"] == "a note"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_trigger_expires_as_slacks_does(workspace: Workspace) -> None:
+    clock = Clock()
+    workspace._clock = clock
+    late = workspace.new_trigger()
+    clock.now += TRIGGER_SECONDS
+    with pytest.raises(SlackError, match="expired_trigger_id"):
+        workspace.open_view(late, MODAL)
+    # Expired triggers are forgotten as new ones are made: the console's memory stays small.
+    for _ in range(3):
+        workspace.new_trigger()
+        clock.now += TRIGGER_SECONDS
+    assert len(workspace._triggers) == 1
+
+
+def test_a_response_url_answers_five_times_within_thirty_minutes(workspace: Workspace) -> None:
+    clock = Clock()
+    workspace._clock = clock
+    name = workspace.response_target(CHANNEL)
+    for n in range(RESPONSE_USES):
+        workspace.respond(name, {"text": str(n), "response_type": "in_channel"})
+    with pytest.raises(SlackError, match="used_url"):
+        workspace.respond(name, {"text": "sixth"})
+
+    later = workspace.response_target(CHANNEL)
+    clock.now += RESPONSE_SECONDS
+    with pytest.raises(SlackError, match="expired_url"):
+        workspace.respond(later, {"text": "too late"})
+    workspace.response_target(CHANNEL)
+    assert later not in workspace._targets
+    assert len(workspace.channels[CHANNEL].messages) == RESPONSE_USES
+
+
+def test_metadata_is_kept_and_shown_only_when_asked(workspace: Workspace) -> None:
+    metadata = {"event_type": "lead_bot_post", "event_payload": {"marker": "m1"}}
+    posted = workspace.post(CHANNEL, author_id=workspace.bot_user_id, text="x", metadata=metadata)
+    bot = (workspace.bot_user_id, workspace.bot_id)
+    assert posted.as_slack(*bot, with_metadata=True)["metadata"] == metadata
+    assert "metadata" not in posted.as_slack(*bot)
+
+
+def test_a_full_channel_forgets_its_oldest_thread_whole(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workspace_module, "MAX_MESSAGES_PER_CHANNEL", 4)
+    first = workspace.post(CHANNEL, author_id="U0DEMO", text="first")
+    workspace.post(CHANNEL, author_id="U0DEMO", text="reply", thread_ts=first.ts)
+    second = workspace.post(CHANNEL, author_id="U0DEMO", text="second")
+    workspace.post(CHANNEL, author_id="U0DEMO", text="third")
+    workspace.post(CHANNEL, author_id="U0DEMO", text="reply 2", thread_ts=second.ts)
+
+    assert [m.text for m in workspace.channels[CHANNEL].messages] == [
+        "second",
+        "third",
+        "reply 2",
+    ]
