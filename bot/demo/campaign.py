@@ -179,6 +179,7 @@ class Campaign:
         self._plan: list[tuple[float, int, str, int, str]] = []
         self._sequence = 0
         self._events: list[Event] = []
+        self._retired: list[tuple[str, list[str]]] = []
         self._import_batch()
         for agent in range(AGENTS):
             self._schedule(self._rng.uniform(*FIRST_PICK), "pick", agent)
@@ -412,7 +413,12 @@ class Campaign:
     # Leads and calls
 
     def _import_batch(self) -> bool:
-        """Adds a batch of new leads (1-2 with a wrong country code); False at the cap."""
+        """Adds a batch of new leads (1-2 with a wrong country code); False if none fits.
+
+        At the cap, the oldest finished leads are retired first, so a demo left running
+        keeps moving in bounded memory.
+        """
+        self._retire(self._batch - (self._max_leads - len(self._leads)))
         size = min(self._batch, self._max_leads - len(self._leads))
         if size <= 0:
             return False
@@ -422,6 +428,20 @@ class Campaign:
             lead = _Lead(self._new_id(), self._roster.person(), created, index in wrong)
             self._leads[lead.id] = lead
         return True
+
+    def _retire(self, count: int) -> None:
+        """Forgets up to `count` of the oldest finished leads, with their calls."""
+        finished = [lead for lead in self._leads.values() if self._is_final(lead)][:count]
+        for lead in finished:
+            del self._leads[lead.id]
+            for call_id in lead.calls_id:
+                self._calls.pop(call_id, None)
+            self._retired.append((lead.id, list(lead.calls_id)))
+
+    def take_retired(self) -> list[tuple[str, list[str]]]:
+        """The leads retired since the last call, each with its calls' IDs."""
+        retired, self._retired = self._retired, []
+        return retired
 
     def _started_call(self, call: _Call) -> Json:
         """The Call Webhook body at a call's start: in progress, no outcome yet."""

@@ -265,6 +265,16 @@ class NLPearlStandIn(StandIn[RecordedRequest, Answer]):
             self.add_lead(pearl_id, lead)
         return True
 
+    def forget_lead(self, pearl_id: str, lead_id: str, call_ids: list[str]) -> None:
+        """Removes a lead with its calls and their recordings (the sandbox's oldest go)."""
+        with self._condition:
+            lead = self._leads.get(pearl_id, {}).pop(lead_id, None)
+            if lead is not None:
+                self._unindex(pearl_id, lead)
+            for call_id in call_ids:
+                self._calls.pop(call_id, None)
+                self._recordings.pop(call_id, None)
+
     def leads_of(self, pearl_id: str) -> list[Json]:
         """The pearl's leads as they are now (after any Add Lead or Update Lead)."""
         with self._condition:

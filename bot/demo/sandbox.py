@@ -69,7 +69,6 @@ class Sandbox:
         # Guards the campaign and the settings against status() and set_pace() from any thread.
         self._lock = threading.Lock()
         self._subscribers: dict[str, _Subscriber] = {}
-        self._leads_published = 0
         # Each lead's status as last put into the stand-in: another means the app changed it.
         self._published: dict[str, int] = {}
 
@@ -231,11 +230,13 @@ class Sandbox:
             self._published[lead_id] = lead["status"]
 
     def _publish_new_leads(self) -> None:
-        """Puts leads the campaign imported since the last time into the stand-in."""
-        lead_ids = self.campaign.lead_ids()
-        for lead_id in lead_ids[self._leads_published :]:
-            self._put_lead(lead_id)
-        self._leads_published = len(lead_ids)
+        """Puts leads the campaign imported into the stand-in; takes out those it retired."""
+        for lead_id, call_ids in self.campaign.take_retired():
+            self.api.forget_lead(self.campaign_id, lead_id, call_ids)
+            self._published.pop(lead_id, None)
+        for lead_id in self.campaign.lead_ids():
+            if lead_id not in self._published:
+                self._put_lead(lead_id)
 
     # Webhooks
 

@@ -19,6 +19,7 @@ from bot.demo.loopback import Answer, Request, StandIn
 from bot.demo.sandbox import Sandbox
 from bot.nlpearl.changes import LeadUpdate, NewLead
 from bot.nlpearl.client import NLPearlClient
+from bot.nlpearl.errors import NotFound
 from bot.parsing.webhooks import CallUpdate, LeadChange, parse_webhook
 
 Json = dict[str, Any]
@@ -309,3 +310,19 @@ async def test_what_the_app_writes_meanwhile_is_never_overwritten(
     async with running(sandbox):
         await wait_until(lambda: sandbox.status()["paused"], "the pause followed")
         await wait_until(lambda: sandbox.campaign.lead(lead["id"])["status"] == 130, "the stop")
+
+
+async def test_a_retired_lead_leaves_the_api_with_its_calls_and_recordings(
+    sandbox: Sandbox, client: NLPearlClient
+) -> None:
+    api, campaign = sandbox.api, sandbox.campaign
+    lead_id = sandbox.example_lead_id()
+    call_ids = campaign.lead(lead_id)["callsId"]
+    recording = campaign.call(call_ids[0])["recording"]
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(recording)).status_code == 200
+        api.forget_lead(sandbox.campaign_id, lead_id, call_ids)
+        assert (await http.get(recording)).status_code == 404
+    assert lead_id not in {lead["id"] for lead in api.leads_of(sandbox.campaign_id)}
+    with pytest.raises(NotFound):
+        await client.get_lead(sandbox.campaign_id, lead_id)
