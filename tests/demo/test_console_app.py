@@ -206,3 +206,21 @@ def test_an_empty_lookup_form_shows_the_apps_errors(running: Running) -> None:
     assert answer["ok"]
     assert answer["errors"]
     assert [m["id"] for m in running.state()["modals"]] == [form["id"]]
+
+
+def test_pausing_the_campaign_from_its_card_pauses_the_sandbox(running: Running) -> None:
+    sandbox = running.demo.sandbox
+    running.command(f"/lead campaign {sandbox.campaign_id}")
+    card = eventually(
+        "the campaign card",
+        lambda: [m for m in running.messages(SALES) if "Pause" in text_of(m)],
+    )[-1]
+    assert running.click(SALES, card, "Pause") == {"ok": True}
+    [confirm] = eventually("the confirmation", lambda: running.state()["modals"])
+    assert running.api("submit", {"view_id": confirm["id"], "values": {}}) == {"ok": True}
+
+    eventually("the sandbox paused", lambda: sandbox.status()["paused"])
+    assert sandbox.api.pearl_status(sandbox.campaign_id) == 2
+    # Paused stays paused while the sandbox goes on publishing its figures.
+    time.sleep(1)
+    assert sandbox.status()["paused"]

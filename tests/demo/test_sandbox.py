@@ -33,7 +33,12 @@ class Receiver(StandIn[Json, Answer]):
     thread_name = "webhook-receiver"
 
     def _answer(self, request: Request) -> Answer:
-        self._record(json.loads(request.body))
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            # A post cut short as the sandbox stops: refused, as the app refuses it.
+            return Answer(400)
+        self._record(body)
         return Answer(200)
 
     @property

@@ -8,7 +8,8 @@
   const POLL_MS = 500;
   const OPTIONS_DEBOUNCE_MS = 250;
   const SAFE_LINK_RE = /^(https?:|mailto:|tel:)/i;
-  const SAFE_IMAGE_RE = /^(https?:|data:image\/)/i;
+  // Images only from this machine: nothing the page shows is fetched from elsewhere.
+  const SAFE_IMAGE_RE = /^(data:image\/|https?:\/\/(127\.0\.0\.1|localhost)[:/])/i;
 
   const $ = (id) => document.getElementById(id);
   let fieldCounter = 0; // for unique ids (label targets, radio names, datalists)
