@@ -22,6 +22,7 @@ from bot.demo.run import FEED_CHANNEL, LOOPBACK, SALES_CHANNEL, Demo, demo_setti
 from bot.demo.sandbox import Sandbox
 from bot.storage.migrate import upgrade_to_latest
 from tests.harness.processes import free_port
+from tests.harness.workspaces import eventually as harness_eventually
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -55,6 +56,14 @@ class Running:
     def command(self, text: str, channel: str = SALES) -> None:
         assert self.api("command", {"channel": channel, "text": text}) == {"ok": True}
 
+    def answer_to(self, command: str, showing: str) -> Json:
+        """Types `command` in #sales; the latest message that then shows `showing`."""
+        self.command(command)
+        return eventually(
+            f"an answer showing {showing!r}",
+            lambda: [m for m in self.messages(SALES) if showing in text_of(m)],
+        )[-1]
+
     def click(self, channel: str, message: Json, text: str) -> Json:
         """Clicks the button showing `text` in a message."""
         button = find_button(message["blocks"], text)
@@ -78,14 +87,9 @@ def find_button(blocks: list[Json], text: str) -> Json:
     raise AssertionError(f"no button {text!r} in {blocks}")
 
 
-def eventually(what: str, found: Callable[[], T | None], timeout: float = WAIT_SECONDS) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"no {what} within {timeout} s")
+def eventually(what: str, found: Callable[[], T | None]) -> T:
+    answer: T = harness_eventually(found, what, WAIT_SECONDS)
+    return answer
 
 
 def text_of(message: Json) -> str:
@@ -137,11 +141,8 @@ def test_help_answers_in_the_channel_only_for_the_person(running: Running) -> No
 
 def test_lookup_share_and_transcript(running: Running) -> None:
     sandbox = running.demo.sandbox
-    running.command(f"/lead {sandbox.campaign_id} {sandbox.example_lead_id()}")
-    card = eventually(
-        "the card",
-        lambda: [m for m in running.messages(SALES) if "Share in channel" in text_of(m)],
-    )[-1]
+    lookup = f"/lead {sandbox.campaign_id} {sandbox.example_lead_id()}"
+    card = running.answer_to(lookup, "Share in channel")
     assert card["ephemeral"]
 
     assert running.click(SALES, card, "Transcript") == {"ok": True}
@@ -210,11 +211,7 @@ def test_an_empty_lookup_form_shows_the_apps_errors(running: Running) -> None:
 
 def test_pausing_the_campaign_from_its_card_pauses_the_sandbox(running: Running) -> None:
     sandbox = running.demo.sandbox
-    running.command(f"/lead campaign {sandbox.campaign_id}")
-    card = eventually(
-        "the campaign card",
-        lambda: [m for m in running.messages(SALES) if "Pause" in text_of(m)],
-    )[-1]
+    card = running.answer_to(f"/lead campaign {sandbox.campaign_id}", "Pause")
     assert running.click(SALES, card, "Pause") == {"ok": True}
     [confirm] = eventually("the confirmation", lambda: running.state()["modals"])
     assert running.api("submit", {"view_id": confirm["id"], "values": {}}) == {"ok": True}
