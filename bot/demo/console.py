@@ -8,6 +8,7 @@ applies it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -72,7 +73,7 @@ class Console:
         )
         # Only loopback, never through a proxy the environment names.
         self.http = httpx.AsyncClient(timeout=APP_TIMEOUT_SECONDS, trust_env=False)
-        self._events = iter(range(1, 1_000_000_000))
+        self._event_ids = itertools.count(1)
         workspace.on_message(self._learn_webhook_urls)
 
     async def aclose(self) -> None:
@@ -179,7 +180,7 @@ class Console:
         body = payloads.home_opened(
             self.person,
             bot_user_id=self.workspace.bot_user_id,
-            event_id=f"Ev0DEMO{next(self._events):08d}",
+            event_id=f"Ev0DEMO{next(self._event_ids):08d}",
             now=now,
         )
         await self._send(body, payloads.JSON)
