@@ -112,7 +112,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
     thread.start()
     try:
         assert announced.wait(WAIT_SECONDS), "the demo never said it was serving"
-        sandbox.set_pace(speed=20)
+        sandbox.set_pace(speed=2)
         with httpx.Client(base_url=f"http://{LOOPBACK}:{port}", timeout=15) as http:
             yield Running(demo, http)
     finally:

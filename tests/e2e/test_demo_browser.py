@@ -145,7 +145,7 @@ def test_a_visitor_looks_up_shares_reads_subscribes_and_opens_home(demo: DemoPro
         expect(shared).not_to_contain_text("Only visible to you")
 
         # Subscribing this channel: the reply, then the sandbox's calls arrive and update.
-        page.locator('[data-speed="20"]').click()
+        page.locator('[data-speed="5"]').click()
         page.locator("#composer").fill(
             lookup.replace("/lead ", "/lead subscribe ").rsplit(" ", 1)[0]
         )
