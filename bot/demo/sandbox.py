@@ -263,7 +263,12 @@ class Sandbox:
         with self._lock:
             subscribers = list(self._subscribers.values())
         for subscriber in subscribers:
-            if subscriber.url not in workers:
+            worker = workers.get(subscriber.url)
+            if worker is not None and worker.done():
+                # It only ends by failing: say why, and start it again on its backlog.
+                logger.error("Webhooks to %s stopped", subscriber.url, exc_info=worker.exception())
+                worker = None
+            if worker is None:
                 workers[subscriber.url] = asyncio.create_task(_deliver(http, subscriber))
 
 

@@ -331,3 +331,24 @@ async def test_a_retired_lead_leaves_the_api_with_its_calls_and_recordings(
     assert lead_id not in {lead["id"] for lead in api.leads_of(sandbox.campaign_id)}
     with pytest.raises(NotFound):
         await client.get_lead(sandbox.campaign_id, lead_id)
+
+
+async def test_a_delivery_that_fails_unexpectedly_is_logged_and_started_again(
+    sandbox: Sandbox,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    real_post = sandbox_module._post
+    failures = [RuntimeError("a bug in delivery")]
+
+    async def failing_once(http: httpx.AsyncClient, url: str, body: Json) -> bool:
+        if failures:
+            raise failures.pop()
+        return await real_post(http, url, body)
+
+    monkeypatch.setattr(sandbox_module, "_post", failing_once)
+    sandbox.send_webhooks_to(receiver.webhook_url)
+    async with running(sandbox):
+        await wait_until(lambda: len(receiver.bodies()) >= 5, "webhooks after the failure")
+    assert "a bug in delivery" in caplog.text
