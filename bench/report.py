@@ -44,8 +44,9 @@ Ground rules:
   an absolute bound the goal states.
 - Benchmarks never run inside the test suite (`pytest` collects `tests/` only).
 - All traffic stays on 127.0.0.1: Slack, NLPearl and the response_url are local stand-ins
-  (`tests/standins/`, plus a small response_url receiver in `bench/common.py` that timestamps
-  arrivals); the PostgreSQL runs use a temporary database on the local PostgreSQL server
+  (`tests/standins/` for Slack, `bot/demo/nlpearl_api.py` for NLPearl, plus a small
+  response_url receiver in `bench/common.py` that timestamps arrivals); the PostgreSQL runs
+  use a temporary database on the local PostgreSQL server
   (`tests/postgres.py`), dropped afterwards.
 - Every loop is bounded in count and in time and stops by itself.
 """
