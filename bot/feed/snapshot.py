@@ -11,6 +11,8 @@ from bot.records import LeadSnapshot
 
 ON_A_CALL = 40
 ANSWERS_KEPT = 8
+# Names remembered for answers' IDs: a few more than the answers shown, never a whole webhook's.
+NAMES_KEPT = 4 * ANSWERS_KEPT
 
 
 def apply(snapshot: LeadSnapshot, event: WebhookEvent, at: datetime) -> LeadSnapshot:
@@ -57,7 +59,8 @@ def _apply_call(snapshot: LeadSnapshot, event: CallUpdate, at: datetime) -> Lead
         renamed = {humanize_key(key) for key, name in named.items() if humanize_key(key) != name}
         earlier = {k: v for k, v in snapshot.answers.items() if k not in renamed}
         changes["answers"] = _merged(earlier, answers)
-        changes["answer_names"] = {**snapshot.answer_names, **named}
+        names = {**snapshot.answer_names, **named}
+        changes["answer_names"] = dict(list(names.items())[-NAMES_KEPT:])
     return snapshot.model_copy(update=changes)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.blocks.notifications import StatusChange
 from bot.feed.deliver import fold
-from bot.feed.snapshot import ANSWERS_KEPT, apply
+from bot.feed.snapshot import ANSWERS_KEPT, NAMES_KEPT, apply
 from bot.parsing.webhooks import CallUpdate, LeadChange, parse_webhook
 from bot.records import LeadSnapshot
 from tests.feed.samples import (
@@ -336,3 +336,11 @@ def test_an_answer_named_by_its_call_and_keyed_by_its_lead_shows_once() -> None:
     assert after.answers == {"Homeowner": True}
     after = apply(after, lead(collectedData={"isHomeowner": False, "roofAge": 12}), AT)
     assert after.answers == {"Homeowner": False, "Roof age": 12}
+
+
+def test_the_names_remembered_are_bounded_whatever_a_call_sends() -> None:
+    infos = [{"id": f"v{n}", "name": f"Variable {n}", "value": n} for n in range(1000)]
+    after = apply(empty(), call_end(collectedInfo=infos), AT)
+    assert len(after.answer_names) == NAMES_KEPT
+    assert after.answer_names["v999"] == "Variable 999"
+    assert len(after.answers) == ANSWERS_KEPT
