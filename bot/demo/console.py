@@ -137,7 +137,7 @@ class Console:
             errors = answer.get("errors")
             return errors if isinstance(errors, dict) else {}
         if action == "update":
-            self.workspace.replace_modal(view_id, answer.get("view"))
+            self.workspace.update_view(answer.get("view"), view_id=view_id)
         elif action == "push":
             self.workspace.push_modal(answer.get("view"))
         else:

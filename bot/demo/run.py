@@ -188,8 +188,8 @@ class Demo:
         except ConsoleError as exc:
             logger.warning("Could not subscribe #%s: %s", feed_name, exc)
             self.workspace.notice(
-                f"#{feed_name} could not be subscribed ({exc}) Type /lead subscribe "
-                f"{campaign} there to try again."
+                f"#{feed_name} could not be subscribed: {exc} To follow the campaign there, "
+                f"type /lead subscribe {campaign} in it."
             )
         self.workspace.notice(
             f"Welcome to the Lead Bot demo. #{feed_name} follows the sandbox's campaign live. "

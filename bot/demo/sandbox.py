@@ -63,7 +63,6 @@ class Sandbox:
         self.campaign = Campaign(seed=seed, leads=leads, start=datetime.now(UTC))
         self.campaign_id = self.campaign.id
         self.campaign_name = self.campaign.name
-        self._paused = False
         self._speed = 1.0
         self._simulated = 0.0  # seconds the campaign has been moved on
         # Guards the campaign and the settings against status() and set_pace() from any thread.
@@ -126,12 +125,10 @@ class Sandbox:
         return True
 
     def set_pace(self, *, paused: bool | None = None, speed: float | None = None) -> None:
-        """Pauses or resumes the campaign, or sets its speed (clamped to 0.5-50 times real)."""
+        """Pauses or resumes the campaign, or sets its speed (clamped to 0.5-20 times real)."""
         with self._lock:
             if paused is not None:
-                # The stand-in holds the state, as NLPearl does: the app's card reads it there.
                 self.api.set_pearl_status(self.campaign_id, PAUSED if paused else RUNNING)
-                self._paused = paused
             if speed is not None:
                 self._speed = min(FASTEST, max(SLOWEST, speed))
 
@@ -147,7 +144,7 @@ class Sandbox:
             return {
                 "campaign_id": self.campaign_id,
                 "campaign_name": self.campaign_name,
-                "paused": self._paused,
+                "paused": self._paused(),
                 "speed": self._speed,
                 "counts": {STATUS_LABELS[code]: n for code, n in counts.items()},
                 "webhooks": list(self._subscribers),
@@ -158,9 +155,8 @@ class Sandbox:
     async def _tick(self, seconds: float) -> None:
         """Moves the campaign on by `seconds` of real time, unless paused, and tells of it."""
         with self._lock:
-            self._follow_set_active()
             events = self._follow_lead_writes()
-            if not self._paused:
+            if not self._paused():
                 self._simulated += seconds * self._speed
                 moment = self.campaign.start + timedelta(seconds=self._simulated)
                 events += self.campaign.advance(moment)
@@ -169,11 +165,9 @@ class Sandbox:
             self._publish(events)
         self._send(events)
 
-    def _follow_set_active(self) -> None:
-        """Pauses or resumes as the campaign's status in the stand-in says (Set Active sets it)."""
-        status = self.api.pearl_status(self.campaign_id)
-        if status is not None:
-            self._paused = status != RUNNING
+    def _paused(self) -> bool:
+        """Whether the campaign is paused, as the stand-in holds it (Set Active, or the page)."""
+        return self.api.pearl_status(self.campaign_id) not in (None, RUNNING)
 
     def _follow_lead_writes(self) -> list[Event]:
         """Takes in what the app did to leads through the API: added them, or set a status."""
@@ -217,11 +211,8 @@ class Sandbox:
             self._publish_campaign()
 
     def _publish_campaign(self) -> None:
-        self._publish_pearl()
-        self.api.set_analytics(self.campaign_id, self.campaign.analytics())
-
-    def _publish_pearl(self) -> None:
         self.api.put_pearl_keeping_status(self.campaign.pearl())
+        self.api.set_analytics(self.campaign_id, self.campaign.analytics())
 
     def _put_lead(self, lead_id: str) -> None:
         """Puts one lead into the stand-in, unless the app changed it meanwhile (next tick's)."""

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from bot.demo.workspace import SlackError, Workspace
+from bot.demo.workspace import SlackError, Workspace, is_true
 
 Json = dict[str, Any]
 Method = Callable[[Workspace, Json], Json]
@@ -93,11 +93,6 @@ def strict_json(raw: bytes | str) -> Any:
 
 def _refuse(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
-
-
-def _true(value: object) -> bool:
-    """A boolean argument, sent as JSON or as a form's text."""
-    return value is True or value in ("true", "1")
 
 
 def _text(arguments: Json) -> str:
@@ -200,7 +195,7 @@ def _page(workspace: Workspace, found: list[Any], arguments: Json) -> Json:
         limit = max(1, min(1000, int(arguments.get("limit") or 100)))
     except (ValueError, TypeError, OverflowError):
         raise SlackError("invalid_arguments") from None
-    metadata = _true(arguments.get("include_all_metadata"))
+    metadata = is_true(arguments.get("include_all_metadata"))
     shown = [
         m.as_slack(workspace.bot_user_id, workspace.bot_id, with_metadata=metadata)
         for m in found[:limit]

@@ -142,7 +142,13 @@ class Workspace:
                 raise SlackError("thread_not_found")
             thread_ts = parent.thread_ts or parent.ts
         message = Message(
-            self._ts(), author_id, text, blocks or [], ephemeral, thread_ts, False, metadata
+            self._ts(),
+            author_id,
+            text,
+            blocks or [],
+            ephemeral=ephemeral,
+            thread_ts=thread_ts,
+            metadata=metadata,
         )
         channel.messages.append(message)
         while len(channel.messages) > MAX_MESSAGES_PER_CHANNEL:
@@ -213,14 +219,13 @@ class Workspace:
             return
         text = str(body.get("text") or "")
         blocks = body.get("blocks") if isinstance(body.get("blocks"), list) else None
-        if _true(body.get("replace_original")) and target.message_ts is not None:
+        if is_true(body.get("replace_original")) and target.message_ts is not None:
             self.update(target.channel_id, target.message_ts, text=text, blocks=blocks)
             return
         in_channel = body.get("response_type") == "in_channel"
-        author = self.bot_user_id
         message = self.post(
             target.channel_id,
-            author_id=author,
+            author_id=self.bot_user_id,
             text=text,
             blocks=blocks,
             ephemeral=not in_channel,
@@ -307,15 +312,11 @@ class Workspace:
 
     def close_view(self, view_id: str, *, clear: bool = False) -> None:
         """Closes a modal (and those above it); `clear` closes the whole stack."""
-        if clear or view_id not in self.modals:
-            self.modals = [] if clear else self.modals
-        else:
+        if clear:
+            self.modals = []
+        elif view_id in self.modals:
             self.modals = self.modals[: self.modals.index(view_id)]
         self._changed()
-
-    def replace_modal(self, view_id: str, view: object) -> Json:
-        """A submission's `response_action: update`: the modal's content replaced in place."""
-        return self.update_view(view, view_id=view_id)
 
     def push_modal(self, view: object) -> Json:
         """A submission's `response_action: push`."""
@@ -336,9 +337,8 @@ class Workspace:
         self._changed()
 
     def snapshot(self) -> Json:
-        """Everything the page draws, JSON-ready."""
+        """Everything the page draws, JSON-ready; the console adds the version and the sandbox."""
         return {
-            "version": self.version,
             "workspace": {"name": self.team_name, "team_id": self.team_id},
             "user": {"id": self.user_id, "name": self.user_name},
             "bot": {"id": self.bot_id, "user_id": self.bot_user_id, "name": self.app_name},
@@ -432,8 +432,9 @@ def _forget_oldest_thread(channel: Channel) -> None:
     channel.messages = [m for m in channel.messages if root not in (m.ts, m.thread_ts)]
 
 
-def _true(value: object) -> bool:
-    return value is True or value == "true"
+def is_true(value: object) -> bool:
+    """A boolean as JSON or a form's text sends it."""
+    return value is True or value in ("true", "1")
 
 
 def _timestamps() -> Callable[[], str]:
